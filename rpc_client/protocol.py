@@ -1,0 +1,495 @@
+"""The qmt-hub wire protocol: the one definition shared by the hub and every client.
+
+Why one module: the hub and the client library must never disagree on a method
+name, a parameter, a topic or an error code. Both import these tables; the hub
+validates every request against them and `docs/protocol.md` documents them (a
+test keeps the document and these tables in step).
+
+Transport (see docs/protocol.md for the full text):
+
+* Calls: client DEALER -> hub ROUTER, one frame per message, a msgpack map.
+  Request ``{v, id, method, params}``; reply ``{v, id, ok: true, result}`` or
+  ``{v, id, ok: false, error: {code, message, data}}``.
+* Events: hub PUB -> client SUB, two frames ``[topic, msgpack payload]``.
+
+No pickle anywhere: msgpack with ``raw=False`` and ``strict_map_key=False`` only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+import msgpack
+
+PROTOCOL_VERSION = 1
+
+DEFAULT_RPC_ENDPOINT = "tcp://127.0.0.1:5555"
+DEFAULT_PUB_ENDPOINT = "tcp://127.0.0.1:5556"
+
+#: Largest request the hub will read and answer with an error (bytes).
+MAX_MESSAGE_SIZE = 1 << 20
+#: Hard limit set as ZMQ_MAXMSGSIZE on the hub's ROUTER: a peer sending more is
+#: disconnected by libzmq before the message is ever buffered (memory safety).
+HARD_MESSAGE_SIZE = 8 << 20
+
+HEARTBEAT_INTERVAL = 1.0  # seconds between hub.heartbeat events and client pings
+HUB_DEAD_AFTER = 3.0  # a client declares the hub dead after this much silence
+CLIENT_DEAD_AFTER = 10.0  # default: the hub frees a silent client's session
+
+#: Strategy names appear in topics and in order_strategy stamps, so keep them plain.
+STRATEGY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,31}$")
+#: Owner recorded for orders the hub did not place (e.g. typed into the QMT terminal).
+EXTERNAL_OWNER = "_external"
+#: Prefix of the hub's owner tag stamped into order_remark (<= 24 ASCII chars).
+REMARK_TAG_PREFIX = "qh"
+MAX_CLIENT_ORDER_ID_LEN = 48
+
+
+# --------------------------------------------------------------------------
+# msgpack framing
+# --------------------------------------------------------------------------
+
+def pack(obj: Any) -> bytes:
+    """Encode one message. Only plain types travel: no objects, no pickle."""
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def unpack(data: bytes) -> Any:
+    """Decode one message; raises ValueError on anything that is not msgpack."""
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise ValueError(f"not a msgpack message: {exc}") from None
+
+
+# --------------------------------------------------------------------------
+# Error codes (a fixed table: strings on the wire, exceptions in Python)
+# --------------------------------------------------------------------------
+
+class ErrorCode:
+    """Every error code the hub can put on the wire, with its meaning."""
+
+    BAD_FRAME = "BAD_FRAME"
+    BAD_VERSION = "BAD_VERSION"
+    TOO_LARGE = "TOO_LARGE"
+    UNKNOWN_METHOD = "UNKNOWN_METHOD"
+    INVALID_PARAMS = "INVALID_PARAMS"
+    NO_SESSION = "NO_SESSION"
+    NAME_TAKEN = "NAME_TAKEN"
+    FORBIDDEN = "FORBIDDEN"
+    UNKNOWN_ORDER = "UNKNOWN_ORDER"
+    NOT_OWNER = "NOT_OWNER"
+    BROKER_DOWN = "BROKER_DOWN"
+    BROKER_ERROR = "BROKER_ERROR"
+    HALTED = "HALTED"
+    RISK_REJECTED = "RISK_REJECTED"
+    RATE_LIMITED = "RATE_LIMITED"
+    UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
+    REPLAY_UNAVAILABLE = "REPLAY_UNAVAILABLE"
+    INTERNAL = "INTERNAL"
+    # Raised only on the client side, never sent by the hub:
+    TIMEOUT = "TIMEOUT"
+    CLOSED = "CLOSED"
+
+
+ERROR_DESCRIPTIONS: dict[str, str] = {
+    ErrorCode.BAD_FRAME: "the message is not a msgpack map with v, id, method and params",
+    ErrorCode.BAD_VERSION: "the client speaks another protocol version than the hub",
+    ErrorCode.TOO_LARGE: "the message is larger than MAX_MESSAGE_SIZE",
+    ErrorCode.UNKNOWN_METHOD: "no such method",
+    ErrorCode.INVALID_PARAMS: "a parameter is missing, of the wrong type or out of range",
+    ErrorCode.NO_SESSION: "call `hello` first (or again: the hub restarted or dropped a silent client)",
+    ErrorCode.NAME_TAKEN: "another connected client already uses this strategy name",
+    ErrorCode.FORBIDDEN: "the caller's role may not call this method (or the admin token is wrong)",
+    ErrorCode.UNKNOWN_ORDER: "no order with this id in today's book",
+    ErrorCode.NOT_OWNER: "the order belongs to another strategy",
+    ErrorCode.BROKER_DOWN: "the broker connection is down; nothing was sent",
+    ErrorCode.BROKER_ERROR: "the broker refused the call (returned -1)",
+    ErrorCode.HALTED: "new orders are halted for this strategy or the whole hub",
+    ErrorCode.RISK_REJECTED: "a pre-trade risk limit refused the order",
+    ErrorCode.RATE_LIMITED: "too many orders or cancels per second",
+    ErrorCode.UNKNOWN_OUTCOME: "the hub cannot tell whether the broker received the order; query before retrying",
+    ErrorCode.REPLAY_UNAVAILABLE: "the requested events are older than the journal keeps",
+    ErrorCode.INTERNAL: "the hub failed while handling the call (a bug); the hub carries on",
+    ErrorCode.TIMEOUT: "no reply within the timeout (client side)",
+    ErrorCode.CLOSED: "the client was closed (client side)",
+}
+
+WIRE_ERROR_CODES = tuple(c for c in ERROR_DESCRIPTIONS if c not in (ErrorCode.TIMEOUT, ErrorCode.CLOSED))
+
+
+class HubError(Exception):
+    """An error reply from the hub (or a client-side failure with the same shape)."""
+
+    def __init__(self, code: str, message: str, data: Mapping[str, Any] | None = None):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.data = dict(data or {})
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "data": self.data or None}
+
+    @classmethod
+    def from_wire(cls, error: Mapping[str, Any]) -> "HubError":
+        return cls(str(error.get("code", ErrorCode.INTERNAL)), str(error.get("message", "")), error.get("data") or {})
+
+
+# --------------------------------------------------------------------------
+# Envelopes: built by these helpers only
+# --------------------------------------------------------------------------
+
+def request(req_id: int | str, method: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "id": req_id, "method": method, "params": dict(params or {})}
+
+
+def ok(req_id: Any, result: Any = None) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "id": req_id, "ok": True, "result": result}
+
+
+def error(req_id: Any, code: str, message: str, data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "id": req_id, "ok": False,
+            "error": {"code": code, "message": message, "data": dict(data) if data else None}}
+
+
+# --------------------------------------------------------------------------
+# Roles
+# --------------------------------------------------------------------------
+
+class Role:
+    STRATEGY = "strategy"  # trades, sees its own orders and the account
+    MONITOR = "monitor"  # read-only, sees everything
+    ADMIN = "admin"  # monitor + operator actions (halt/resume/cancel-all); needs the hub's token
+
+
+ROLES = (Role.STRATEGY, Role.MONITOR, Role.ADMIN)
+READERS = ROLES  # every role may read
+TRADERS = (Role.STRATEGY,)
+ADMINS = (Role.ADMIN,)
+
+
+# --------------------------------------------------------------------------
+# Parameter validation
+# --------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a method: its type(s), whether required, and a check."""
+
+    name: str
+    types: tuple[type, ...]
+    required: bool = True
+    default: Any = None
+    check: Callable[[Any], str | None] | None = None  # returns a complaint or None
+    doc: str = ""
+
+    def validate(self, params: Mapping[str, Any]) -> Any:
+        value = params.get(self.name, _MISSING)
+        if value is _MISSING or value is None:
+            if self.required:
+                raise HubError(ErrorCode.INVALID_PARAMS, f"missing parameter '{self.name}'", {"param": self.name})
+            return self.default
+        # bool is an int in Python; never accept it where a number is meant
+        if isinstance(value, bool) and bool not in self.types:
+            ok_type = False
+        elif float in self.types and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+            ok_type = True
+        else:
+            ok_type = isinstance(value, self.types)
+        if not ok_type:
+            names = " or ".join(t.__name__ for t in self.types)
+            raise HubError(ErrorCode.INVALID_PARAMS,
+                           f"parameter '{self.name}' must be {names}, got {type(value).__name__} {value!r:.40}",
+                           {"param": self.name})
+        if self.check is not None:
+            complaint = self.check(value)
+            if complaint:
+                raise HubError(ErrorCode.INVALID_PARAMS, f"parameter '{self.name}' {complaint}", {"param": self.name})
+        return value
+
+
+def _positive(v: Any) -> str | None:
+    return None if v > 0 else f"must be > 0, got {v}"
+
+
+def _finite_non_negative(v: float) -> str | None:
+    if math.isnan(v) or math.isinf(v):
+        return f"must be a finite number, got {v}"
+    return None if v >= 0 else f"must be >= 0, got {v}"
+
+
+def _stock_code(v: str) -> str | None:
+    return None if re.fullmatch(r"[0-9A-Za-z]{1,12}\.[A-Z]{2,4}", v) else f"must look like '600000.SH', got {v!r:.40}"
+
+
+def _strategy_name(v: str) -> str | None:
+    return None if STRATEGY_NAME_RE.match(v) else "must be 1-32 letters, digits, '_' or '-', starting with a letter or digit"
+
+
+def _client_order_id(v: str) -> str | None:
+    if not v or len(v) > MAX_CLIENT_ORDER_ID_LEN:
+        return f"must be 1-{MAX_CLIENT_ORDER_ID_LEN} characters"
+    return None
+
+
+def _role(v: str) -> str | None:
+    return None if v in ROLES else f"must be one of {', '.join(ROLES)}"
+
+
+def _code_list(v: list) -> str | None:
+    if not v:
+        return "must not be empty"
+    if len(v) > 10000:
+        return "must hold at most 10000 codes"
+    for code in v:
+        if not isinstance(code, str) or (_stock_code(code) and code not in ("SH", "SZ", "BJ")):
+            return f"must hold codes like '600000.SH' (or markets 'SH', 'SZ', 'BJ'), got {code!r:.40}"
+    return None
+
+
+def _remark(v: str) -> str | None:
+    return None if len(v) <= 64 else "must be at most 64 characters"
+
+
+# --------------------------------------------------------------------------
+# Methods
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    roles: tuple[str, ...]
+    params: tuple[Param, ...] = ()
+    doc: str = ""
+    result: str = ""
+    needs_session: bool = True
+
+    def validate(self, params: Any) -> dict[str, Any]:
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise HubError(ErrorCode.INVALID_PARAMS, f"params must be a map, got {type(params).__name__}")
+        known = {p.name for p in self.params}
+        unknown = sorted(str(k) for k in params if k not in known)
+        if unknown:
+            raise HubError(ErrorCode.INVALID_PARAMS,
+                           f"unknown parameter(s) {', '.join(unknown)} for {self.name}", {"params": unknown})
+        return {p.name: p.validate(params) for p in self.params}
+
+
+P = Param
+_STOCK = P("stock_code", (str,), check=_stock_code, doc="security code, e.g. '600000.SH'")
+_ORDER_ID = P("order_id", (int,), check=_positive, doc="the broker's order id")
+
+METHODS: dict[str, Method] = {m.name: m for m in [
+    # ---- session ----
+    Method("hello", ROLES, (
+        P("protocol", (int,), doc="protocol version the client speaks"),
+        P("strategy", (str,), check=_strategy_name, doc="strategy (or client) name, unique among connected clients"),
+        P("role", (str,), required=False, default=Role.STRATEGY, check=_role),
+        P("token", (str,), required=False, default="", doc="admin token (role admin only)"),
+        P("cancel_on_disconnect", (bool,), required=False, default=False,
+          doc="cancel this strategy's open orders when its session is lost"),
+        P("client", (dict,), required=False, default={}, doc="free-form client info: pid, host, version"),
+    ), "Open a session. Must be the first call.",
+        "{hub_id, session, account_id, role, strategy, last_seq, broker, heartbeat_interval, "
+        "client_dead_after, max_message_size, server_time}", needs_session=False),
+    Method("bye", ROLES, (), "Close the session; frees the name and quote subscriptions.", "{}"),
+    Method("ping", ROLES, (), "Client heartbeat; any call also counts.", "{server_time, hub_id, last_seq}",
+           needs_session=False),
+    # ---- trading ----
+    Method("order_stock", TRADERS, (
+        P("stock_code", (str,), check=_stock_code),
+        P("order_type", (int,), doc="xtconstant.STOCK_BUY (23) or STOCK_SELL (24)"),
+        P("order_volume", (int,), check=_positive),
+        P("price_type", (int,), doc="xtconstant price type, e.g. FIX_PRICE (11)"),
+        P("price", (float,), required=False, default=0.0, check=_finite_non_negative),
+        P("order_remark", (str,), required=False, default="", check=_remark,
+          doc="kept by the hub and shown back to the owner; the broker sees the hub's owner tag"),
+        P("client_order_id", (str,), required=False, default=None, check=_client_order_id,
+          doc="idempotency key: a repeat returns the first result and never reaches the broker again"),
+    ), "Place an order for the calling strategy. Replies once the broker has assigned an order id.",
+        "{order_id, client_order_id, duplicate}"),
+    Method("cancel_order_stock", TRADERS, (_ORDER_ID,),
+           "Cancel one of the caller's orders. Replies with the broker's cancel result.", "{cancel_result}"),
+    Method("cancel_order_stock_sysid", TRADERS, (
+        P("market", (int,)), P("order_sysid", (str,)),
+    ), "Cancel one of the caller's orders by the counter's contract number.", "{cancel_result}"),
+    # ---- queries (answered from the hub's book) ----
+    Method("query_stock_asset", READERS, (), "The account's asset.", "XtAsset map"),
+    Method("query_stock_order", READERS, (_ORDER_ID,), "One order (own orders only for strategies).", "XtOrder map"),
+    Method("query_stock_orders", READERS, (
+        P("cancelable_only", (bool,), required=False, default=False),
+        P("strategy", (str,), required=False, default=None, doc="monitor/admin only: filter by owner"),
+    ), "Today's orders: a strategy's own, or all for monitors.", "[XtOrder map]"),
+    Method("query_stock_trades", READERS, (
+        P("strategy", (str,), required=False, default=None, doc="monitor/admin only: filter by owner"),
+    ), "Today's trades: a strategy's own, or all for monitors.", "[XtTrade map]"),
+    Method("query_stock_positions", READERS, (), "The account's positions.", "[XtPosition map]"),
+    Method("query_stock_position", READERS, (_STOCK,), "One position, or null.", "XtPosition map | null"),
+    Method("query_account_status", READERS, (), "Account status list.", "[XtAccountStatus map]"),
+    Method("query_account_infos", READERS, (), "Account info list.", "[XtAccountInfo map]"),
+    # ---- quotes ----
+    Method("subscribe_quote", READERS, (
+        P("codes", (list,), check=_code_list),
+    ), "Receive tick.<code> events for these codes.", "{codes}"),
+    Method("subscribe_whole_quote", READERS, (
+        P("codes", (list,), check=_code_list, doc="markets ('SH', 'SZ', 'BJ') or codes"),
+    ), "Whole-market ticks for these markets or codes.", "{codes}"),
+    Method("unsubscribe_quote", READERS, (
+        P("codes", (list,), check=_code_list),
+    ), "Stop receiving these codes (or markets).", "{codes}"),
+    Method("get_full_tick", READERS, (
+        P("codes", (list,), check=_code_list),
+    ), "Latest full tick per code, as xtdata.get_full_tick.", "{code: tick}"),
+    # ---- event stream ----
+    Method("replay", READERS, (
+        P("stream", (str,), required=False, default=None,
+          doc="a stream name (own strategy name or '@account'); omitted: every event the caller may see"),
+        P("after", (int,), doc="replay events with sseq > after (stream given) or seq > after (no stream)"),
+        P("limit", (int,), required=False, default=1000, check=_positive),
+    ), "Journaled events after a point, in order (FIX resend request / zguide Clone).",
+        "{events: [event], head, more}"),
+    # ---- hub state ----
+    Method("status", READERS, (), "Hub state: hub_id, account, broker state, uptime, counters.", "{...}",
+           needs_session=False),
+    Method("clients", (Role.MONITOR, Role.ADMIN), (), "Connected clients and their counters.", "[client map]"),
+    # ---- operator actions ----
+    Method("halt", ADMINS, (
+        P("strategy", (str,), required=False, default=None, check=_strategy_name),
+        P("cancel_open", (bool,), required=False, default=False),
+        P("reason", (str,), required=False, default="halted by operator"),
+    ), "Block new orders for one strategy or all.", "{halted, cancelled}"),
+    Method("resume", ADMINS, (
+        P("strategy", (str,), required=False, default=None, check=_strategy_name),
+    ), "Undo halt.", "{halted}"),
+    Method("cancel_all", ADMINS, (
+        P("strategy", (str,), required=False, default=None, check=_strategy_name),
+    ), "Cancel every open order (of one strategy or all).", "{cancelled}"),
+]}
+
+
+# --------------------------------------------------------------------------
+# Events
+# --------------------------------------------------------------------------
+
+class Topic:
+    """PUB topics. Per-strategy topics end in the strategy name; compare exactly."""
+
+    ORDER = "order"  # order.<strategy>     XtOrder map (+ client_order_id)
+    TRADE = "trade"  # trade.<strategy>     XtTrade map (+ client_order_id)
+    ERROR = "error"  # error.<strategy>     XtOrderError / XtCancelError map (+ kind)
+    POSITION = "position"  # XtPosition map
+    ASSET = "asset"  # XtAsset map
+    ACCOUNT = "account"  # XtAccountStatus map
+    TICK = "tick"  # tick.<code>   xtdata tick dict (not journaled)
+    HEARTBEAT = "hub.heartbeat"  # hub liveness, last seq, broker state (not journaled)
+    BROKER = "hub.broker"  # broker up/down/reconnecting
+    HALT = "hub.halt"  # halts and resumes
+    CLIENT = "hub.client"  # client connected / disconnected / cancel-on-disconnect
+
+
+#: Topics with a per-strategy suffix.
+OWNED_TOPICS = (Topic.ORDER, Topic.TRADE, Topic.ERROR)
+#: Account-wide journaled topics every strategy receives.
+SHARED_TOPICS = (Topic.POSITION, Topic.ASSET, Topic.ACCOUNT, Topic.BROKER, Topic.HALT)
+#: Topics that carry no seq and are never journaled.
+UNJOURNALED_TOPICS = (Topic.TICK, Topic.HEARTBEAT)
+#: Journaled topics seen only by monitors/admins.
+MONITOR_TOPICS = (Topic.CLIENT,)
+
+ALL_TOPICS = OWNED_TOPICS + SHARED_TOPICS + UNJOURNALED_TOPICS + MONITOR_TOPICS
+
+
+def owned_topic(kind: str, strategy: str) -> str:
+    return f"{kind}.{strategy}"
+
+
+def tick_topic(code: str) -> str:
+    return f"{Topic.TICK}.{code}"
+
+
+def split_topic(topic: str) -> tuple[str, str | None]:
+    """'order.alpha' -> ('order', 'alpha'); 'asset' -> ('asset', None); 'tick.600000.SH' -> ('tick', code)."""
+    for kind in OWNED_TOPICS + (Topic.TICK,):
+        if topic.startswith(kind + "."):
+            return kind, topic[len(kind) + 1:]
+    return topic, None
+
+
+#: Stream of account-wide events (position, asset, account, broker, halt): every client follows it.
+ACCOUNT_STREAM = "@account"
+#: Stream of hub bookkeeping events only monitors see (client connects, cancel-on-disconnect).
+HUB_STREAM = "@hub"
+
+
+def stream_of(topic: str) -> str:
+    """The stream a journaled topic belongs to: the owner's name, '@account' or '@hub'.
+
+    Every journaled event carries a global ``seq`` and a per-stream ``sseq`` that
+    counts 1, 2, 3... without holes, so a strategy (which sees only its own stream
+    and the account stream) can detect a lost event the moment the next one arrives.
+    """
+    kind, owner = split_topic(topic)
+    if kind in OWNED_TOPICS:
+        return owner or EXTERNAL_OWNER
+    if kind in MONITOR_TOPICS:
+        return HUB_STREAM
+    return ACCOUNT_STREAM
+
+
+def event(seq: int | None, hub_id: str, ts: float, topic: str, data: Any, **extra: Any) -> dict[str, Any]:
+    """Event payload: {seq, sseq, stream, ts, hub_id, topic, data, ...}.
+
+    seq/sseq/stream are None for unjournaled topics (ticks carry their own per-code
+    ``tseq``; heartbeats carry ``last_seq`` and stream ``heads``).
+    """
+    payload = {"seq": seq, "ts": ts, "hub_id": hub_id, "topic": topic, "data": data}
+    payload.update(extra)
+    return payload
+
+
+def streams_for(role: str, strategy: str) -> list[str] | None:
+    """Streams a client follows; None means every stream (monitors follow the global seq)."""
+    if role in (Role.MONITOR, Role.ADMIN):
+        return None
+    return [strategy, ACCOUNT_STREAM]
+
+
+def visible_to(topic: str, role: str, strategy: str) -> bool:
+    """Whether a client may see a journaled event on this topic (used by replay and the gateway)."""
+    if role in (Role.MONITOR, Role.ADMIN):
+        return True
+    kind, owner = split_topic(topic)
+    if kind in OWNED_TOPICS:
+        return owner == strategy
+    return kind in SHARED_TOPICS
+
+
+def topics_for(role: str, strategy: str) -> list[str]:
+    """SUB prefixes a client should subscribe to for its account events."""
+    if role in (Role.MONITOR, Role.ADMIN):
+        return [t for t in ALL_TOPICS if t != Topic.TICK]
+    return [owned_topic(k, strategy) for k in OWNED_TOPICS] + list(SHARED_TOPICS) + [Topic.HEARTBEAT]
+
+
+def iter_method_names() -> Iterable[str]:
+    return METHODS.keys()
+
+
+__all__ = [
+    "PROTOCOL_VERSION", "DEFAULT_RPC_ENDPOINT", "DEFAULT_PUB_ENDPOINT", "MAX_MESSAGE_SIZE", "HARD_MESSAGE_SIZE",
+    "HEARTBEAT_INTERVAL", "HUB_DEAD_AFTER", "CLIENT_DEAD_AFTER", "STRATEGY_NAME_RE", "EXTERNAL_OWNER",
+    "REMARK_TAG_PREFIX", "pack", "unpack", "ErrorCode", "ERROR_DESCRIPTIONS", "WIRE_ERROR_CODES", "HubError",
+    "request", "ok", "error", "Role", "ROLES", "Param", "Method", "METHODS", "Topic", "OWNED_TOPICS",
+    "SHARED_TOPICS", "UNJOURNALED_TOPICS", "MONITOR_TOPICS", "ALL_TOPICS", "owned_topic", "tick_topic",
+    "split_topic", "event", "visible_to", "topics_for", "ACCOUNT_STREAM", "HUB_STREAM", "stream_of",
+    "streams_for",
+]
