@@ -297,6 +297,8 @@ METHODS: dict[str, Method] = {m.name: m for m in [
         P("token", (str,), required=False, default="", doc="admin token (role admin only)"),
         P("cancel_on_disconnect", (bool,), required=False, default=False,
           doc="cancel this strategy's open orders when its session is lost"),
+        P("instance", (str,), required=False, default="",
+          doc="random id of the client object; a hello with the same name and instance takes over the old session"),
         P("client", (dict,), required=False, default={}, doc="free-form client info: pid, host, version"),
     ), "Open a session. Must be the first call.",
         "{hub_id, session, account_id, role, strategy, last_seq, broker, heartbeat_interval, "
