@@ -304,8 +304,10 @@ METHODS: dict[str, Method] = {m.name: m for m in [
         "{hub_id, session, account_id, role, strategy, last_seq, broker, heartbeat_interval, "
         "client_dead_after, max_message_size, server_time}", needs_session=False),
     Method("bye", ROLES, (), "Close the session; frees the name and quote subscriptions.", "{}"),
-    Method("ping", ROLES, (), "Client heartbeat; any call also counts.", "{server_time, hub_id, last_seq}",
-           needs_session=False),
+    Method("ping", ROLES, (
+        P("stats", (dict,), required=False, default={},
+          doc="client-side counters the hub shows to monitors, e.g. {missed_ticks: int}"),
+    ), "Client heartbeat; any call also counts.", "{server_time, hub_id, last_seq}", needs_session=False),
     # ---- trading ----
     Method("order_stock", TRADERS, (
         P("stock_code", (str,), check=_stock_code),
