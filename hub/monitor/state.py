@@ -1,0 +1,391 @@
+"""What the monitor knows about the hub: a plain in-memory model fed by events and queries.
+
+The feed (`hub.monitor.feed`) fills it from the hub's PUB events and periodic queries;
+the renderer (`hub.monitor.render`) turns a snapshot of it into rich renderables. Nothing
+here does I/O, so tests build a state from synthetic data and render it.
+
+Every ``apply_*`` method takes ``now`` (the monitor's clock) so ages and aging-out are
+testable without sleeping.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from hub.monitor.labels import ORDER_JUNK, STOCK_BUY, STOCK_SELL, is_open
+from rpc_client.protocol import EXTERNAL_OWNER, HUB_DEAD_AFTER, Role, Topic, split_topic
+
+#: How long a client that left stays on screen (dimmed) before it ages out.
+GONE_TTL = 30.0
+#: Log lines kept in memory.
+LOG_SIZE = 200
+#: Trades kept in memory (newest).
+TRADES_KEPT = 500
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+
+
+@dataclass
+class LogEntry:
+    ts: float
+    level: str  # error | warning | info
+    text: str
+    strategy: str | None = None  # the strategy it concerns, for --strategy filtering
+
+
+def _halted_map(value: Any) -> dict[str, Any]:
+    """Normalise the `halted` field of status/heartbeat into {all, reason, strategies}."""
+    if isinstance(value, Mapping):
+        return {"all": bool(value.get("all")), "reason": value.get("reason") or "",
+                "strategies": dict(value.get("strategies") or {})}
+    return {"all": bool(value), "reason": "", "strategies": {}}
+
+
+def _broker_map(value: Any) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return {"state": value.get("state") or "?", "since": value.get("since"), "reason": value.get("reason") or ""}
+    if isinstance(value, str):
+        return {"state": value, "since": None, "reason": ""}
+    return {"state": "?", "since": None, "reason": ""}
+
+
+def order_owner(order: Mapping[str, Any]) -> str:
+    return str(order.get("owner") or order.get("strategy_name") or EXTERNAL_OWNER)
+
+
+def order_reason(order: Mapping[str, Any]) -> str:
+    """Why an order was rejected (broker status_msg or the order error's message)."""
+    return str(order.get("error_msg") or (order.get("status_msg") if order.get("order_status") == ORDER_JUNK else "")
+               or "")
+
+
+@dataclass
+class MonitorState:
+    rpc: str = ""
+    pub: str = ""
+
+    # connection to the hub, as the monitor sees it
+    connected: bool = False
+    ever_connected: bool = False
+    conn_since: float | None = None  # when `connected` last changed
+    conn_reason: str = "connecting"
+
+    # hub identity and state (from status / heartbeat)
+    hub_id: str = ""
+    account_id: str = ""
+    version: str = ""
+    started_at: float | None = None
+    uptime: float | None = None
+    uptime_at: float | None = None  # monitor time when `uptime` was read
+    broker: dict[str, Any] = field(default_factory=lambda: _broker_map(None))
+    halted: dict[str, Any] = field(default_factory=lambda: _halted_map(False))
+    last_seq: int | None = None
+    rates: dict[str, Any] = field(default_factory=dict)
+    latency_ms: dict[str, Any] = field(default_factory=dict)
+    counters: dict[str, Any] = field(default_factory=dict)
+    last_heartbeat_at: float | None = None
+
+    # the book
+    asset: dict[str, Any] = field(default_factory=dict)
+    positions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    orders: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    trades: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    quotes: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> latest tick
+
+    # clients
+    clients: dict[str, dict[str, Any]] = field(default_factory=dict)
+    clients_at: float | None = None
+    gone: dict[str, tuple[dict[str, Any], float]] = field(default_factory=dict)  # name -> (row, gone_at)
+
+    log: deque = field(default_factory=lambda: deque(maxlen=LOG_SIZE))
+    #: set when the hub restarted or the monitor reconnected: the feed re-queries everything
+    needs_resync: bool = True
+    _rejects_logged: set = field(default_factory=set)
+
+    # ------------------------------------------------------------------ log
+
+    def add_log(self, now: float, level: str, text: str, strategy: str | None = None) -> None:
+        self.log.append(LogEntry(now, level, text, strategy))
+
+    # ------------------------------------------------------------------ connection
+
+    def set_connected(self, now: float) -> None:
+        if not self.connected:
+            if self.ever_connected:
+                self.add_log(now, INFO, f"reconnected to the hub at {self.rpc}")
+            self.connected, self.ever_connected = True, True
+            self.conn_since, self.conn_reason = now, ""
+        self.needs_resync = True
+
+    def set_unreachable(self, now: float, reason: str) -> None:
+        if self.connected or self.conn_since is None:
+            self.conn_since = now
+            if self.connected:
+                self.add_log(now, ERROR, f"hub unreachable at {self.rpc}: {reason}")
+        self.connected = False
+        self.conn_reason = reason
+
+    def _see_hub_id(self, hub_id: Any, now: float) -> None:
+        if not hub_id or hub_id == self.hub_id:
+            return
+        if self.hub_id:
+            self.add_log(now, WARNING, f"hub restarted (hub_id {self.hub_id} -> {hub_id})")
+            self.needs_resync = True
+        self.hub_id = str(hub_id)
+
+    def hub_silent_for(self, now: float) -> float | None:
+        """Seconds since the last heartbeat when longer than the hub's dead-after, else None."""
+        if not self.connected or self.last_heartbeat_at is None:
+            return None
+        age = now - self.last_heartbeat_at
+        return age if age > HUB_DEAD_AFTER else None
+
+    def hub_uptime(self, now: float) -> float | None:
+        if self.uptime is None or self.uptime_at is None:
+            return None
+        return self.uptime + (now - self.uptime_at) if self.connected else self.uptime
+
+    # ------------------------------------------------------------------ queries
+
+    def apply_status(self, st: Mapping[str, Any], now: float) -> None:
+        self._see_hub_id(st.get("hub_id"), now)
+        self.account_id = str(st.get("account_id") or self.account_id)
+        self.version = str(st.get("version") or self.version)
+        self.started_at = st.get("started_at", self.started_at)
+        if st.get("uptime") is not None:
+            self.uptime, self.uptime_at = float(st["uptime"]), now
+        if "broker" in st:
+            self.broker = _broker_map(st["broker"])
+        if "halted" in st:
+            self.halted = _halted_map(st["halted"])
+        self.last_seq = st.get("last_seq", self.last_seq)
+        self.rates = dict(st.get("rates") or {})
+        self.latency_ms = dict(st.get("latency_ms") or {})
+        self.counters = dict(st.get("counters") or {})
+
+    def apply_clients(self, rows: Iterable[Mapping[str, Any]], now: float) -> None:
+        new = {str(r.get("strategy")): dict(r) for r in rows}
+        for name, row in self.clients.items():
+            if name not in new:
+                self.gone[name] = (row, now)
+        for name in new:
+            self.gone.pop(name, None)
+        self.clients, self.clients_at = new, now
+        self.expire(now)
+
+    def expire(self, now: float) -> None:
+        """Age out clients that left more than GONE_TTL ago."""
+        for name in [n for n, (_, t) in self.gone.items() if now - t > GONE_TTL]:
+            del self.gone[name]
+
+    def apply_orders(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """A full snapshot of today's orders replaces the book (keeping known rejection reasons)."""
+        new = {}
+        for r in rows:
+            row = dict(r)
+            old = self.orders.get(row.get("order_id"))
+            if old and old.get("error_msg") and not row.get("error_msg"):
+                row["error_msg"] = old["error_msg"]
+            new[row.get("order_id")] = row
+        self.orders = new
+
+    def apply_trades(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        self.trades = {}
+        for r in rows:
+            self._add_trade(r)
+
+    def apply_positions(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        self.positions = {str(r.get("stock_code")): dict(r) for r in rows if r.get("stock_code")}
+
+    def apply_asset(self, asset: Mapping[str, Any] | None) -> None:
+        if asset:
+            self.asset = dict(asset)
+            self.account_id = self.account_id or str(asset.get("account_id") or "")
+
+    def apply_ticks(self, ticks: Mapping[str, Mapping[str, Any]]) -> None:
+        for code, tick in (ticks or {}).items():
+            if isinstance(tick, Mapping):
+                self.quotes[str(code)] = dict(tick)
+
+    def _add_trade(self, t: Mapping[str, Any]) -> None:
+        key = (t.get("traded_id"), t.get("order_id"))
+        self.trades[key] = dict(t)
+        if len(self.trades) > TRADES_KEPT:
+            for k in sorted(self.trades, key=lambda k: self.trades[k].get("traded_time") or 0)[:-TRADES_KEPT]:
+                del self.trades[k]
+
+    # ------------------------------------------------------------------ events
+
+    def apply_event(self, topic: str, payload: Mapping[str, Any], now: float) -> None:
+        """One PUB event (topic, payload as in docs/protocol.md)."""
+        self._see_hub_id(payload.get("hub_id"), now)
+        if payload.get("seq") is not None:
+            self.last_seq = max(self.last_seq or 0, int(payload["seq"]))
+        data = payload.get("data")
+        data = dict(data) if isinstance(data, Mapping) else {}
+        ts = payload.get("ts") or now
+        kind, owner = split_topic(topic)
+        if kind == Topic.ORDER:
+            data.setdefault("owner", owner)
+            self._on_order(data, ts)
+        elif kind == Topic.TRADE:
+            data.setdefault("owner", owner)
+            self._add_trade(data)
+        elif kind == Topic.ERROR:
+            self._on_error(owner or EXTERNAL_OWNER, data, ts)
+        elif kind == Topic.POSITION:
+            code = data.get("stock_code")
+            if code:
+                if data.get("volume", 1) == 0 and not data.get("frozen_volume") and not data.get("on_road_volume"):
+                    self.positions.pop(code, None)
+                else:
+                    self.positions[code] = data
+        elif kind == Topic.ASSET:
+            self.apply_asset(data)
+        elif kind == Topic.TICK:
+            if owner:
+                self.quotes[owner] = data
+        elif kind == Topic.HEARTBEAT:
+            self.last_heartbeat_at = now
+            if data.get("uptime") is not None:
+                self.uptime, self.uptime_at = float(data["uptime"]), now
+            if "broker" in data:
+                self.broker = _broker_map(data["broker"])
+            if "halted" in data:
+                self.halted = _halted_map(data["halted"])
+            if data.get("last_seq") is not None:
+                self.last_seq = data["last_seq"]
+        elif kind == Topic.BROKER:
+            self._on_broker(data, ts)
+        elif kind == Topic.HALT:
+            self._on_halt(data, ts)
+        elif kind == Topic.CLIENT:
+            self._on_client(data, ts)
+
+    def _on_order(self, data: dict[str, Any], ts: float) -> None:
+        oid = data.get("order_id")
+        old = self.orders.get(oid) or {}
+        if old.get("error_msg") and not data.get("error_msg"):
+            data["error_msg"] = old["error_msg"]
+        self.orders[oid] = data
+        if data.get("order_status") == ORDER_JUNK:
+            self._log_reject(oid, order_owner(data), data.get("stock_code"), order_reason(data), ts)
+
+    def _on_error(self, owner: str, data: dict[str, Any], ts: float) -> None:
+        oid = data.get("order_id")
+        msg = str(data.get("error_msg") or "")
+        if data.get("kind") == "cancel":
+            self.add_log(ts, WARNING, f"{owner}: cancel of order {oid} failed: {msg}", owner)
+            return
+        order = self.orders.setdefault(oid, {"order_id": oid, "owner": owner, "order_status": ORDER_JUNK})
+        order["error_msg"] = msg
+        self._log_reject(oid, owner, order.get("stock_code"), msg, ts)
+
+    def _log_reject(self, oid: Any, owner: str, code: Any, reason: str, ts: float) -> None:
+        if oid in self._rejects_logged:
+            return
+        self._rejects_logged.add(oid)
+        what = f"order {oid}" + (f" {code}" if code else "")
+        self.add_log(ts, WARNING, f"{owner}: {what} rejected: {reason or 'no reason given'}", owner)
+
+    def _on_broker(self, data: dict[str, Any], ts: float) -> None:
+        self.broker = _broker_map(data)
+        state, reason = self.broker["state"], self.broker["reason"]
+        level = {"up": INFO, "reconnecting": WARNING}.get(state, ERROR)
+        self.add_log(ts, level, f"broker {state}" + (f": {reason}" if reason else ""))
+
+    def _on_halt(self, data: dict[str, Any], ts: float) -> None:
+        who, on, reason = data.get("strategy"), bool(data.get("halted")), str(data.get("reason") or "")
+        if who:
+            if on:
+                self.halted["strategies"][who] = reason
+            else:
+                self.halted["strategies"].pop(who, None)
+        else:
+            self.halted["all"], self.halted["reason"] = on, reason if on else ""
+            if not on:
+                self.halted["strategies"] = {}
+        for row in self.clients.values():
+            if who is None or row.get("strategy") == who:
+                row["halted"] = reason or True if on else False
+        target = who or "all strategies"
+        text = f"halted {target}" + (f": {reason}" if reason else "") if on else f"resumed {target}"
+        self.add_log(ts, WARNING if on else INFO, text, who)
+
+    def _on_client(self, data: dict[str, Any], ts: float) -> None:
+        who, what = str(data.get("strategy") or "?"), str(data.get("event") or "?")
+        cancelled = data.get("cancelled") or []
+        text = f"client {who} ({data.get('role') or Role.STRATEGY}) {what.replace('_', ' ')}"
+        if cancelled:
+            text += f", cancelled {len(cancelled)} open order(s)"
+        self.add_log(ts, WARNING if what == "timed_out" else INFO, text, who)
+
+    # ------------------------------------------------------------------ derived
+
+    def strategy_halted(self, name: str) -> str | None:
+        """The halt reason for a strategy ('' when halted without reason), or None."""
+        if name in self.halted["strategies"]:
+            return str(self.halted["strategies"][name] or "")
+        if self.halted["all"]:
+            return str(self.halted["reason"] or "")
+        row = self.clients.get(name) or {}
+        h = row.get("halted")
+        if h:
+            return h if isinstance(h, str) else ""
+        return None
+
+    def strategy_counts(self, name: str) -> dict[str, int]:
+        """open / orders / fills / rejects today for one owner, derived from the monitor's own book."""
+        orders = [o for o in self.orders.values() if order_owner(o) == name]
+        fills = [t for t in self.trades.values() if order_owner(t) == name]
+        return {
+            "open_orders": sum(1 for o in orders if is_open(o.get("order_status"))),
+            "orders_today": len(orders),
+            "fills_today": len(fills),
+            "rejects_today": sum(1 for o in orders if o.get("order_status") == ORDER_JUNK),
+        }
+
+    def last_price(self, code: str) -> float | None:
+        q = self.quotes.get(code) or {}
+        if q.get("lastPrice"):
+            return float(q["lastPrice"])
+        p = self.positions.get(code) or {}
+        if p.get("volume") and p.get("market_value") is not None:
+            return float(p["market_value"]) / float(p["volume"])
+        return None
+
+    def stock_name(self, code: str) -> str:
+        for src in (self.positions.get(code) or {}, self.quotes.get(code) or {}):
+            for key in ("stock_name", "instrument_name", "name", "InstrumentName"):
+                if src.get(key):
+                    return str(src[key])
+        return ""
+
+    def today_pnl(self) -> float | None:
+        """Today's P&L before fees: value now - value at yesterday's close - net cash spent today.
+
+        Needs each involved code's last price and previous close (from ticks) and the
+        positions' yesterday volume; None when any of that is missing.
+        """
+        codes = set(self.positions) | {str(t.get("stock_code")) for t in self.trades.values()}
+        if not codes:
+            return 0.0 if self.asset else None
+        pnl = 0.0
+        for code in codes:
+            pos = self.positions.get(code) or {}
+            q = self.quotes.get(code) or {}
+            last, pre = q.get("lastPrice"), q.get("lastClose")
+            vol = int(pos.get("volume") or 0)
+            yvol = pos.get("yesterday_volume")
+            if not last or (yvol is None and pos) or (yvol and not pre):
+                return None
+            pnl += float(last) * vol - float(pre or 0) * int(yvol or 0)
+        for t in self.trades.values():
+            amount = float(t.get("traded_amount") or (t.get("traded_price") or 0) * (t.get("traded_volume") or 0))
+            if t.get("order_type") == STOCK_BUY:
+                pnl -= amount
+            elif t.get("order_type") == STOCK_SELL:
+                pnl += amount
+        return pnl
