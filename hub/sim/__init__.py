@@ -1,0 +1,21 @@
+"""The simulated MiniQMT: an A-share broker with xtquant's own API that runs anywhere.
+
+A broker, not part of the hub: this package imports nothing from `hub` outside
+`hub.sim`. Use it exactly like `xtquant.xttrader`:
+
+    from hub.sim import XtQuantTrader, XtQuantTraderCallback
+
+Traders created with the same `path` share one simulated terminal (exchange,
+accounts, orders) persisted in SQLite under that path. See docs/simulator.md.
+"""
+
+from hub.sim.config import SimConfig
+from hub.sim.exchange import SimExchange
+from hub.sim.registry import configure, get_exchange, resolve_folder, shutdown_all, shutdown_exchange
+from hub.sim.trader import XtQuantTrader, XtQuantTraderCallback
+from hub.sim.xtdata import SimXtData
+
+__all__ = [
+    "SimConfig", "SimExchange", "SimXtData", "XtQuantTrader", "XtQuantTraderCallback",
+    "configure", "get_exchange", "resolve_folder", "shutdown_all", "shutdown_exchange",
+]

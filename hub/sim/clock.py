@@ -1,0 +1,56 @@
+"""The simulator's virtual clock.
+
+Tests need time to move on command (`advance`) and demos need it to run
+faster than real time (`speed`), so nothing in the simulator reads the wall
+clock directly: it asks this clock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, time as dtime
+
+MORNING = (dtime(9, 30), dtime(11, 30))
+AFTERNOON = (dtime(13, 0), dtime(15, 0))
+
+
+class SimClock:
+    """Virtual time = anchor + real elapsed x speed + manual advances."""
+
+    def __init__(self, start: str | None = None, speed: float = 1.0) -> None:
+        self._lock = threading.Lock()
+        self._speed = speed
+        self._real0 = time.monotonic()
+        if start:
+            self._virt0 = datetime.strptime(start, "%Y-%m-%d %H:%M:%S").timestamp()
+        else:
+            self._virt0 = time.time()
+
+    def timestamp(self) -> float:
+        """Virtual seconds since the epoch."""
+        with self._lock:
+            return self._virt0 + (time.monotonic() - self._real0) * self._speed
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp())
+
+    def advance(self, seconds: float) -> None:
+        """Jump the virtual clock forward."""
+        with self._lock:
+            self._virt0 += seconds
+
+    def set(self, when: str) -> None:
+        """Set the virtual time to 'YYYY-MM-DD HH:MM:SS' (keeps running at `speed`)."""
+        ts = datetime.strptime(when, "%Y-%m-%d %H:%M:%S").timestamp()
+        with self._lock:
+            self._virt0 = ts
+            self._real0 = time.monotonic()
+
+
+def in_trading_hours(moment: datetime) -> bool:
+    """True in continuous trading: weekdays 09:30-11:30 and 13:00-15:00."""
+    if moment.weekday() >= 5:
+        return False
+    t = moment.time()
+    return MORNING[0] <= t < MORNING[1] or AFTERNOON[0] <= t < AFTERNOON[1]

@@ -1,0 +1,129 @@
+"""SQLite persistence of one simulated terminal, so a restart keeps the trading day.
+
+The exchange keeps its state in memory and writes every change through here
+(WAL, one connection guarded by the exchange lock). Loading happens once at
+start-up.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+from hub.sim.models import Account, Order, Position, Trade
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (
+    account_id TEXT PRIMARY KEY, account_type INTEGER, cash REAL, frozen_cash REAL, unwithdrawable REAL);
+CREATE TABLE IF NOT EXISTS positions (
+    account_id TEXT, stock_code TEXT, volume INTEGER, can_use_volume INTEGER, yesterday_volume INTEGER,
+    frozen_volume INTEGER, cost REAL, open_amount REAL, open_volume INTEGER,
+    PRIMARY KEY (account_id, stock_code));
+CREATE TABLE IF NOT EXISTS orders (
+    order_id INTEGER PRIMARY KEY, account_id TEXT, stock_code TEXT, order_type INTEGER,
+    order_volume INTEGER, price_type INTEGER, price REAL, order_sysid TEXT, order_time INTEGER,
+    traded_volume INTEGER, traded_amount REAL, order_status INTEGER, status_msg TEXT,
+    strategy_name TEXT, order_remark TEXT, limit_price REAL, frozen_cash REAL, fees_paid REAL,
+    trading_day TEXT, history TEXT);
+CREATE TABLE IF NOT EXISTS trades (
+    traded_id TEXT PRIMARY KEY, account_id TEXT, stock_code TEXT, order_type INTEGER, traded_time INTEGER,
+    traded_price REAL, traded_volume INTEGER, traded_amount REAL, order_id INTEGER, order_sysid TEXT,
+    strategy_name TEXT, order_remark TEXT, commission REAL, trading_day TEXT);
+CREATE TABLE IF NOT EXISTS quotes (code TEXT PRIMARY KEY, last_close REAL, last REAL);
+"""
+
+
+def _upsert(table: str, cols: list[str]) -> str:
+    return f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+
+
+class Store:
+    """Write-through SQLite tables mirroring the exchange's records."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "sim.db"
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # meta -----------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self._db.execute(_upsert("meta", ["key", "value"]), (key, str(value)))
+
+    # records ----------------------------------------------------------------
+    def save_account(self, a: Account) -> None:
+        d = asdict(a)
+        self._db.execute(_upsert("accounts", list(d)), tuple(d.values()))
+
+    def save_position(self, p: Position) -> None:
+        d = asdict(p)
+        self._db.execute(_upsert("positions", list(d)), tuple(d.values()))
+
+    def save_order(self, o: Order) -> None:
+        d = o.row()
+        self._db.execute(_upsert("orders", list(d)), tuple(d.values()))
+
+    def save_trade(self, t: Trade) -> None:
+        d = asdict(t)
+        self._db.execute(_upsert("trades", list(d)), tuple(d.values()))
+
+    def save_quote(self, code: str, last_close: float, last: float) -> None:
+        self._db.execute(_upsert("quotes", ["code", "last_close", "last"]), (code, last_close, last))
+
+    def transaction(self) -> "sqlite3.Connection":
+        """Use as `with store.transaction():` to group writes atomically."""
+        return _Tx(self._db)  # type: ignore[return-value]
+
+    # loading ------------------------------------------------------------------
+    def load_accounts(self) -> list[Account]:
+        return [Account(*r) for r in self._db.execute(f"SELECT {_cols(Account)} FROM accounts")]
+
+    def load_positions(self) -> list[Position]:
+        return [Position(*r) for r in self._db.execute(f"SELECT {_cols(Position)} FROM positions")]
+
+    def load_orders(self) -> list[Order]:
+        out = []
+        for r in self._db.execute(f"SELECT {_cols(Order)} FROM orders ORDER BY order_id"):
+            o = Order(*r)
+            o.history = [int(x) for x in str(o.history or "").split(",") if x]
+            out.append(o)
+        return out
+
+    def load_trades(self) -> list[Trade]:
+        return [Trade(*r) for r in self._db.execute(f"SELECT {_cols(Trade)} FROM trades ORDER BY rowid")]
+
+    def load_quotes(self) -> dict[str, tuple[float, float]]:
+        return {c: (lc, last) for c, lc, last in self._db.execute("SELECT code, last_close, last FROM quotes")}
+
+    # day roll -------------------------------------------------------------------
+    def clear_day(self) -> None:
+        self._db.execute("DELETE FROM orders")
+        self._db.execute("DELETE FROM trades")
+        self._db.execute("DELETE FROM positions WHERE volume = 0")
+
+
+def _cols(cls: type) -> str:
+    return ", ".join(f.name for f in fields(cls))
+
+
+class _Tx:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
