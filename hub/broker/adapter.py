@@ -1,0 +1,275 @@
+"""The one broker path: an `XtQuantTrader` (real or simulated) plus a quote source.
+
+The hub drives the broker only through the documented XtQuantTrader API, so the
+live path and the simulator run the same hub code. Everything here is called from
+the hub's loop thread; broker callbacks arrive on the broker's own threads and are
+handed to `sink(kind, payload)` untouched (the hub's mailbox takes them from there).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from typing import Any, Callable
+
+from hub.broker.convert import to_dict
+
+log = logging.getLogger("hub.broker")
+
+#: Callback kinds handed to the sink, one per XtQuantTraderCallback method.
+CALLBACKS = {
+    "on_connected": "connected",
+    "on_disconnected": "disconnected",
+    "on_account_status": "account_status",
+    "on_stock_asset": "asset",
+    "on_stock_order": "order",
+    "on_stock_trade": "trade",
+    "on_stock_position": "position",
+    "on_order_error": "order_error",
+    "on_cancel_error": "cancel_error",
+    "on_order_stock_async_response": "order_response",
+    "on_cancel_order_stock_async_response": "cancel_response",
+}
+
+Sink = Callable[[str, Any], None]
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker could not be reached; the message says what was tried and what to do."""
+
+
+class _Account:
+    """Minimal StockAccount (account_id, account_type) used when xtquant's is not wanted."""
+
+    def __init__(self, account_id: str, account_type: int = 2):
+        self.account_id = account_id
+        self.account_type = account_type
+
+
+def make_callback(base: type, sink: Sink) -> Any:
+    """An instance of `base` (an XtQuantTraderCallback class) whose methods forward to sink."""
+
+    def forward(kind: str):
+        def method(self, *args):  # noqa: ARG001
+            sink(kind, args[0] if args else None)
+        return method
+
+    namespace = {name: forward(kind) for name, kind in CALLBACKS.items()}
+    cls = type("HubTraderCallback", (base,), namespace)
+    return cls()
+
+
+class SerializedQuotes:
+    """Every call into the quote source (xtdata or the simulated feed) goes through here.
+
+    xtdata is not thread-safe (concurrent calls have crashed its native module), so one
+    lock serializes all calls. Callbacks from the source run on its thread and must only
+    hand data over (the hub puts them in its mailbox).
+    """
+
+    def __init__(self, source: Any):
+        self._source = source
+        self._lock = threading.Lock()
+
+    def subscribe_quote(self, code: str, callback: Callable[[dict], None]) -> int:
+        with self._lock:
+            return self._source.subscribe_quote(code, period="tick", count=0, callback=callback)
+
+    def subscribe_whole_quote(self, codes: list[str], callback: Callable[[dict], None]) -> int:
+        with self._lock:
+            return self._source.subscribe_whole_quote(codes, callback=callback)
+
+    def unsubscribe_quote(self, seq: int) -> None:
+        with self._lock:
+            self._source.unsubscribe_quote(seq)
+
+    def get_full_tick(self, codes: list[str]) -> dict[str, Any]:
+        with self._lock:
+            return self._source.get_full_tick(codes) or {}
+
+    def close(self) -> None:
+        close = getattr(self._source, "close", None) or getattr(self._source, "stop", None)
+        if callable(close):
+            with self._lock:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - best effort at shutdown
+                    log.exception("closing the quote source failed")
+
+
+class Broker:
+    """One brokerage connection: trader + account + quotes, with reconnect by a fresh trader."""
+
+    def __init__(self, name: str, account_id: str, trader_factory: Callable[[int], Any], callback_base: type,
+                 account: Any, quotes: SerializedQuotes | None, session_id: int = 0, where: str = "",
+                 on_close: Callable[[], None] | None = None):
+        self.name = name
+        self.account_id = account_id
+        self.account = account
+        self.quotes = quotes
+        self.where = where
+        self._trader_factory = trader_factory
+        self._callback_base = callback_base
+        self._session_id = session_id
+        self._trader: Any = None
+        self._sink: Sink | None = None
+        self.connected = False
+        self._on_close = on_close
+
+    # ---- connection -------------------------------------------------------------
+    def connect(self, sink: Sink) -> None:
+        """Make a fresh trader, start, connect and subscribe the account. Raises BrokerUnavailable."""
+        self._sink = sink
+        self._drop_trader()
+        session = self._session_id or random.randint(100000, 999999999)
+        self._session_id = 0  # a reconnect uses a fresh session id
+        try:
+            trader = self._trader_factory(session)
+        except BrokerUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise BrokerUnavailable(f"could not create the {self.name} trader at {self.where}: {exc}") from None
+        trader.register_callback(make_callback(self._callback_base, sink))
+        trader.start()
+        self._trader = trader
+        rc = trader.connect()
+        if rc != 0:
+            self._drop_trader()
+            raise BrokerUnavailable(
+                f"connect() to {self.name} at {self.where} returned {rc} (session {session})"
+                + (". " + QMT_HELP if self.name == "qmt" else ""))
+        rc = trader.subscribe(self.account)
+        if rc not in (0, None):
+            self._drop_trader()
+            raise BrokerUnavailable(f"subscribe({self.account_id}) on {self.name} returned {rc}: "
+                                    "is the account logged in to this terminal?")
+        self.connected = True
+        log.info("broker %s connected (session %s, account %s)", self.name, session, self.account_id)
+
+    def _drop_trader(self) -> None:
+        trader, self._trader = self._trader, None
+        self.connected = False
+        if trader is not None:
+            try:
+                trader.stop()
+            except Exception:  # noqa: BLE001 - a dead trader may fail to stop
+                log.exception("stopping the old trader failed")
+
+    def close(self) -> None:
+        self._drop_trader()
+        if self.quotes is not None:
+            self.quotes.close()
+        if self._on_close is not None:
+            self._on_close()
+
+    def mark_down(self) -> None:
+        self.connected = False
+
+    # ---- trading: async only (the loop never waits on the broker) ----------------
+    def order_async(self, stock_code: str, order_type: int, volume: int, price_type: int, price: float,
+                    strategy_name: str, order_remark: str) -> int:
+        return self._trader.order_stock_async(self.account, stock_code, order_type, volume, price_type, price,
+                                              strategy_name, order_remark)
+
+    def cancel_async(self, order_id: int) -> int:
+        return self._trader.cancel_order_stock_async(self.account, order_id)
+
+    def cancel_sysid_async(self, market: int, order_sysid: str) -> int:
+        return self._trader.cancel_order_stock_sysid_async(self.account, market, order_sysid)
+
+    # ---- sync queries: at start and reconcile only, never inside a callback -------
+    def snapshot(self) -> dict[str, Any]:
+        """Orders, trades, positions, asset and account status as plain maps (None entries skipped)."""
+        t, acc = self._trader, self.account
+
+        def many(result: Any, kind: str) -> list[dict]:
+            return [to_dict(x, kind) for x in (result or [])]
+
+        asset = t.query_stock_asset(acc)
+        status = None
+        infos = None
+        try:
+            status = t.query_account_status()
+        except Exception:  # noqa: BLE001 - optional on some builds
+            log.debug("query_account_status failed", exc_info=True)
+        try:
+            infos = t.query_account_infos()
+        except Exception:  # noqa: BLE001
+            log.debug("query_account_infos failed", exc_info=True)
+        return {
+            "asset": to_dict(asset, "asset") if asset is not None else None,
+            "orders": many(t.query_stock_orders(acc, False), "order"),
+            "trades": many(t.query_stock_trades(acc), "trade"),
+            "positions": many(t.query_stock_positions(acc), "position"),
+            "account_status": many(status, "account_status"),
+            "account_infos": many(infos, "account_info"),
+        }
+
+
+# --------------------------------------------------------------------------------
+# Factories
+# --------------------------------------------------------------------------------
+
+QMT_HELP = ("MiniQMT must be running on this machine, logged in to the account, in 极简模式 "
+            "(the xtquant/MiniQMT mode), and --qmt-path must point at its userdata_mini folder.")
+
+
+def make_broker(config: Any) -> Broker:
+    """The broker named by `config.broker`: 'sim' (in-process simulator) or 'qmt' (real MiniQMT)."""
+    if config.broker == "sim":
+        return _make_sim(config)
+    if config.broker == "qmt":
+        return _make_qmt(config)
+    raise BrokerUnavailable(f"unknown broker {config.broker!r} (use sim or qmt)")
+
+
+def _make_sim(config: Any) -> Broker:
+    import hub.sim as sim
+
+    path = config.sim_dir
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        sim_cfg = sim.SimConfig.from_dict(config.sim or {})
+    except (TypeError, ValueError) as exc:
+        raise BrokerUnavailable(f"invalid [sim] settings: {exc}") from None
+    try:
+        sim.get_exchange(str(path), config=sim_cfg)
+    except RuntimeError as exc:
+        raise BrokerUnavailable(f"simulator at {path}: {exc}") from None
+    quotes = None
+    if hasattr(sim, "SimXtData"):
+        quotes = SerializedQuotes(sim.SimXtData(str(path)))
+    account_cls = getattr(sim, "StockAccount", None)
+    account = account_cls(config.account_id) if account_cls else _Account(config.account_id)
+    shutdown = getattr(sim, "shutdown_exchange", None)
+    return Broker("sim", config.account_id, lambda session: sim.XtQuantTrader(str(path), session),
+                  sim.XtQuantTraderCallback, account, quotes, config.session_id, where=str(path),
+                  on_close=(lambda: shutdown(str(path))) if shutdown else None)
+
+
+def _make_qmt(config: Any) -> Broker:
+    if not config.qmt_path:
+        raise BrokerUnavailable("--broker qmt needs --qmt-path (MiniQMT's userdata_mini folder). " + QMT_HELP)
+    if not config.account:
+        raise BrokerUnavailable("--broker qmt needs --account (the brokerage account id). " + QMT_HELP)
+    where = str(config.qmt_path)
+    try:
+        from xtquant import xttrader  # the native module: Windows with MiniQMT only
+        from xtquant.xttype import StockAccount
+    except Exception as exc:  # noqa: BLE001 - ImportError or a native loader error
+        raise BrokerUnavailable(f"cannot load xtquant's trader module for MiniQMT at {where}: {exc}. "
+                                + QMT_HELP) from None
+    account = StockAccount(config.account, config.account_type)
+    quotes = None
+    try:
+        from xtquant import xtdata
+        quotes = SerializedQuotes(xtdata)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("xtdata unavailable, quotes disabled: %s", exc)
+
+    def factory(session: int) -> Any:
+        return xttrader.XtQuantTrader(where, session)
+
+    return Broker("qmt", config.account, factory, xttrader.XtQuantTraderCallback, account, quotes,
+                  config.session_id, where=where)

@@ -1,0 +1,163 @@
+"""`hub start` (run the hub) and `hub status` (ask a running hub how it is)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from hub.cli import EXIT_CALL_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, app
+from rpc_client.protocol import DEFAULT_RPC_ENDPOINT
+
+
+def _err(msg: str) -> None:
+    typer.echo(f"hub: {msg}", err=True)
+
+
+@app.command()
+def start(
+    broker: Optional[str] = typer.Option(None, "--broker", help="sim (simulated MiniQMT in-process, the default) "
+                                                                 "or qmt (real MiniQMT via xtquant)"),
+    qmt_path: Optional[str] = typer.Option(None, "--qmt-path", help="MiniQMT's userdata_mini folder (--broker qmt)"),
+    account: Optional[str] = typer.Option(None, "--account", help="brokerage account id"),
+    session_id: Optional[int] = typer.Option(None, "--session-id", help="xtquant session id (default: random)"),
+    rpc: Optional[str] = typer.Option(None, "--rpc", help="ROUTER endpoint for calls [tcp://127.0.0.1:5555]"),
+    pub: Optional[str] = typer.Option(None, "--pub", help="PUB endpoint for events [tcp://127.0.0.1:5556]"),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML config file (see docs/configuration.md)"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="journal, sim state, admin token [~/.qmt-hub]"),
+    log_level: Optional[str] = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING or ERROR [INFO]"),
+) -> None:
+    """Start the hub: own the broker connection and serve strategies until Ctrl+C or SIGTERM."""
+    from hub.config import ConfigError, HubConfig
+    from hub.core import HubServer, HubStartError
+
+    overrides = {"broker": broker, "qmt_path": qmt_path, "account": account, "session_id": session_id,
+                 "rpc": rpc, "pub": pub, "data_dir": data_dir, "log_level": log_level}
+    try:
+        cfg = HubConfig.load(config, overrides)
+    except ConfigError as exc:
+        _err(str(exc))
+        raise typer.Exit(EXIT_USAGE)
+    logging.basicConfig(level=getattr(logging, cfg.log_level), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    server = HubServer(cfg)
+    try:
+        server.start()
+    except HubStartError as exc:
+        _err(f"could not start: {exc}")
+        raise typer.Exit(EXIT_CALL_FAILED)
+    typer.echo(f"qmt-hub {server.hub_id} running ({cfg.broker} broker)")
+    typer.echo(f"  calls   {cfg.rpc}")
+    typer.echo(f"  events  {cfg.pub}")
+    typer.echo(f"  account {server.account_id}")
+    typer.echo(f"  data    {cfg.data_dir}")
+    typer.echo(f"  admin token file {cfg.token_path}")
+    typer.echo("Press Ctrl+C to stop.")
+    sys.stdout.flush()
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:  # noqa: ARG001
+        stop.set()
+
+    for name in ("SIGTERM", "SIGBREAK"):  # SIGBREAK: Ctrl+Break on Windows
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                signal.signal(sig, on_signal)
+            except (ValueError, OSError):
+                pass
+    try:
+        while not stop.is_set() and server.running:
+            stop.wait(0.2)
+    except KeyboardInterrupt:
+        pass
+    typer.echo("stopping...")
+    server.stop()
+    typer.echo("stopped.")
+
+
+def call_hub(rpc: str, method: str, params: dict[str, Any] | None = None, timeout: float = 2.0) -> dict[str, Any] | None:
+    """One call to a hub with a plain DEALER; the reply envelope, or None if no hub answered."""
+    import zmq
+
+    from rpc_client.protocol import pack, request, unpack
+
+    ctx = zmq.Context.instance()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.ROUTING_ID, uuid.uuid4().bytes)
+    try:
+        sock.connect(rpc)
+        req_id = uuid.uuid4().hex[:8]
+        sock.send(pack(request(req_id, method, params)))
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        import time
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(int(left * 1000)):
+                return None
+            reply = unpack(sock.recv())
+            if isinstance(reply, dict) and reply.get("id") == req_id:
+                return reply
+    finally:
+        sock.close(0)
+
+
+def _fmt_status(s: dict[str, Any]) -> str:
+    broker = s.get("broker") or {}
+    halted = s.get("halted") or {}
+    counters = s.get("counters") or {}
+    lines = [
+        f"hub {s.get('hub_id')}  version {s.get('version')}  up {s.get('uptime', 0):.0f}s",
+        f"  account   {s.get('account_id')}  ({s.get('broker_name', '')} broker: {broker.get('state')}"
+        f"{' - ' + str(broker.get('reason')) if broker.get('reason') else ''})",
+        f"  endpoints {(s.get('endpoints') or {}).get('rpc')}  {(s.get('endpoints') or {}).get('pub')}",
+        f"  data dir  {s.get('data_dir')}",
+        f"  halted    {'ALL: ' + str(halted.get('reason')) if halted.get('all') else 'no'}"
+        + (f"; strategies {', '.join(sorted(halted.get('strategies') or {}))}" if halted.get("strategies") else ""),
+        f"  clients   {s.get('clients')}   last seq {s.get('last_seq')}",
+        f"  counters  requests {counters.get('requests', 0)}, events {counters.get('events', 0)}, "
+        f"ticks {counters.get('ticks', 0)}, orders {counters.get('orders', 0)}, "
+        f"cancels {counters.get('cancels', 0)}, rejects {counters.get('rejects', 0)}, "
+        f"bad frames {counters.get('bad_frames', 0)}",
+    ]
+    errors = counters.get("errors") or {}
+    if errors:
+        lines.append("  errors    " + ", ".join(f"{k} {v}" for k, v in sorted(errors.items())))
+    return "\n".join(lines)
+
+
+@app.command()
+def status(
+    rpc: str = typer.Option(DEFAULT_RPC_ENDPOINT, "--rpc", help="the hub's call endpoint"),
+    timeout: float = typer.Option(2.0, "--timeout", help="seconds to wait for an answer"),
+    as_json: bool = typer.Option(False, "--json", help="print the raw status map as JSON"),
+) -> None:
+    """Show a running hub's state. Exit 0 when a hub answers, 3 when none does."""
+    if timeout <= 0:
+        _err("--timeout must be > 0")
+        raise typer.Exit(EXIT_USAGE)
+    reply = call_hub(rpc, "status", timeout=timeout)
+    if reply is None:
+        _err(f"no hub answered at {rpc} within {timeout:g}s (is `hub start` running with this --rpc?)")
+        raise typer.Exit(EXIT_UNREACHABLE)
+    if not reply.get("ok"):
+        err = reply.get("error") or {}
+        _err(f"status failed: {err.get('code')}: {err.get('message')}")
+        raise typer.Exit(EXIT_CALL_FAILED)
+    result = reply.get("result") or {}
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+    else:
+        typer.echo(_fmt_status(result))
+    raise typer.Exit(EXIT_OK)

@@ -1,0 +1,166 @@
+"""Hub configuration: one dataclass, loaded from TOML, overridden by CLI flags.
+
+Precedence (lowest to highest): built-in defaults < the TOML file < explicit CLI flags.
+Every key is documented in docs/configuration.md. An unknown key in the file is an
+error that names the key (a typo must never be silently ignored in a trading system).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from rpc_client.protocol import CLIENT_DEAD_AFTER, DEFAULT_PUB_ENDPOINT, DEFAULT_RPC_ENDPOINT, HEARTBEAT_INTERVAL
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - 3.10
+    import tomli as tomllib
+
+BROKERS = ("sim", "qmt")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_DATA_DIR = Path("~/.qmt-hub")
+#: Account used by the simulated broker when none is configured.
+DEFAULT_SIM_ACCOUNT = "SIM0001"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message says which key and why."""
+
+
+@dataclass
+class HubConfig:
+    broker: str = "sim"  # "sim" (in-process simulated MiniQMT) or "qmt" (real MiniQMT via xtquant)
+    qmt_path: str = ""  # MiniQMT's userdata_mini folder (broker = qmt)
+    account: str = ""  # the brokerage account id; sim: DEFAULT_SIM_ACCOUNT when empty
+    account_type: str = "STOCK"
+    session_id: int = 0  # xtquant session id; 0 = pick a fresh random one at every (re)connect
+    rpc: str = DEFAULT_RPC_ENDPOINT
+    pub: str = DEFAULT_PUB_ENDPOINT
+    data_dir: Path = DEFAULT_DATA_DIR
+    log_level: str = "INFO"
+    heartbeat_interval: float = HEARTBEAT_INTERVAL
+    client_dead_after: float = CLIENT_DEAD_AFTER
+    order_timeout: float = 10.0  # seconds to wait for the broker's async order/cancel response
+    reconnect_interval: float = 5.0  # seconds between broker reconnect attempts
+    reconcile_interval: float = 0.0  # seconds between periodic broker reconciles; 0 = only after (re)connect
+    sim: dict[str, Any] = field(default_factory=dict)  # passed to hub.sim.SimConfig.from_dict
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir).expanduser()
+
+    # ------------------------------------------------------------------
+    @property
+    def journal_path(self) -> Path:
+        return self.data_dir / "journal.sqlite"
+
+    @property
+    def token_path(self) -> Path:
+        return self.data_dir / "admin.token"
+
+    @property
+    def sim_dir(self) -> Path:
+        return self.data_dir / "sim"
+
+    @property
+    def account_id(self) -> str:
+        if self.account:
+            return self.account
+        return DEFAULT_SIM_ACCOUNT if self.broker == "sim" else ""
+
+    # ------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], source: str = "config") -> "HubConfig":
+        return cls().merged(values, source)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> "HubConfig":
+        """Defaults, then the TOML file at `path` (if given), then `overrides` whose value is not None."""
+        cfg = cls()
+        if path is not None:
+            p = Path(path).expanduser()
+            try:
+                with p.open("rb") as fh:
+                    data = tomllib.load(fh)
+            except FileNotFoundError:
+                raise ConfigError(f"config file {p} does not exist") from None
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+            # Allow either top-level keys or a [hub] table (sim settings in [sim]).
+            if "hub" in data and isinstance(data["hub"], dict):
+                hub_part = dict(data.pop("hub"))
+                hub_part.update(data)
+                data = hub_part
+            cfg = cfg.merged(data, str(p))
+        if overrides:
+            cfg = cfg.merged({k: v for k, v in overrides.items() if v is not None}, "command line")
+        return cfg
+
+    def merged(self, values: Mapping[str, Any], source: str = "config") -> "HubConfig":
+        known = {f.name: f for f in fields(self)}
+        changes: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(f"{source}: unknown key '{key}' (known keys: {', '.join(sorted(known))})")
+            changes[key] = _coerce(key, value, getattr(self, key), source)
+        cfg = replace(self, **changes)
+        cfg.validate(source)
+        return cfg
+
+    def validate(self, source: str = "config") -> None:
+        if self.broker not in BROKERS:
+            raise ConfigError(f"{source}: broker must be one of {', '.join(BROKERS)}, got {self.broker!r}")
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise ConfigError(f"{source}: log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        self.log_level = self.log_level.upper()
+        for name in ("rpc", "pub"):
+            ep = getattr(self, name)
+            if not ep.startswith("tcp://"):
+                raise ConfigError(f"{source}: {name} must be a tcp:// endpoint (ipc:// does not work on Windows), "
+                                  f"got {ep!r}")
+        if self.rpc == self.pub:
+            raise ConfigError(f"{source}: rpc and pub must be different endpoints, both are {self.rpc}")
+        for name in ("heartbeat_interval", "client_dead_after", "order_timeout", "reconnect_interval"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{source}: {name} must be > 0, got {getattr(self, name)}")
+        if self.reconcile_interval < 0:
+            raise ConfigError(f"{source}: reconcile_interval must be >= 0")
+        if self.session_id < 0:
+            raise ConfigError(f"{source}: session_id must be >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["data_dir"] = str(self.data_dir)
+        return out
+
+
+def _coerce(key: str, value: Any, current: Any, source: str) -> Any:
+    if key == "data_dir":
+        if not isinstance(value, (str, Path)):
+            raise ConfigError(f"{source}: data_dir must be a path string, got {type(value).__name__}")
+        return Path(value).expanduser()
+    if key == "sim":
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: sim must be a table, got {type(value).__name__}")
+        return dict(value)
+    if isinstance(current, bool) or isinstance(value, bool):
+        if not isinstance(value, bool) or not isinstance(current, bool):
+            raise ConfigError(f"{source}: {key} must be {type(current).__name__}, got {value!r}")
+        return value
+    if isinstance(current, float):
+        if not isinstance(value, (int, float)):
+            raise ConfigError(f"{source}: {key} must be a number, got {value!r}")
+        return float(value)
+    if isinstance(current, int):
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+        if not isinstance(value, int):
+            raise ConfigError(f"{source}: {key} must be an integer, got {value!r}")
+        return value
+    if isinstance(current, str):
+        if not isinstance(value, (str, int)):
+            raise ConfigError(f"{source}: {key} must be a string, got {value!r}")
+        return str(value)
+    return value

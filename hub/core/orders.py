@@ -1,0 +1,228 @@
+"""Order placement and cancels: idempotency, owner tags, pending async broker responses.
+
+Placement of one `order_stock`:
+1. the request is keyed by (trading day, strategy, client_order_id); a repeat of a key
+   returns the first result with `duplicate: true` (or waits for it if still pending)
+   and never reaches the broker again;
+2. a fresh owner tag is reserved and the request journaled, and tag -> owner registered
+   in the book, all BEFORE the broker is called, so any push is attributed;
+3. `order_stock_async` is called; its seq maps to the placement until
+   `on_order_stock_async_response` gives the order id (reply), -1 (BROKER_ERROR), or
+   `order_timeout` passes (UNKNOWN_OUTCOME; a late response is still recorded).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from rpc_client.protocol import ErrorCode, HubError
+
+from hub.core.book import Book
+from hub.core.journal import Journal, trading_day
+
+log = logging.getLogger("hub.orders")
+
+PENDING, DONE, FAILED, UNKNOWN = "sent", "done", "failed", "unknown"
+
+
+@dataclass
+class Placement:
+    key: tuple[str, str, str]
+    tag: str
+    params: dict[str, Any]
+    state: str = PENDING
+    order_id: int | None = None
+    error: dict[str, Any] | None = None  # {code, message, data} when failed/unknown
+    waiters: list[tuple[Any, bool]] = field(default_factory=list)  # (call, duplicate)
+    seq: int | None = None
+    deadline: float = 0.0
+
+    @property
+    def client_order_id(self) -> str:
+        return self.key[2]
+
+    def result(self, duplicate: bool) -> dict[str, Any]:
+        return {"order_id": self.order_id, "client_order_id": self.client_order_id, "duplicate": duplicate}
+
+
+@dataclass
+class CancelRequest:
+    call: Any  # None for hub-initiated cancels (cancel_all, cancel-on-disconnect)
+    order_id: int | None
+    deadline: float
+
+
+Reply = Callable[[Any, Any], None]
+ReplyError = Callable[[Any, HubError], None]
+
+
+class OrderDesk:
+    def __init__(self, journal: Journal, book: Book, order_timeout: float, reply: Reply, reply_error: ReplyError):
+        self.journal = journal
+        self.book = book
+        self.order_timeout = order_timeout
+        self._reply = reply
+        self._reply_error = reply_error
+        self.by_key: dict[tuple[str, str, str], Placement] = {}
+        self.by_seq: dict[int, Placement] = {}
+        self.cancels: dict[int, CancelRequest] = {}
+        self.counters = {"orders": 0, "duplicates": 0, "cancels": 0, "unknown_outcomes": 0, "late_responses": 0}
+
+    # ---- recovery ------------------------------------------------------------------
+    def recover(self, day: str) -> None:
+        """Rebuild today's idempotency table and ownership from the journal."""
+        for rec in self.journal.orders(day):
+            self.book.register_tag(rec.tag, rec.strategy, rec.client_order_id, rec.order_remark)
+            p = Placement((rec.day, rec.strategy, rec.client_order_id), rec.tag, rec.params, rec.state,
+                          rec.order_id)
+            if rec.order_id:
+                self.book.bind_order(rec.order_id, rec.tag)
+            if rec.state == PENDING:
+                # sent before the hub stopped and no answer recorded: we cannot tell
+                p.state = UNKNOWN
+            if p.state in (FAILED, UNKNOWN):
+                p.error = rec.result if isinstance(rec.result, dict) and "code" in rec.result else {
+                    "code": ErrorCode.UNKNOWN_OUTCOME,
+                    "message": "the hub stopped before the broker answered this order; query your orders",
+                    "data": None}
+            self.by_key[p.key] = p
+        # older days' tags still attribute pushes of orders that live on (e.g. queried history)
+        for rec in self.journal.orders():
+            if rec.tag not in self.book.by_tag:
+                self.book.register_tag(rec.tag, rec.strategy, rec.client_order_id, rec.order_remark)
+
+    # ---- placement -----------------------------------------------------------------
+    def place(self, call: Any, strategy: str, params: dict[str, Any], broker: Any) -> bool:
+        """Start placing an order; returns True when the reply will come later."""
+        coid = params.get("client_order_id") or f"auto-{uuid.uuid4().hex[:20]}"
+        key = (trading_day(), strategy, coid)
+        existing = self.by_key.get(key)
+        if existing is not None:
+            self.counters["duplicates"] += 1
+            if existing.state == PENDING:
+                existing.waiters.append((call, True))
+                return True
+            self._answer(call, existing, duplicate=True)
+            return True
+        user_remark = params.get("order_remark") or ""
+        wire = {k: params[k] for k in ("stock_code", "order_type", "order_volume", "price_type", "price")}
+        tag = self.journal.reserve_order(key[0], strategy, coid, wire, user_remark, time.time())
+        self.book.register_tag(tag, strategy, coid, user_remark)
+        p = Placement(key, tag, wire, waiters=[(call, False)])
+        self.by_key[key] = p
+        self.counters["orders"] += 1
+        try:
+            seq = broker.order_async(wire["stock_code"], wire["order_type"], wire["order_volume"],
+                                     wire["price_type"], wire["price"], strategy, tag)
+        except Exception as exc:  # noqa: BLE001 - the broker's own failure
+            log.exception("order_stock_async raised")
+            self._fail(p, HubError(ErrorCode.BROKER_ERROR, f"the broker call failed: {exc}"))
+            return True
+        if not isinstance(seq, int) or seq < 0:
+            self._fail(p, HubError(ErrorCode.BROKER_ERROR, f"the broker refused the order (order_stock_async "
+                                                           f"returned {seq})"))
+            return True
+        p.seq = seq
+        p.deadline = time.monotonic() + self.order_timeout
+        self.by_seq[seq] = p
+        return True
+
+    def on_response(self, resp: dict[str, Any]) -> None:
+        """on_order_stock_async_response, in the loop thread."""
+        seq = resp.get("seq")
+        p = self.by_seq.pop(seq, None)
+        if p is None:
+            log.warning("order response for unknown seq %s: %s", seq, resp)
+            return
+        order_id = resp.get("order_id")
+        late = p.state == UNKNOWN
+        if late:
+            self.counters["late_responses"] += 1
+        if isinstance(order_id, int) and order_id > 0:
+            p.state, p.order_id, p.error = DONE, order_id, None
+            self.book.bind_order(order_id, p.tag)
+            self.journal.finish_order(p.tag, DONE, order_id, p.result(False))
+            self._flush(p)
+        else:
+            msg = resp.get("error_msg") or "no order id"
+            self._fail(p, HubError(ErrorCode.BROKER_ERROR, f"the broker refused the order: {msg}",
+                                   {"order_id": order_id}))
+
+    def _fail(self, p: Placement, err: HubError, state: str = FAILED) -> None:
+        p.state = state
+        p.error = err.to_wire()
+        self.journal.finish_order(p.tag, state, p.order_id, p.error)
+        self._flush(p)
+
+    def _flush(self, p: Placement) -> None:
+        waiters, p.waiters = p.waiters, []
+        for call, duplicate in waiters:
+            self._answer(call, p, duplicate)
+
+    def _answer(self, call: Any, p: Placement, duplicate: bool) -> None:
+        if p.state == DONE:
+            self._reply(call, p.result(duplicate))
+        else:
+            err = p.error or {"code": ErrorCode.UNKNOWN_OUTCOME, "message": "outcome unknown", "data": None}
+            data = dict(err.get("data") or {})
+            data.update({"client_order_id": p.client_order_id, "duplicate": duplicate})
+            self._reply_error(call, HubError(err["code"], err["message"], data))
+
+    # ---- cancels -------------------------------------------------------------------
+    def cancel(self, call: Any, order_id: int | None, seq: Any) -> None:
+        if not isinstance(seq, int) or seq < 0:
+            if call is not None:
+                self._reply_error(call, HubError(ErrorCode.BROKER_ERROR,
+                                                 f"the broker refused the cancel (returned {seq})",
+                                                 {"order_id": order_id}))
+            return
+        self.counters["cancels"] += 1
+        self.cancels[seq] = CancelRequest(call, order_id, time.monotonic() + self.order_timeout)
+
+    def on_cancel_response(self, resp: dict[str, Any]) -> None:
+        req = self.cancels.pop(resp.get("seq"), None)
+        if req is None or req.call is None:
+            return
+        self._reply(req.call, {"cancel_result": resp.get("cancel_result"), "order_id": resp.get("order_id"),
+                               "error_msg": resp.get("error_msg", "")})
+
+    # ---- time and broker loss ------------------------------------------------------
+    def expire(self) -> None:
+        now = time.monotonic()
+        for p in list(self.by_seq.values()):
+            if p.state == PENDING and now >= p.deadline:
+                self._unknown(p, f"the broker did not answer within {self.order_timeout:g}s")
+        for seq, req in list(self.cancels.items()):
+            if now >= req.deadline:
+                del self.cancels[seq]
+                if req.call is not None:
+                    self._reply_error(req.call, HubError(
+                        ErrorCode.UNKNOWN_OUTCOME,
+                        f"the broker did not answer the cancel within {self.order_timeout:g}s; query the order",
+                        {"order_id": req.order_id}))
+
+    def broker_lost(self, reason: str) -> None:
+        for p in list(self.by_seq.values()):
+            if p.state == PENDING:
+                self._unknown(p, f"the broker connection dropped before it answered ({reason})")
+        for seq, req in list(self.cancels.items()):
+            del self.cancels[seq]
+            if req.call is not None:
+                self._reply_error(req.call, HubError(ErrorCode.UNKNOWN_OUTCOME,
+                                                     f"the broker connection dropped ({reason}); query the order",
+                                                     {"order_id": req.order_id}))
+
+    def _unknown(self, p: Placement, why: str) -> None:
+        # keep p in by_seq: a late response is still recorded
+        self.counters["unknown_outcomes"] += 1
+        self._fail(p, HubError(ErrorCode.UNKNOWN_OUTCOME,
+                               f"{why}; the order may or may not have reached the broker: query your orders "
+                               f"before placing it again with a new client_order_id",
+                               {"tag": p.tag}), state=UNKNOWN)
+
+    def pending_count(self) -> int:
+        return sum(1 for p in self.by_seq.values() if p.state == PENDING)

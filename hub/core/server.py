@@ -1,0 +1,596 @@
+"""The hub's event loop: one thread owns the ROUTER, the PUB and the broker mailbox.
+
+    server = HubServer(HubConfig(rpc=..., pub=..., data_dir=...)).start()   # background thread
+    ...
+    server.stop()
+
+`start()` returns once the hub listens, the broker is connected and the book is loaded,
+or raises `HubStartError` with a message for the user (port in use, broker unavailable).
+
+Everything that touches a socket, the book or the journal runs on the loop thread.
+`_dispatch` is the single error boundary: an exception in any handler becomes an
+`INTERNAL` reply; nothing a client sends can stop the loop.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from typing import Any
+
+import zmq
+
+from rpc_client.protocol import (HARD_MESSAGE_SIZE, MAX_MESSAGE_SIZE, METHODS, PROTOCOL_VERSION, ErrorCode,
+                                 HubError, Topic, error, ok, owned_topic, pack, tick_topic, unpack)
+
+import hub
+from hub.broker import Broker, BrokerUnavailable, make_broker, to_dict
+from hub.config import HubConfig
+from hub.core import methods
+from hub.core.book import Book
+from hub.core.journal import Journal, trading_day
+from hub.core.mailbox import Mailbox
+from hub.core.orders import OrderDesk
+from hub.core.publisher import Publisher
+from hub.core.quotes import QuoteFanout
+from hub.core.sessions import Session, Sessions, load_or_create_token
+
+log = logging.getLogger("hub.server")
+
+BROKER_UP, BROKER_DOWN, BROKER_RECONNECTING = "up", "down", "reconnecting"
+
+
+class HubStartError(RuntimeError):
+    """The hub could not start; the message is meant for the user."""
+
+
+class Call:
+    """One request being answered: who asked, with which id, and when."""
+
+    __slots__ = ("identity", "req_id", "session", "t0", "method")
+
+    def __init__(self, identity: bytes, req_id: Any, session: Session | None, method: str = ""):
+        self.identity = identity
+        self.req_id = req_id
+        self.session = session
+        self.method = method
+        self.t0 = time.perf_counter()
+
+
+class HubServer:
+    def __init__(self, config: HubConfig | None = None, broker: Broker | None = None):
+        self.config = config or HubConfig()
+        self.hub_id = uuid.uuid4().hex[:12]
+        self._broker_override = broker
+        self.broker: Broker | None = None
+        self.started_at = time.time()
+        self._t0 = time.monotonic()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._start_error: BaseException | None = None
+        self.token = ""
+        self.broker_state: dict[str, Any] = {"state": BROKER_DOWN, "since": time.time(), "reason": "not started"}
+        self.halted: dict[str, Any] = {"all": False, "reason": "", "strategies": {}}
+        self.counters: dict[str, Any] = {"requests": 0, "rejects": 0, "bad_frames": 0, "dropped_replies": 0,
+                                         "internal": 0, "errors": {}}
+        self._latency: deque[tuple[float, float]] = deque(maxlen=20000)
+        self._rate_marks: deque[tuple[float, int, int, int]] = deque(maxlen=120)
+        self._timers: list[list[Any]] = []
+        self.day = trading_day()
+
+    # ---- lifecycle (any thread) -------------------------------------------------------
+    def start(self, timeout: float = 30.0) -> "HubServer":
+        self._thread = threading.Thread(target=self._run, name=f"hub-loop-{self.hub_id}", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            self._stop.set()
+            raise HubStartError(f"the hub did not become ready within {timeout:g}s")
+        if self._start_error is not None:
+            self._thread.join(10)
+            err = self._start_error
+            raise err if isinstance(err, HubStartError) else HubStartError(str(err))
+        return self
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        mailbox = getattr(self, "mailbox", None)
+        if mailbox is not None:
+            mailbox.put("stop")
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._ready.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the loop has ended; True if it did."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def __enter__(self) -> "HubServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # ---- setup and teardown (loop thread) ---------------------------------------------
+    def _setup(self) -> None:
+        cfg = self.config
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        self.token = load_or_create_token(cfg.token_path)
+        self.journal = Journal(cfg.journal_path)
+        self.ctx = zmq.Context()
+        self.router = self.ctx.socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.router.setsockopt(zmq.MAXMSGSIZE, HARD_MESSAGE_SIZE)
+        self.router.setsockopt(zmq.SNDHWM, 10000)
+        self.pub = self.ctx.socket(zmq.PUB)
+        self.pub.setsockopt(zmq.LINGER, 0)
+        self.pub.setsockopt(zmq.SNDHWM, 100000)
+        for sock, ep, what in ((self.router, cfg.rpc, "rpc"), (self.pub, cfg.pub, "pub")):
+            try:
+                sock.bind(ep)
+            except zmq.ZMQError as exc:
+                if exc.errno == errno.EADDRINUSE or "in use" in str(exc).lower():
+                    raise HubStartError(f"cannot listen on {ep} ({what}): address already in use. Is another hub "
+                                        f"running? Stop it or choose another --{what} endpoint.") from None
+                raise HubStartError(f"cannot listen on {ep} ({what}): {exc}") from None
+        self.mailbox = Mailbox(self.ctx, self.hub_id)
+        self.publisher = Publisher(self.pub, self.journal, self.hub_id)
+        self.sessions = Sessions(self.token)
+        self.book = Book()
+        self.desk = OrderDesk(self.journal, self.book, cfg.order_timeout, self.reply, self.reply_error)
+        self.desk.recover(self.day)
+        self._recover_book()
+        halted = self.journal.get_json("halted")
+        if isinstance(halted, dict):
+            self.halted.update(halted)
+        # broker
+        try:
+            self.broker = self._broker_override or make_broker(cfg)
+            self.broker.connect(self._on_broker)
+        except BrokerUnavailable as exc:
+            raise HubStartError(str(exc)) from None
+        self.quotes = QuoteFanout(self.broker.quotes, lambda data: self.mailbox.put("ticks", data))
+        self.reconcile(initial=True)
+        self._set_broker_state(BROKER_UP, "connected")
+        self.poller = zmq.Poller()
+        self.poller.register(self.router, zmq.POLLIN)
+        self.poller.register(self.mailbox.pull, zmq.POLLIN)
+        self._every(cfg.heartbeat_interval, self._heartbeat)
+        self._every(min(0.5, cfg.client_dead_after / 4), self._check_clients)
+        self._every(0.1, self.desk.expire)
+        self._every(1.0, self._mark_rates)
+        self._every(cfg.reconnect_interval, self._maybe_reconnect)
+        if cfg.reconcile_interval > 0:
+            self._every(cfg.reconcile_interval, lambda: self.broker_state["state"] == BROKER_UP and self.reconcile())
+        log.info("hub %s listening on %s (calls) and %s (events); account %s; data dir %s",
+                 self.hub_id, cfg.rpc, cfg.pub, self.account_id, cfg.data_dir)
+
+    def _teardown(self) -> None:
+        for name in ("quotes",):
+            obj = getattr(self, name, None)
+            if obj is not None:
+                try:
+                    obj.close()
+                except Exception:  # noqa: BLE001
+                    log.exception("closing %s failed", name)
+        if self.broker is not None:
+            try:
+                self.broker.close()
+            except Exception:  # noqa: BLE001
+                log.exception("stopping the broker failed")
+        if getattr(self, "mailbox", None) is not None:
+            self.mailbox.close()
+        for name in ("router", "pub"):
+            sock = getattr(self, name, None)
+            if sock is not None:
+                sock.close(0)
+        if getattr(self, "journal", None) is not None:
+            try:
+                self.journal.close()
+            except Exception:  # noqa: BLE001
+                log.exception("closing the journal failed")
+        if getattr(self, "ctx", None) is not None:
+            self.ctx.term()
+
+    def _run(self) -> None:
+        try:
+            self._setup()
+        except BaseException as exc:  # noqa: BLE001 - reported to start()
+            if not isinstance(exc, HubStartError):
+                log.exception("hub failed to start")
+            self._start_error = exc
+            try:
+                self._teardown()
+            finally:
+                self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._loop()
+        finally:
+            log.info("hub %s stopping", self.hub_id)
+            self._teardown()
+
+    # ---- timers -----------------------------------------------------------------------
+    def _every(self, interval: float, fn: Any) -> None:
+        self._timers.append([time.monotonic() + interval, interval, fn])
+
+    def _run_timers(self) -> float:
+        now = time.monotonic()
+        nearest = now + 0.2
+        for timer in self._timers:
+            if now >= timer[0]:
+                timer[0] = now + timer[1]
+                try:
+                    timer[2]()
+                except Exception:  # noqa: BLE001 - a timer must not kill the loop
+                    log.exception("timer %s failed", getattr(timer[2], "__name__", timer[2]))
+            nearest = min(nearest, timer[0])
+        return max(0.0, nearest - time.monotonic())
+
+    # ---- the loop ---------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            wait = self._run_timers()
+            if self.mailbox.pending():
+                wait = 0
+            try:
+                events = dict(self.poller.poll(int(wait * 1000)))
+            except zmq.ZMQError as exc:
+                if exc.errno == errno.EINTR:
+                    continue
+                raise
+            if self.router in events:
+                for _ in range(1000):
+                    try:
+                        frames = self.router.recv_multipart(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    self._dispatch(frames)
+            self._drain_mailbox()
+
+    def _drain_mailbox(self) -> None:
+        for kind, payload in self.mailbox.drain():
+            try:
+                self._on_mail(kind, payload)
+            except Exception:  # noqa: BLE001 - one bad push must not kill the loop
+                self.counters["internal"] += 1
+                log.exception("handling broker %s failed: %r", kind, payload)
+
+    # ---- replies ----------------------------------------------------------------------
+    def _send(self, identity: bytes, msg: dict[str, Any], session: Session | None = None) -> None:
+        try:
+            self.router.send_multipart([identity, pack(msg)], zmq.NOBLOCK)
+        except zmq.ZMQError as exc:  # EHOSTUNREACH (client gone) or EAGAIN (its queue is full)
+            self.counters["dropped_replies"] += 1
+            who = session or self.sessions.get(identity)
+            if who is not None:
+                who.dropped += 1
+            log.debug("reply to %r dropped: %s", identity, exc)
+
+    def _done(self, call: Call) -> None:
+        self._latency.append((time.monotonic(), (time.perf_counter() - call.t0) * 1000.0))
+
+    def reply(self, call: Call, result: Any) -> None:
+        self._send(call.identity, ok(call.req_id, result), call.session)
+        self._done(call)
+
+    def reply_error(self, call: Call, err: HubError) -> None:
+        self._count_error(err.code)
+        if call.session is not None and call.method == "order_stock":
+            self.counters["rejects"] += 1
+        self._send(call.identity, error(call.req_id, err.code, err.message, err.data), call.session)
+        self._done(call)
+
+    def _count_error(self, code: str) -> None:
+        errors = self.counters["errors"]
+        errors[code] = errors.get(code, 0) + 1
+
+    # ---- the single error boundary ----------------------------------------------------
+    def _dispatch(self, frames: list[bytes]) -> None:
+        identity = frames[0]
+        self.counters["requests"] += 1
+        call = Call(identity, None, self.sessions.get(identity))
+        try:
+            if len(frames) != 2:
+                self.counters["bad_frames"] += 1
+                raise HubError(ErrorCode.BAD_FRAME, f"a request is exactly one frame; got {len(frames) - 1}")
+            body = frames[1]
+            if len(body) > MAX_MESSAGE_SIZE:
+                raise HubError(ErrorCode.TOO_LARGE, f"request of {len(body)} bytes is larger than the "
+                                                    f"limit of {MAX_MESSAGE_SIZE} bytes")
+            try:
+                msg = unpack(body)
+            except ValueError as exc:
+                self.counters["bad_frames"] += 1
+                raise HubError(ErrorCode.BAD_FRAME, str(exc)) from None
+            if not isinstance(msg, dict):
+                self.counters["bad_frames"] += 1
+                raise HubError(ErrorCode.BAD_FRAME, f"a request must be a map, got {type(msg).__name__}")
+            req_id = msg.get("id")
+            if isinstance(req_id, (int, str)) and not isinstance(req_id, bool):
+                call.req_id = req_id
+            missing = [k for k in ("v", "id", "method") if k not in msg]
+            if missing or call.req_id is None or not isinstance(msg.get("method"), str):
+                self.counters["bad_frames"] += 1
+                raise HubError(ErrorCode.BAD_FRAME, "a request needs v, id (int or str), method (str) and params"
+                               + (f"; missing {', '.join(missing)}" if missing else ""))
+            if msg["v"] != PROTOCOL_VERSION:
+                raise HubError(ErrorCode.BAD_VERSION, f"this hub speaks protocol {PROTOCOL_VERSION}, "
+                                                      f"the request says {msg['v']!r}")
+            name = msg["method"]
+            call.method = name
+            method = METHODS.get(name)
+            handler = methods.HANDLERS.get(name)
+            if method is None or handler is None:
+                raise HubError(ErrorCode.UNKNOWN_METHOD, f"no method {name!r:.60}", {"method": name[:60]})
+            session = call.session
+            if session is not None:
+                session.touch()
+                session.requests += 1
+            elif method.needs_session:
+                raise HubError(ErrorCode.NO_SESSION, f"call hello before {name} (this connection has no session: "
+                                                     "it never said hello, or the hub restarted or dropped it "
+                                                     "after a silence)")
+            if session is not None and name != "hello" and session.role not in method.roles:
+                raise HubError(ErrorCode.FORBIDDEN, f"role {session.role} may not call {name} "
+                                                    f"(allowed: {', '.join(method.roles)})")
+            params = method.validate(msg.get("params"))
+            result = handler(self, call, params)
+        except HubError as err:
+            self.reply_error(call, err)
+            return
+        except Exception as exc:  # noqa: BLE001 - the error boundary
+            self.counters["internal"] += 1
+            log.exception("handler %s failed", call.method)
+            self.reply_error(call, HubError(ErrorCode.INTERNAL, f"the hub failed handling {call.method}: "
+                                                                f"{type(exc).__name__}: {exc}"))
+            return
+        if result is not methods.DEFERRED:
+            self.reply(call, result)
+
+    # ---- broker pushes (loop thread) --------------------------------------------------
+    def _on_broker(self, kind: str, obj: Any) -> None:
+        """Broker thread: convert and hand over. Never touches sockets or the book."""
+        try:
+            data = to_dict(obj, kind) if obj is not None else None
+        except Exception:  # noqa: BLE001
+            log.exception("converting broker %s failed", kind)
+            return
+        self.mailbox.put(kind, data)
+
+    def _on_mail(self, kind: str, data: Any) -> None:
+        if kind == "stop":
+            self._stop.set()
+        elif kind == "ticks":
+            for code, tick, n in self.quotes.on_ticks(data):
+                self.publisher.publish_unjournaled(tick_topic(code), tick, code=code, tseq=n)
+                self.publisher.ticks += 1
+        elif kind == "order":
+            self._publish_order(data)
+        elif kind == "trade":
+            self._publish_trade(data)
+        elif kind in ("order_error", "cancel_error"):
+            self._publish_error(data, "order" if kind == "order_error" else "cancel")
+        elif kind == "position":
+            if self.book.apply_position(data) is not None:
+                self.publisher.publish(Topic.POSITION, data)
+        elif kind == "asset":
+            if self.book.apply_asset(data) is not None:
+                self.publisher.publish(Topic.ASSET, data)
+        elif kind == "account_status":
+            if self.book.apply_account_status(data) is not None:
+                self.publisher.publish(Topic.ACCOUNT, data)
+        elif kind == "order_response":
+            self.desk.on_response(data)
+        elif kind == "cancel_response":
+            self.desk.on_cancel_response(data)
+        elif kind == "disconnected":
+            self._broker_lost("the broker reported a disconnect")
+        elif kind == "connected":
+            log.info("broker reports connected")
+        else:
+            log.debug("ignored broker push %s", kind)
+
+    def _publish_order(self, raw: dict[str, Any]) -> None:
+        data = self.book.apply_order(raw)
+        if data is not None:
+            self.publisher.publish(owned_topic(Topic.ORDER, data["owner"]), data)
+
+    def _publish_trade(self, raw: dict[str, Any]) -> None:
+        data = self.book.apply_trade(raw)
+        if data is not None:
+            self.publisher.publish(owned_topic(Topic.TRADE, data["owner"]), data)
+
+    def _publish_error(self, raw: dict[str, Any], kind: str) -> None:
+        data = self.book.apply_error(raw, kind)
+        self.publisher.publish(owned_topic(Topic.ERROR, data["owner"]), data)
+
+    # ---- broker state -----------------------------------------------------------------
+    def _set_broker_state(self, state: str, reason: str) -> None:
+        if self.broker_state["state"] == state:
+            return
+        self.broker_state = {"state": state, "since": time.time(), "reason": reason}
+        self.publisher.publish(Topic.BROKER, dict(self.broker_state))
+
+    def _broker_lost(self, reason: str) -> None:
+        if self.broker is not None:
+            self.broker.mark_down()
+        self._set_broker_state(BROKER_DOWN, reason)
+        self.desk.broker_lost(reason)
+
+    def _maybe_reconnect(self) -> None:
+        if self.broker is None or self.broker_state["state"] == BROKER_UP:
+            return
+        self._set_broker_state(BROKER_RECONNECTING, "trying a fresh connection")
+        try:
+            self.broker.connect(self._on_broker)
+        except BrokerUnavailable as exc:
+            log.warning("broker reconnect failed: %s", exc)
+            self.broker_state["reason"] = str(exc)
+            return
+        self.reconcile()
+        self._set_broker_state(BROKER_UP, "reconnected")
+
+    def reconcile(self, initial: bool = False) -> None:
+        """Bring the book in line with the broker's own view; publish what changed."""
+        snap = self.broker.snapshot()
+        if snap.get("asset") is not None and self.book.apply_asset(snap["asset"]) is not None:
+            self.publisher.publish(Topic.ASSET, snap["asset"])
+        for pos in snap.get("positions", []):
+            if self.book.apply_position(pos) is not None:
+                self.publisher.publish(Topic.POSITION, pos)
+        for order in snap.get("orders", []):
+            self._publish_order(order)
+        for trade in snap.get("trades", []):
+            self._publish_trade(trade)
+        for status in snap.get("account_status", []):
+            if status.get("account_id") in (None, "", self.account_id) and \
+                    self.book.apply_account_status(status) is not None:
+                self.publisher.publish(Topic.ACCOUNT, status)
+        self.book.account_infos = snap.get("account_infos", [])
+        log.info("reconciled with the broker: %d orders, %d trades, %d positions", len(snap.get("orders", [])),
+                 len(snap.get("trades", [])), len(snap.get("positions", [])))
+
+    def _recover_book(self) -> None:
+        """Today's last known order/trade/position/asset states from the journal (no new events)."""
+        for ev in self.journal.latest_by_topic_prefix(self.day, Topic.ORDER + "."):
+            self.book.restore_order(ev["data"])
+        for ev in self.journal.latest_by_topic_prefix(self.day, Topic.TRADE + "."):
+            self.book.restore_trade(ev["data"])
+        for ev in self.journal.latest_by_topic_prefix(self.day, Topic.POSITION):
+            if ev["topic"] == Topic.POSITION:
+                self.book.positions[ev["data"].get("stock_code", "")] = ev["data"]
+        for ev in self.journal.latest_by_topic_prefix(self.day, Topic.ASSET):
+            if ev["topic"] == Topic.ASSET:
+                self.book.asset = ev["data"]
+
+    # ---- sessions ---------------------------------------------------------------------
+    def drop_session(self, session: Session, event: str, reason: str = "") -> None:
+        self.sessions.remove(session)
+        self.quotes.drop(session.key)
+        cancelled: list[int] = []
+        if session.cancel_on_disconnect and event != "taken_over" and session.role == "strategy" \
+                and self.sessions.named(session.name) is None:
+            cancelled = self.cancel_open(session.name)
+        self.publisher.publish(Topic.CLIENT, {"strategy": session.name, "role": session.role, "event": event,
+                                              "reason": reason, "cancelled": cancelled, "session": session.key})
+
+    def _check_clients(self) -> None:
+        for session in self.sessions.silent(self.config.client_dead_after):
+            log.info("client %s silent for more than %gs: session freed", session.name,
+                     self.config.client_dead_after)
+            self.drop_session(session, "timed_out", f"silent for more than {self.config.client_dead_after:g}s")
+
+    def cancel_open(self, strategy: str | None) -> list[int]:
+        """Ask the broker to cancel every cancelable order (of one owner, or all). Returns the order ids."""
+        if self.broker is None or self.broker_state["state"] != BROKER_UP:
+            return []
+        cancelled = []
+        for order in self.book.open_orders(strategy):
+            order_id = order.get("order_id")
+            try:
+                seq = self.broker.cancel_async(order_id)
+            except Exception:  # noqa: BLE001
+                log.exception("cancel of %s failed", order_id)
+                continue
+            self.desk.cancel(None, order_id, seq)
+            if isinstance(seq, int) and seq >= 0:
+                cancelled.append(order_id)
+        return cancelled
+
+    # ---- halts ------------------------------------------------------------------------
+    def halt_reason(self, strategy: str) -> str | None:
+        if self.halted["all"]:
+            return self.halted["reason"] or "halted"
+        return self.halted["strategies"].get(strategy)
+
+    def set_halt(self, strategy: str | None, halted: bool, reason: str) -> None:
+        if strategy is None:
+            self.halted["all"] = halted
+            self.halted["reason"] = reason if halted else ""
+            if not halted:
+                self.halted["strategies"] = {}
+        elif halted:
+            self.halted["strategies"][strategy] = reason
+        else:
+            self.halted["strategies"].pop(strategy, None)
+        self.journal.set_json("halted", self.halted)
+        self.publisher.publish(Topic.HALT, {"strategy": strategy, "halted": halted, "reason": reason})
+
+    # ---- heartbeat and status -------------------------------------------------------
+    @property
+    def account_id(self) -> str:
+        return self.broker.account_id if self.broker is not None else self.config.account_id
+
+    @property
+    def uptime(self) -> float:
+        return time.monotonic() - self._t0
+
+    def _heartbeat(self) -> None:
+        self.publisher.publish_unjournaled(Topic.HEARTBEAT, {
+            "last_seq": self.journal.last_seq, "heads": dict(self.journal.heads),
+            "broker": self.broker_state["state"], "halted": self.halted["all"],
+            "uptime": round(self.uptime, 3), "clients": len(self.sessions)})
+        day = trading_day()
+        if day != self.day:
+            self.day = day
+
+    def _mark_rates(self) -> None:
+        self._rate_marks.append((time.monotonic(), self.counters["requests"], self.publisher.events,
+                                 self.publisher.ticks))
+
+    def rates(self) -> dict[str, float]:
+        if len(self._rate_marks) < 2:
+            return {"requests_per_s": 0.0, "events_per_s": 0.0, "ticks_per_s": 0.0}
+        t1, r1, e1, k1 = self._rate_marks[-1]
+        older = [m for m in self._rate_marks if t1 - m[0] <= 10.0]
+        t0, r0, e0, k0 = older[0]
+        dt = max(t1 - t0, 1e-9)
+        return {"requests_per_s": round((r1 - r0) / dt, 2), "events_per_s": round((e1 - e0) / dt, 2),
+                "ticks_per_s": round((k1 - k0) / dt, 2)}
+
+    def latency(self) -> dict[str, float | None]:
+        cutoff = time.monotonic() - 60.0
+        values = sorted(ms for t, ms in self._latency if t >= cutoff)
+        if not values:
+            return {"p50": None, "p99": None}
+        return {"p50": round(values[len(values) // 2], 3),
+                "p99": round(values[min(len(values) - 1, int(len(values) * 0.99))], 3)}
+
+    def status(self) -> dict[str, Any]:
+        rss = None
+        try:
+            import psutil
+            rss = psutil.Process().memory_info().rss
+        except Exception:  # noqa: BLE001
+            pass
+        counters = dict(self.counters)
+        counters["errors"] = dict(self.counters["errors"])
+        counters.update({"events": self.publisher.events, "ticks": self.publisher.ticks,
+                         "orders": self.desk.counters["orders"], "cancels": self.desk.counters["cancels"],
+                         "duplicates": self.desk.counters["duplicates"],
+                         "unknown_outcomes": self.desk.counters["unknown_outcomes"],
+                         "pending_orders": self.desk.pending_count(), "dropped_events": self.publisher.dropped,
+                         "quote_upstream": self.quotes.upstream_count})
+        return {"hub_id": self.hub_id, "version": hub.__version__, "account_id": self.account_id,
+                "broker_name": self.config.broker,
+                "endpoints": {"rpc": self.config.rpc, "pub": self.config.pub},
+                "data_dir": str(self.config.data_dir), "started_at": self.started_at,
+                "uptime": round(self.uptime, 3), "broker": dict(self.broker_state),
+                "halted": {"all": self.halted["all"], "reason": self.halted["reason"],
+                           "strategies": dict(self.halted["strategies"])},
+                "last_seq": self.journal.last_seq, "heads": dict(self.journal.heads),
+                "clients": len(self.sessions), "counters": counters, "rates": self.rates(),
+                "latency_ms": self.latency(), "rss_bytes": rss, "trading_day": self.day}

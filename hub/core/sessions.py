@@ -1,0 +1,120 @@
+"""Client sessions: hello, roles, unique names, instance takeover, last-heard, timeouts.
+
+A session is keyed by the ZeroMQ routing id of the client's DEALER. The strategy name
+is unique among connected sessions; a hello that carries the same `instance` as the
+session holding the name takes that session over at once (a reconnecting client).
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rpc_client.protocol import ErrorCode, HubError, Role
+
+
+@dataclass
+class Session:
+    identity: bytes
+    name: str
+    role: str
+    instance: str = ""
+    key: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    connected_at: float = field(default_factory=time.time)
+    last_heard: float = field(default_factory=time.monotonic)
+    cancel_on_disconnect: bool = False
+    client: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+    dropped: int = 0  # replies the ROUTER could not deliver to this client
+    requests: int = 0
+
+    def touch(self) -> None:
+        self.last_heard = time.monotonic()
+
+    @property
+    def reads_all(self) -> bool:
+        return self.role in (Role.MONITOR, Role.ADMIN)
+
+
+class Sessions:
+    def __init__(self, token: str):
+        self._token = token
+        self.by_identity: dict[bytes, Session] = {}
+        self.by_name: dict[str, Session] = {}
+
+    def __len__(self) -> int:
+        return len(self.by_identity)
+
+    def get(self, identity: bytes) -> Session | None:
+        return self.by_identity.get(identity)
+
+    def named(self, name: str) -> Session | None:
+        return self.by_name.get(name)
+
+    def hello(self, identity: bytes, params: dict[str, Any]) -> tuple[Session, list[Session]]:
+        """Open a session. Returns (new session, sessions it replaced). Raises HubError."""
+        name, role, instance = params["strategy"], params["role"], params["instance"] or ""
+        if role == Role.ADMIN and not hmac.compare_digest(str(params.get("token") or ""), self._token):
+            raise HubError(ErrorCode.FORBIDDEN, "role 'admin' needs the hub's admin token (the admin.token file "
+                                                "in the hub's data dir); the token given is missing or wrong")
+        replaced: list[Session] = []
+        holder = self.by_name.get(name)
+        if holder is not None and holder.identity != identity:
+            if instance and holder.instance == instance:
+                replaced.append(holder)  # the same client object reconnected: take over
+            else:
+                age = time.monotonic() - holder.last_heard
+                raise HubError(ErrorCode.NAME_TAKEN,
+                               f"strategy name '{name}' is used by another connected client "
+                               f"(role {holder.role}, last heard {age:.1f}s ago); pick another name, or, if that "
+                               f"process is gone, wait until the hub frees the name after its silence timeout",
+                               {"strategy": name})
+        mine = self.by_identity.get(identity)
+        if mine is not None:
+            replaced.append(mine)  # a second hello on the same connection replaces the first
+        for old in replaced:
+            self.remove(old)
+        session = Session(identity=identity, name=name, role=role, instance=instance,
+                          cancel_on_disconnect=params["cancel_on_disconnect"], client=dict(params["client"] or {}))
+        self.by_identity[identity] = session
+        self.by_name[name] = session
+        return session, replaced
+
+    def remove(self, session: Session) -> None:
+        if self.by_identity.get(session.identity) is session:
+            del self.by_identity[session.identity]
+        if self.by_name.get(session.name) is session:
+            del self.by_name[session.name]
+
+    def silent(self, older_than: float) -> list[Session]:
+        now = time.monotonic()
+        return [s for s in self.by_identity.values() if now - s.last_heard > older_than]
+
+    def all(self) -> list[Session]:
+        return list(self.by_identity.values())
+
+
+def load_or_create_token(path: Path) -> str:
+    """The admin token: random, made at first start, kept in a file only the owner may read."""
+    path = Path(path)
+    if path.exists():
+        token = path.read_text(encoding="utf-8").strip()
+        if token:
+            return token
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    fd = os.open(str(path), flags, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(token + "\n")
+    try:
+        os.chmod(path, 0o600)  # where the OS supports it (on Windows this only sets read-only bits)
+    except OSError:
+        pass
+    return token

@@ -1,0 +1,99 @@
+"""Raw DEALER/SUB helpers for hub tests (the client library is written separately)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from typing import Any
+
+import zmq
+
+from rpc_client.protocol import pack, request, unpack
+
+
+class RawClient:
+    """A plain DEALER (calls) + SUB (events) pair speaking the protocol by hand."""
+
+    def __init__(self, rpc: str, pub: str | None = None, topics: tuple[str, ...] = ("",),
+                 identity: bytes | None = None):
+        self.ctx = zmq.Context.instance()
+        self.dealer = self.ctx.socket(zmq.DEALER)
+        self.dealer.setsockopt(zmq.LINGER, 0)
+        self.dealer.setsockopt(zmq.ROUTING_ID, identity or uuid.uuid4().bytes)
+        self.dealer.connect(rpc)
+        self.sub = None
+        if pub is not None:
+            self.sub = self.ctx.socket(zmq.SUB)
+            self.sub.setsockopt(zmq.LINGER, 0)
+            for t in topics:
+                self.sub.setsockopt(zmq.SUBSCRIBE, t.encode())
+            self.sub.connect(pub)
+        self._ids = itertools.count(1)
+        self.events: list[dict[str, Any]] = []
+
+    def send_raw(self, *frames: bytes) -> None:
+        self.dealer.send_multipart(list(frames))
+
+    def recv_reply(self, timeout: float = 5.0) -> dict[str, Any]:
+        if not self.dealer.poll(int(timeout * 1000)):
+            raise TimeoutError("no reply from the hub")
+        return unpack(self.dealer.recv())
+
+    def call_raw(self, method: str, params: dict | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        req_id = next(self._ids)
+        self.dealer.send(pack(request(req_id, method, params)))
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self.recv_reply(max(0.01, deadline - time.monotonic()))
+            if reply.get("id") == req_id:
+                return reply
+
+    def call(self, method: str, params: dict | None = None, timeout: float = 5.0) -> Any:
+        reply = self.call_raw(method, params, timeout)
+        assert reply["ok"], reply
+        return reply["result"]
+
+    def error(self, method: str, params: dict | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        reply = self.call_raw(method, params, timeout)
+        assert not reply["ok"], reply
+        return reply["error"]
+
+    def hello(self, name: str, role: str = "strategy", **extra: Any) -> dict[str, Any]:
+        return self.call("hello", {"protocol": 1, "strategy": name, "role": role, **extra})
+
+    def wait_connected(self, timeout: float = 5.0) -> None:
+        """Wait until the SUB receives something (heartbeat), i.e. the subscription is live."""
+        self.wait_event(lambda t, p: True, timeout)
+
+    def poll_events(self, timeout: float = 0.0) -> None:
+        if self.sub is None:
+            return
+        while self.sub.poll(int(timeout * 1000)):
+            topic, payload = self.sub.recv_multipart()
+            ev = unpack(payload)
+            ev["_topic"] = topic.decode()
+            self.events.append(ev)
+            timeout = 0
+
+    def wait_event(self, pred, timeout: float = 5.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            for ev in self.events[seen:]:
+                if pred(ev["_topic"], ev):
+                    return ev
+            seen = len(self.events)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"event not seen; got topics {[e['_topic'] for e in self.events][-20:]}")
+            self.poll_events(min(left, 0.1))
+
+    def journaled(self, topic_prefix: str = "") -> list[dict[str, Any]]:
+        self.poll_events()
+        return [e for e in self.events if e.get("seq") is not None and e["_topic"].startswith(topic_prefix)]
+
+    def close(self) -> None:
+        self.dealer.close(0)
+        if self.sub is not None:
+            self.sub.close(0)
