@@ -1,0 +1,478 @@
+"""The bench's cases, their figures and the order they run in."""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import psutil
+import zmq
+
+from rpc_client import protocol as P
+
+from benchlib import hubjobs, raw, rawhub
+from benchlib.agents import Agent, Pool
+from benchlib.hubproc import HubProcess
+from benchlib.report import Report
+from benchlib.util import free_endpoint, machine_info, median, p50_p99
+
+# Orders that rest in the book and never fill (the sim runs with volatility 0, so the price
+# never reaches them): the ack path is measured without fills running alongside it.
+REST_CODE = "600000.SH"  # reference price 10.20, limit down 9.18
+REST_PRICE = 9.50
+# Marketable orders (fill at once) used to make account events during the tick fan-out.
+FILL_PRICE = 11.20  # <= limit up 11.22
+
+# 61 built-in codes plus generated main-board codes: the tick fan-out universe.
+TICK_CODES_N = 100
+
+
+def tick_codes(n: int) -> list[str]:
+    from_builtin: list[str] = []
+    try:
+        from hub.sim.universe import BUILTIN
+
+        from_builtin = [c for c in BUILTIN if c.endswith((".SH", ".SZ"))]
+    except Exception:
+        pass
+    codes = from_builtin[:n]
+    k = 600100
+    while len(codes) < n:
+        c = f"{k}.SH"
+        if c not in codes:
+            codes.append(c)
+        k += 1
+    return codes
+
+
+@dataclass
+class Settings:
+    mode: str
+    rounds: int
+    lat_n: int  # calls per latency measurement per round
+    lat_warm: int
+    tput_clients: int
+    tput_window: int  # calls in flight per client
+    tput_duration: float
+    fan_subs: tuple[int, ...]
+    fan_duration: float
+    fan_rounds: int
+    fixed_rate: float  # ticks/s for the sustainable-rate run
+    idle_clients: int
+    idle_hosts: int
+    idle_cpu_window: float
+    mem_orders: int
+    book_orders: int = 100
+
+    @classmethod
+    def quick(cls) -> "Settings":
+        return cls("quick", rounds=3, lat_n=600, lat_warm=100, tput_clients=8, tput_window=8, tput_duration=1.0,
+                   fan_subs=(1, 4, 8), fan_duration=1.0, fan_rounds=2, fixed_rate=2000.0, idle_clients=128,
+                   idle_hosts=4, idle_cpu_window=3.0, mem_orders=5000)
+
+    @classmethod
+    def full(cls) -> "Settings":
+        return cls("full", rounds=5, lat_n=3000, lat_warm=300, tput_clients=8, tput_window=8, tput_duration=3.0,
+                   fan_subs=(1, 4, 8), fan_duration=3.0, fan_rounds=3, fixed_rate=2000.0, idle_clients=128,
+                   idle_hosts=4, idle_cpu_window=10.0, mem_orders=100_000)
+
+
+CASES = {
+    1: "1 floor",
+    2: "2 query",
+    3: "3 order→ack",
+    4: "4 throughput",
+    5: "5 tick fan-out",
+    6: "6 scale",
+    7: "7 memory",
+}
+
+
+def declare(r: Report, s: Settings) -> None:
+    c = CASES
+    r.declare("floor.p50", c[1], "raw DEALER→ROUTER msgpack echo p50", "µs")
+    r.declare("floor.p99", c[1], "raw echo p99", "µs")
+    r.declare("floor_thread.p50", c[1], "raw echo via 2nd thread and back p50 (info)", "µs", info=True)
+    r.declare("floor_thread.p99", c[1], "raw echo via 2nd thread p99 (info)", "µs", info=True)
+
+    r.declare("query_asset.p50", c[2], "query_stock_asset p50", "µs")
+    r.declare("query_asset.p99", c[2], "query_stock_asset p99", "µs")
+    r.declare("query_asset.ratio", c[2], "query_stock_asset p50 / floor p50", "×", goal="<= 1.15")
+    r.declare("query_orders.p50", c[2], f"query_stock_orders ({s.book_orders} orders) p50", "µs")
+    r.declare("query_orders.p99", c[2], f"query_stock_orders ({s.book_orders} orders) p99", "µs")
+    r.declare("query_orders.ratio", c[2], "query_stock_orders p50 / floor p50", "×")
+    r.declare("floor_orders.p50", c[2], f"raw echo answering the same {s.book_orders}-order reply p50", "µs",
+              info=True)
+    r.declare("query_orders.ratio_same", c[2], "query_stock_orders p50 / same-size-reply floor p50", "×",
+              goal="<= 1.15")
+    r.declare("query_asset_raw.p50", c[2], "query_stock_asset p50, raw protocol client (info)", "µs", info=True)
+
+    r.declare("order.p50", c[3], "order_stock→ack p50", "µs")
+    r.declare("order.p99", c[3], "order_stock→ack p99", "µs")
+    r.declare("order.ratio", c[3], "order→ack p50 / floor p50", "×", goal="<= 1.3")
+    r.declare("order.ratio_thread", c[3], "order→ack p50 / thread floor p50 (info)", "×", info=True)
+    r.declare("order_raw.p50", c[3], "order_stock→ack p50, raw protocol client (info)", "µs", info=True)
+
+    r.declare("tput.floor", c[4], f"raw echo, {s.tput_clients} procs × {s.tput_window} in flight", "/s")
+    r.declare("tput.hub", c[4], f"orders acked, {s.tput_clients} procs × {s.tput_window} in flight", "/s")
+    r.declare("tput.ratio", c[4], "hub orders/s / floor calls/s", "×")
+
+    for n in s.fan_subs:
+        r.declare(f"fan.raw.{n}.rate", c[5], f"raw PUB/SUB, {n} sub(s): ticks/s per subscriber", "/s")
+        r.declare(f"fan.raw.{n}.gaps", c[5], f"raw PUB/SUB, {n} sub(s): gaps (all subs)", "n")
+        r.declare(f"fan.hub.{n}.rate", c[5], f"hub full speed, {n} sub(s): ticks/s per subscriber", "/s")
+        r.declare(f"fan.hub.{n}.gaps", c[5], f"hub full speed, {n} sub(s): gaps (all subs)", "n")
+        r.declare(f"fan.hub.{n}.ratio", c[5], f"hub / raw ticks/s per subscriber, {n} sub(s)", "×",
+                  goal=">= 0.8" if n == max(s.fan_subs) else None)
+    r.declare("fan.hub.published", c[5], "hub full speed: ticks/s published (hub counter)", "/s", info=True)
+    r.declare("fan.acct_lost", c[5], f"account events lost at {max(s.fan_subs)} subs, full speed", "n", goal="<= 0")
+    r.declare("fan.fixed.rate", c[5], f"hub fixed rate, {max(s.fan_subs)} subs: ticks/s per subscriber", "/s")
+    r.declare("fan.fixed.gaps", c[5], f"hub fixed rate, {max(s.fan_subs)} subs: gaps (all subs)", "n",
+              goal="<= 0")
+
+    r.declare("scale.order_p50_1", c[6], "order→ack p50, 1 client", "µs")
+    r.declare("scale.order_p50_n", c[6], f"order→ack p50, {s.idle_clients} idle clients connected", "µs")
+    r.declare("scale.ratio", c[6], f"p50 with {s.idle_clients} idle / with 1", "×", goal="<= 1.1")
+    r.declare("scale.cpu_idle_1", c[6], "hub CPU idle, 1 client (% of a core)", "%", info=True)
+    r.declare("scale.cpu_idle_n", c[6], f"hub CPU idle, {s.idle_clients} clients (% of a core)", "%", goal="< 2")
+
+    r.declare("mem.idle", c[7], "hub RSS idle (no client)", "MB")
+    r.declare("mem.clients", c[7], f"hub RSS with {s.idle_clients} clients", "MB")
+    r.declare("mem.orders", c[7], "hub RSS after the orders below", "MB")
+    r.declare("mem.orders_n", c[7], "orders placed for the figure above", "n")
+
+
+class CaseSkipped(Exception):
+    """A case cannot run: its figures become n/a with this reason."""
+
+
+class Bench:
+    def __init__(self, settings: Settings, only: set[int] | None = None, profile_dir: str | None = None,
+                 keep: bool = False):
+        self.s = settings
+        self.only = only
+        self.profile_dir = Path(profile_dir) if profile_dir else None
+        self.keep = keep
+        self.report = Report(settings.mode, machine_info(), params=asdict(settings))
+        declare(self.report, settings)
+        self.pool = Pool()
+        self.agents: list[Agent] = []
+        self.servers: dict[str, tuple[Agent, str]] = {}
+        self.hubs: list[HubProcess] = []
+        self.hub: HubProcess | None = None  # the quiet hub (cases 2, 3, 4, 6, 7)
+        self.hub_error: str | None = None
+        self.lib_error = hubjobs.library_status()
+        self.via = "lib" if self.lib_error is None else "raw"
+        if self.lib_error:
+            self.report.notes.append(f"client library not available ({self.lib_error}); hub figures use the "
+                                     "raw protocol client instead")
+        self.zctx = zmq.Context()
+        self.paired: dict[str, list[float]] = {}
+
+    # ------------------------------------------------------------------ plumbing
+    def wanted(self, case: int) -> bool:
+        return self.only is None or case in self.only
+
+    def run(self) -> None:
+        n_agents = max(self.s.tput_clients, max(self.s.fan_subs) + 1, self.s.idle_hosts)
+        self.agents = self.pool.start(n_agents + 3)
+        self.pool.warm(self.agents)
+        self.workers = self.agents[:n_agents]
+        self.spare = self.agents[n_agents:]
+
+        self.start_floor_servers()
+        if any(self.wanted(c) for c in (2, 3, 4, 6, 7)):
+            self.guard(7, self.start_quiet_hub, case_on_fail=None)
+        for case, fn in ((1, self.case_latency), (4, self.case_throughput), (6, self.case_scale),
+                         (7, self.case_memory), (5, self.case_fanout)):
+            if case == 1 and not any(self.wanted(c) for c in (1, 2, 3)):
+                continue
+            if case != 1 and not self.wanted(case):
+                continue
+            self.guard(case, fn)
+        for case in CASES:
+            if not self.wanted(case):
+                self.report.na_case(CASES[case], "not selected (--only)")
+
+    def guard(self, case: int, fn: Callable[[], None], case_on_fail: int | None = -1) -> None:
+        try:
+            fn()
+        except KeyboardInterrupt:
+            raise
+        except CaseSkipped as exc:
+            self.report.na_case(CASES[case], str(exc))
+        except Exception as exc:
+            reason = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+            self.report.notes.append(f"case {case} failed: {traceback.format_exc(limit=4)}")
+            cases = [1, 2, 3] if case == 1 else [case]
+            for c in cases:
+                self.report.na_case(CASES[c], reason)
+
+    def need_hub(self) -> HubProcess:
+        if self.hub is None:
+            raise CaseSkipped(self.hub_error or "hub not started")
+        if not self.hub.alive():
+            raise CaseSkipped(f"hub died: {self.hub.log_tail(300)}")
+        return self.hub
+
+    def close(self) -> None:
+        for name, (agent, _) in list(self.servers.items()):
+            try:
+                agent.command("stop")
+                agent.result(5)
+            except Exception:
+                pass
+        self.servers.clear()
+        self.pool.close()
+        for h in self.hubs:
+            try:
+                h.stop()
+            except Exception:
+                pass
+            h.cleanup()
+        try:
+            self.zctx.term()
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------------ servers and hubs
+    def start_server(self, name: str, agent: Agent, **kwargs: Any) -> str:
+        ep = free_endpoint()
+        agent.submit("benchlib.raw:echo_server", endpoint=ep, **kwargs)
+        agent.wait_message(30)
+        self.servers[name] = (agent, ep)
+        return ep
+
+    def stop_server(self, name: str) -> None:
+        agent, _ = self.servers.pop(name)
+        agent.command("stop")
+        agent.result(10)
+
+    def start_floor_servers(self) -> None:
+        self.start_server("echo", self.spare[0])
+        self.start_server("thread", self.spare[1], threaded=True)
+
+    def hub_config(self) -> dict[str, Any]:
+        return {}
+
+    def sim_config(self, **over: Any) -> dict[str, Any]:
+        sim = {"default_cash": 1e13, "volatility": 0.0, "enforce_trading_hours": False}
+        sim.update(over)
+        return sim
+
+    def launch_hub(self, tag: str, sim: dict[str, Any]) -> HubProcess:
+        prof = None
+        if self.profile_dir is not None and tag == "quiet":
+            self.profile_dir.mkdir(parents=True, exist_ok=True)
+            prof = (self.profile_dir / f"hub-{tag}.prof").resolve()
+        h = HubProcess(self.hub_config(), sim, profile_to=prof, keep=self.keep)
+        self.hubs.append(h)
+        h.start()
+        if self.keep:
+            self.report.notes.append(f"hub '{tag}' data dir and log kept in {h.dir}")
+        return h
+
+    def stop_hub(self, h: HubProcess) -> None:
+        h.stop()
+        if h is self.hub:
+            self.hub = None
+
+    def start_quiet_hub(self) -> None:
+        try:
+            self.hub = self.launch_hub("quiet", self.sim_config())
+        except Exception as exc:
+            self.hub_error = f"hub could not start: {str(exc).splitlines()[0][:200]}"
+            raise CaseSkipped(self.hub_error) from None
+        time.sleep(0.5)
+        self.report.set("mem.idle", self.rss_mb(self.hub))
+
+    def rss_mb(self, h: HubProcess) -> float:
+        p = psutil.Process(h.pid)
+        rss = p.memory_info().rss
+        for ch in p.children(recursive=True):  # e.g. when started through a launcher
+            try:
+                rss += ch.memory_info().rss
+            except psutil.Error:
+                pass
+        return rss / 2**20
+
+    def cpu_percent(self, h: HubProcess, seconds: float) -> float:
+        p = psutil.Process(h.pid)
+        t0 = p.cpu_times()
+        w0 = time.monotonic()
+        time.sleep(seconds)
+        t1 = p.cpu_times()
+        used = (t1.user - t0.user) + (t1.system - t0.system)
+        return 100.0 * used / (time.monotonic() - w0)
+
+    # ------------------------------------------------------------------ clients
+    def connect(self, h: HubProcess, strategy: str) -> tuple[Any, Callable[..., Any], Callable[..., Any]]:
+        """(handle, call_order(), query(method)) for the client library (or the raw client)."""
+        if self.via == "lib":
+            gw = hubjobs.lib_connect(h.rpc, h.pub, strategy)
+            return gw, gw.order_stock, lambda m: getattr(gw, m)()
+        c = rawhub.RawHubClient(h.rpc, self.zctx)
+        c.hello(strategy)
+        return c, lambda **kw: c.call("order_stock", kw), lambda m: c.call(m)
+
+    def disconnect(self, handle: Any) -> None:
+        if isinstance(handle, rawhub.RawHubClient):
+            handle.close()
+        else:
+            hubjobs.lib_close(handle)
+
+    # ------------------------------------------------------------------ cases 1-3
+    def case_latency(self) -> None:
+        s, r = self.s, self.report
+        echo_ep = self.servers["echo"][1]
+        thread_ep = self.servers["thread"][1]
+        hub_ok = self.hub is not None and any(self.wanted(c) for c in (2, 3))
+        hub_reason = None
+        order = hubjobs.order_kwargs(REST_CODE, REST_PRICE)
+        if hub_ok:
+            try:
+                h = self.need_hub()
+                # the querying strategy owns exactly book_orders resting orders
+                qh, q_order, q_query = self.connect(h, "bench_q")
+                for _ in range(s.book_orders):
+                    q_order(**order)
+                asset = q_query("query_stock_asset")
+                orders = q_query("query_stock_orders")
+                if len(orders) != s.book_orders:
+                    r.notes.append(f"query_stock_orders returned {len(orders)} orders, expected {s.book_orders}")
+                orders = [o if isinstance(o, dict) else _as_dict(o) for o in orders]
+                self.start_server("canned", self.spare[2], canned={"orders": orders, "asset": asset})
+                oh, o_order, _ = self.connect(h, "bench_lat")
+                rc = rawhub.RawHubClient(h.rpc, self.zctx)
+                rc.hello("bench_raw")
+            except CaseSkipped as exc:
+                hub_ok, hub_reason = False, str(exc)
+        else:
+            hub_reason = self.hub_error or "not selected"
+
+        cols: dict[str, list[tuple[float, float]]] = {k: [] for k in (
+            "floor", "thread", "canned", "asset", "orders", "order", "asset_raw", "order_raw")}
+        n, warm = s.lat_n, s.lat_warm
+        for _ in range(s.rounds):
+            cols["floor"].append(p50_p99(raw.raw_latency(echo_ep, n, warm=warm, zctx=self.zctx)))
+            cols["thread"].append(p50_p99(raw.raw_latency(thread_ep, n, warm=warm, zctx=self.zctx)))
+            if not hub_ok:
+                continue
+            canned_ep = self.servers["canned"][1]
+            cols["asset"].append(p50_p99(hubjobs.sample(lambda: q_query("query_stock_asset"), n, warm)))
+            cols["canned"].append(p50_p99(raw.raw_latency(canned_ep, n, method="orders", params={},
+                                                          warm=warm, zctx=self.zctx)))
+            cols["orders"].append(p50_p99(hubjobs.sample(lambda: q_query("query_stock_orders"), n, warm)))
+            cols["order"].append(p50_p99(hubjobs.sample(lambda: o_order(**order), n, warm)))
+            cols["asset_raw"].append(p50_p99(hubjobs.sample(lambda: rc.call("query_stock_asset"), n, warm)))
+            cols["order_raw"].append(p50_p99(hubjobs.sample(lambda: rc.call("order_stock", order), n, warm)))
+
+        def put(fid: str, col: str, idx: int) -> None:
+            vals = [x[idx] for x in cols[col]]
+            r.set(fid, median(vals), vals)
+
+        def ratio(fid: str, num: str, den: str) -> None:
+            vals = [a[0] / b[0] for a, b in zip(cols[num], cols[den])]
+            r.set(fid, median(vals), vals, note="median of paired rounds")
+
+        put("floor.p50", "floor", 0)
+        put("floor.p99", "floor", 1)
+        put("floor_thread.p50", "thread", 0)
+        put("floor_thread.p99", "thread", 1)
+        if not hub_ok:
+            r.na_case(CASES[2], hub_reason or "hub unavailable")
+            r.na_case(CASES[3], hub_reason or "hub unavailable")
+            return
+        put("query_asset.p50", "asset", 0)
+        put("query_asset.p99", "asset", 1)
+        ratio("query_asset.ratio", "asset", "floor")
+        put("query_orders.p50", "orders", 0)
+        put("query_orders.p99", "orders", 1)
+        ratio("query_orders.ratio", "orders", "floor")
+        put("floor_orders.p50", "canned", 0)
+        ratio("query_orders.ratio_same", "orders", "canned")
+        put("query_asset_raw.p50", "asset_raw", 0)
+        put("order.p50", "order", 0)
+        put("order.p99", "order", 1)
+        ratio("order.ratio", "order", "floor")
+        ratio("order.ratio_thread", "order", "thread")
+        put("order_raw.p50", "order_raw", 0)
+        self.lat_order_cols = cols["order"]
+        self.disconnect(qh)
+        self.disconnect(oh)
+        rc.close()
+        self.stop_server("canned")
+
+    # ------------------------------------------------------------------ case 4
+    def case_throughput(self) -> None:
+        s, r = self.s, self.report
+        echo_ep = self.servers["echo"][1]
+        clients = self.workers[:s.tput_clients]
+        floor_rates: list[float] = []
+        hub_rates: list[float] = []
+        hub_reason = None
+        order = hubjobs.order_kwargs(REST_CODE, REST_PRICE)
+        for rnd in range(s.rounds):
+            floor_rates.append(self._flood(clients, "benchlib.raw:raw_throughput",
+                                           [dict(endpoint=echo_ep, window=s.tput_window) for _ in clients]))
+            if hub_reason is None:
+                try:
+                    h = self.need_hub()
+                    res = self._flood(clients, "benchlib.hubjobs:hub_throughput",
+                                      [dict(rpc=h.rpc, pub=h.pub, strategy=f"bench_t{i}", window=s.tput_window,
+                                            order=order, via=self.via) for i in range(len(clients))],
+                                      detail=True)
+                    hub_rates.append(res["rate"])
+                    if res["errors"]:
+                        r.notes.append(f"throughput round {rnd}: {res['errors']} order errors "
+                                       f"(first: {res['first_error']})")
+                except CaseSkipped as exc:
+                    hub_reason = str(exc)
+        r.set("tput.floor", median(floor_rates), floor_rates)
+        if hub_rates:
+            r.set("tput.hub", median(hub_rates), hub_rates)
+            ratios = [a / b for a, b in zip(hub_rates, floor_rates)]
+            r.set("tput.ratio", median(ratios), ratios, note="median of paired rounds")
+        else:
+            r.na(["tput.hub", "tput.ratio"], hub_reason or "hub unavailable")
+
+    def _flood(self, clients: list[Agent], target: str, kwargs: list[dict[str, Any]], detail: bool = False,
+               duration: float | None = None, timeout: float = 120.0) -> Any:
+        """Run the same job on every client, all starting at one instant; the summed rate."""
+        duration = self.s.tput_duration if duration is None else duration
+        for a, kw in zip(clients, kwargs):
+            a.submit(target, duration=duration, **kw)
+        for a in clients:
+            a.wait_message(60)
+        start_at = time.time() + 0.2
+        for a in clients:
+            a.command(start_at)
+        results = [a.result(duration + timeout) for a in clients]
+        rate = sum(x["rate"] for x in results)
+        if not detail:
+            return rate
+        return {"rate": rate, "done": sum(x["done"] for x in results),
+                "errors": sum(x.get("errors", 0) for x in results),
+                "first_error": next((x["first_error"] for x in results if x.get("first_error")), "")}
+
+    # ------------------------------------------------------------------ case 5
+    def case_fanout(self) -> None:
+        raise CaseSkipped("not written yet")
+
+    # ------------------------------------------------------------------ case 6
+    def case_scale(self) -> None:
+        raise CaseSkipped("not written yet")
+
+    # ------------------------------------------------------------------ case 7
+    def case_memory(self) -> None:
+        raise CaseSkipped("not written yet")
+
+
+def _as_dict(o: Any) -> dict[str, Any]:
+    if hasattr(o, "__dict__"):
+        return {k: v for k, v in vars(o).items() if not k.startswith("_")}
+    return dict(o)
