@@ -286,19 +286,19 @@ def visible_orders(state: MonitorState, focus: str | None = None, open_only: boo
 
 
 def orders_table(state: MonitorState, max_rows: int, width: int = 80, lang: str = "zh",
-                 focus: str | None = None) -> Table:
+                 focus: str | None = None, open_only: bool = False) -> Table:
     t, keep = _table([Col("time", min_width=8), Col("owner", min_width=6), Col("id", "right", 4, hide_below=100),
                       Col("code", min_width=9), Col("side", min_width=4), Col("price", "right", 6),
                       Col("filled/qty", "right", 7), Col("state", min_width=4), Col("reason", min_width=6)], width)
     rows = []
-    for o in visible_orders(state, focus):
+    for o in visible_orders(state, focus, open_only):
         status = o.get("order_status")
         style = "red" if status == ORDER_JUNK else ("yellow" if is_open(status) else "")
         rows.append([fmt_clock(o.get("order_time")), order_owner(o), str(o.get("order_id", "-")),
                      str(o.get("stock_code") or "-"), side_name(o.get("order_type"), lang), fmt_price(o.get("price")),
                      f"{fmt_int(o.get('traded_volume') or 0)}/{fmt_int(o.get('order_volume'))}",
                      Text(order_status_name(status, lang), style=style), Text(order_reason(o), style="red")])
-    return _fill(t, keep, rows, max_rows, "no orders today")
+    return _fill(t, keep, rows, max_rows, "no open orders" if open_only else "no orders today")
 
 
 def trades_table(state: MonitorState, max_rows: int, width: int = 80, lang: str = "zh",

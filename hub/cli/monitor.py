@@ -1,0 +1,68 @@
+"""`hub monitor`: the live dashboard, a read-only client of a running hub."""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from hub.cli import EXIT_UNREACHABLE, app
+from hub.cli import ops
+from hub.monitor.feed import Feed
+from hub.monitor.link import resolve_pub, resolve_rpc
+from hub.monitor.render import render_dashboard
+from hub.monitor.state import MonitorState
+from rpc_client.protocol import Role
+
+
+@app.command("monitor")
+def monitor_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s",
+                                                       help="Focus on one strategy: its row, orders, trades, log."),
+                lang: ops.Lang = ops.LangOpt,
+                refresh: float = typer.Option(4.0, "--refresh", min=0.5, max=30.0, help="Screen redraws per second."),
+                once: bool = typer.Option(False, "--once",
+                                          help="Print one frame and exit (exit 3 if the hub did not answer)."),
+                width: Optional[int] = typer.Option(None, "--width", min=40, help="With --once: frame width."),
+                height: Optional[int] = typer.Option(None, "--height", min=10, help="With --once: frame height."),
+                rpc: Optional[str] = ops.RpcOpt, pub: Optional[str] = ops.PubOpt,
+                timeout: float = ops.TimeoutOpt) -> None:
+    """Live dashboard of a running hub: broker, asset, strategies, positions, orders, trades, traffic, log.
+
+    Works from another terminal or machine (read-only monitor role). Survives hub
+    restarts: shows "hub unreachable" and reconnects. Ctrl+C quits.
+    """
+    rpc = resolve_rpc(rpc)
+    pub = resolve_pub(pub, rpc)
+    state = MonitorState(rpc=rpc, pub=pub)
+    feed = Feed(state, lambda: ops.make_link(rpc, pub, role=Role.MONITOR, timeout=timeout))
+    if once:
+        feed.step()
+        feed.step()  # the first step connects and loads the book; the second drains the first events
+        console = Console(width=width, height=height) if width or height else Console()
+        w, h = console.width, height or console.height
+        with feed.lock:
+            console.print(render_dashboard(state, now=time.time(), width=w, height=h, lang=lang.value,
+                                           focus=strategy))
+        feed.stop()
+        if not state.connected:
+            raise typer.Exit(EXIT_UNREACHABLE)
+        return
+
+    console = Console()
+    feed.start()
+    try:
+        with Live(console=console, screen=True, auto_refresh=False, redirect_stdout=False,
+                  redirect_stderr=False) as live:
+            while True:
+                with feed.lock:
+                    frame = render_dashboard(state, now=time.time(), width=console.width, height=console.height,
+                                             lang=lang.value, focus=strategy)
+                live.update(frame, refresh=True)
+                time.sleep(1.0 / refresh)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        feed.stop()

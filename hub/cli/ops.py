@@ -1,0 +1,278 @@
+"""One-shot and operator commands: `hub clients|orders|trades|positions|asset` and `hub halt|resume|cancel-all`.
+
+Each command opens one session with the hub (role monitor; admin for the operator
+actions), makes its calls and prints a rich table, or the raw result with `--json`.
+Tables are the monitor's own panes (`hub.monitor.render`), so both show the same thing.
+
+Exit codes (see `hub --help`): 0 ok, 1 the hub refused or the call failed, 2 usage error
+(including a missing admin token), 3 hub unreachable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub.cli import EXIT_CALL_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, app
+from hub.monitor.link import (ENV_RPC, HubLink, TokenError, as_dict, read_token, resolve_pub, resolve_rpc,
+                              unreachable_hint)
+from hub.monitor.render import fmt_money, orders_table, positions_table, strategies_table, trades_table
+from hub.monitor.state import MonitorState
+from rpc_client.protocol import ErrorCode, HubError, Role
+
+#: How the CLI makes its hub session; tests replace it with a fake.
+make_link: Callable[..., HubLink] = HubLink
+
+UNREACHABLE = (ErrorCode.TIMEOUT, ErrorCode.CLOSED)
+BIG = 10 ** 9  # "no row limit" for tables printed once
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+
+
+# ----------------------------------------------------------------------------- shared options
+
+RpcOpt = typer.Option(None, "--rpc", metavar="ENDPOINT",
+                      help=f"The hub's call endpoint [default: ${ENV_RPC} or tcp://127.0.0.1:5555].")
+PubOpt = typer.Option(None, "--pub", metavar="ENDPOINT",
+                      help="The hub's event endpoint [default: the --rpc host, next port].")
+TimeoutOpt = typer.Option(3.0, "--timeout", min=0.1, help="Seconds to wait for the hub.")
+JsonOpt = typer.Option(False, "--json", help="Print the raw result as JSON (for scripts).")
+LangOpt = typer.Option(Lang.zh, "--lang", help="Order state names: zh (已报, 废单 ...) or en.")
+TokenOpt = typer.Option(None, "--token", envvar="QMT_HUB_TOKEN",
+                        help="The hub's admin token [default: read from <data-dir>/admin.token].")
+DataDirOpt = typer.Option(None, "--data-dir", metavar="DIR",
+                          help="The hub's data folder, to read admin.token from [default: ~/.qmt-hub].")
+
+
+def out() -> Console:
+    return Console(soft_wrap=False)
+
+
+def err() -> Console:
+    return Console(stderr=True, soft_wrap=True)
+
+
+def fail(code: int, message: str) -> None:
+    err().print(message, style="bold red", markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def explain(exc: HubError, rpc: str, timeout: float, role: str) -> tuple[int, str]:
+    """An error from the hub (or the client library) -> (exit code, message for a person)."""
+    if exc.code in UNREACHABLE:
+        return EXIT_UNREACHABLE, unreachable_hint(rpc, timeout) + (f" ({exc.message})" if exc.message else "")
+    if exc.code == ErrorCode.FORBIDDEN:
+        if role == Role.ADMIN:
+            return EXIT_CALL_FAILED, (f"refused by the hub (FORBIDDEN): {exc.message}. Operator actions need the "
+                                      f"hub's admin token: check --token / --data-dir (the token is printed when "
+                                      f"the hub starts and kept in <data_dir>/admin.token).")
+        return EXIT_CALL_FAILED, f"refused by the hub (FORBIDDEN): {exc.message}"
+    return EXIT_CALL_FAILED, f"the hub refused the call ({exc.code}): {exc.message}"
+
+
+@contextmanager
+def session(rpc: str | None, pub: str | None, timeout: float, role: str = Role.MONITOR,
+            token: str = "") -> Iterator[HubLink]:
+    """A connected link; every failure becomes a message and a fixed exit code."""
+    rpc = resolve_rpc(rpc)
+    pub = resolve_pub(pub, rpc)
+    link = make_link(rpc, pub, role=role, token=token, timeout=timeout)
+    try:
+        try:
+            link.connect()
+            yield link
+        except HubError as exc:
+            code, message = explain(exc, rpc, timeout, role)
+            fail(code, message)
+    finally:
+        try:
+            link.close()
+        except Exception:
+            pass
+
+
+def admin_token(token: str | None, data_dir: Path | None) -> str:
+    try:
+        return read_token(token, data_dir)
+    except TokenError as exc:
+        fail(EXIT_USAGE, str(exc))
+    return ""  # not reached
+
+
+def print_json(result: Any) -> None:
+    sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, default=_jsonable) + "\n")
+
+
+def _jsonable(x: Any) -> Any:
+    d = as_dict(x)
+    return d if isinstance(d, dict) else str(x)
+
+
+def rows(result: Any) -> list[dict[str, Any]]:
+    return [as_dict(r) for r in (result or [])]
+
+
+# ----------------------------------------------------------------------------- read-only commands
+
+@app.command("clients")
+def clients_cmd(rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, timeout: float = TimeoutOpt,
+                as_json: bool = JsonOpt) -> None:
+    """Connected clients: role, since, last heard, orders / fills / rejects today, halted."""
+    with session(rpc, pub, timeout) as link:
+        result = rows(link.call("clients"))
+    if as_json:
+        return print_json(result)
+    now = time.time()
+    state = MonitorState()
+    state.apply_clients(result, now)
+    out().print(strategies_table(state, now, BIG, width=out().width))
+
+
+@app.command("orders")
+def orders_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s", help="Only this strategy's orders."),
+               open_only: bool = typer.Option(False, "--open", help="Only orders that can still trade."),
+               lang: Lang = LangOpt, rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt,
+               timeout: float = TimeoutOpt, as_json: bool = JsonOpt) -> None:
+    """Today's orders, newest first, with readable states and rejection reasons."""
+    params: dict[str, Any] = {}
+    if strategy:
+        params["strategy"] = strategy
+    if open_only:
+        params["cancelable_only"] = True
+    with session(rpc, pub, timeout) as link:
+        result = rows(link.call("query_stock_orders", **params))
+    state = MonitorState()
+    state.apply_orders(result)
+    if as_json:
+        from hub.monitor.render import visible_orders
+        return print_json(visible_orders(state, strategy, open_only))
+    out().print(orders_table(state, BIG, width=out().width, lang=lang.value, focus=strategy, open_only=open_only))
+
+
+@app.command("trades")
+def trades_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s", help="Only this strategy's trades."),
+               lang: Lang = LangOpt, rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt,
+               timeout: float = TimeoutOpt, as_json: bool = JsonOpt) -> None:
+    """Today's trades (fills), newest first."""
+    with session(rpc, pub, timeout) as link:
+        result = rows(link.call("query_stock_trades", **({"strategy": strategy} if strategy else {})))
+    if as_json:
+        return print_json(result)
+    state = MonitorState()
+    state.apply_trades(result)
+    out().print(trades_table(state, BIG, width=out().width, lang=lang.value, focus=strategy))
+
+
+@app.command("positions")
+def positions_cmd(rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, timeout: float = TimeoutOpt,
+                  as_json: bool = JsonOpt) -> None:
+    """The account's positions with last price and floating P&L (when the hub has quotes)."""
+    with session(rpc, pub, timeout) as link:
+        result = rows(link.call("query_stock_positions"))
+        ticks: dict[str, Any] = {}
+        codes = sorted({str(p.get("stock_code")) for p in result if p.get("stock_code")})
+        if codes and not as_json:
+            try:
+                ticks = {k: as_dict(v) for k, v in (link.call("get_full_tick", codes=codes) or {}).items()}
+            except HubError as exc:
+                if exc.code in UNREACHABLE:
+                    raise
+    if as_json:
+        return print_json(result)
+    state = MonitorState()
+    state.apply_positions(result)
+    state.apply_ticks(ticks)
+    out().print(positions_table(state, BIG, width=out().width))
+
+
+@app.command("asset")
+def asset_cmd(rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, timeout: float = TimeoutOpt,
+              as_json: bool = JsonOpt) -> None:
+    """The account's asset: total, cash, frozen cash, market value."""
+    with session(rpc, pub, timeout) as link:
+        result = as_dict(link.call("query_stock_asset"))
+    if as_json:
+        return print_json(result)
+    t = Table(box=None, show_header=False, padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_row("account", str(result.get("account_id", "-")))
+    for label, key in (("total asset", "total_asset"), ("cash", "cash"), ("frozen cash", "frozen_cash"),
+                       ("market value", "market_value")):
+        t.add_row(label, fmt_money(result.get(key)))
+    out().print(t)
+
+
+# ----------------------------------------------------------------------------- operator actions (admin)
+
+def _admin_call(method: str, params: dict[str, Any], token: str | None, data_dir: Path | None, rpc: str | None,
+                pub: str | None, timeout: float) -> dict[str, Any]:
+    secret = admin_token(token, data_dir)
+    with session(rpc, pub, timeout, role=Role.ADMIN, token=secret) as link:
+        return as_dict(link.call(method, **params))
+
+
+def _count(x: Any) -> int:
+    return len(x) if isinstance(x, (list, tuple, set)) else int(x or 0)
+
+
+@app.command("halt")
+def halt_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s",
+                                                    help="Halt only this strategy [default: all]."),
+             cancel_open: bool = typer.Option(False, "--cancel-open", help="Also cancel the open orders."),
+             reason: Optional[str] = typer.Option(None, "--reason", help="Shown to the strategies in HALTED."),
+             token: Optional[str] = TokenOpt, data_dir: Optional[Path] = DataDirOpt, rpc: Optional[str] = RpcOpt,
+             pub: Optional[str] = PubOpt, timeout: float = TimeoutOpt, as_json: bool = JsonOpt) -> None:
+    """Block new orders (rejected with HALTED) for one strategy or all. Needs the admin token."""
+    params: dict[str, Any] = {"cancel_open": cancel_open}
+    if strategy:
+        params["strategy"] = strategy
+    if reason:
+        params["reason"] = reason
+    result = _admin_call("halt", params, token, data_dir, rpc, pub, timeout)
+    if as_json:
+        return print_json(result)
+    msg = f"halted {strategy or 'all strategies'}: new orders are rejected with HALTED"
+    if cancel_open:
+        msg += f"; cancelled {_count(result.get('cancelled'))} open order(s)"
+    out().print(msg, markup=False, highlight=False)
+
+
+@app.command("resume")
+def resume_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s",
+                                                      help="Resume only this strategy [default: all]."),
+               token: Optional[str] = TokenOpt, data_dir: Optional[Path] = DataDirOpt,
+               rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, timeout: float = TimeoutOpt,
+               as_json: bool = JsonOpt) -> None:
+    """Undo `hub halt`: accept new orders again. Needs the admin token."""
+    result = _admin_call("resume", {"strategy": strategy} if strategy else {}, token, data_dir, rpc, pub, timeout)
+    if as_json:
+        return print_json(result)
+    out().print(f"resumed {strategy or 'all strategies'}", markup=False, highlight=False)
+
+
+@app.command("cancel-all")
+def cancel_all_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s",
+                                                          help="Only this strategy's orders [default: all]."),
+                   token: Optional[str] = TokenOpt, data_dir: Optional[Path] = DataDirOpt,
+                   rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, timeout: float = TimeoutOpt,
+                   as_json: bool = JsonOpt) -> None:
+    """Cancel every open order (of one strategy or all). Needs the admin token."""
+    result = _admin_call("cancel_all", {"strategy": strategy} if strategy else {}, token, data_dir, rpc, pub,
+                         timeout)
+    if as_json:
+        return print_json(result)
+    out().print(f"cancel requested for {_count(result.get('cancelled'))} open order(s) of "
+                f"{strategy or 'all strategies'}", markup=False, highlight=False)

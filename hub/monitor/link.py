@@ -1,0 +1,119 @@
+"""The monitor's and the operator CLI's one doorway to the hub: a thin wrapper over `rpc_client.RpcGateway`.
+
+Everything the front ends assume about the client library lives here, so the feed and
+the CLI commands are tested against a fake link with the same four members
+(`connect`, `call`, `close` and the three callbacks).
+
+Also here: where the hub is (`--rpc`, `QMT_HUB`, `--pub`), a client name for the
+monitor's session, and the admin token (`--token` or `<data_dir>/admin.token`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from rpc_client.protocol import DEFAULT_PUB_ENDPOINT, DEFAULT_RPC_ENDPOINT, ErrorCode, HubError, Role
+
+#: Environment variable naming the hub's call endpoint (overrides the default, not --rpc).
+ENV_RPC = "QMT_HUB"
+#: Same default as the hub's configuration (`hub.config.DEFAULT_DATA_DIR`); the monitor
+#: does not import hub.config so that it stays a pure client of the hub.
+DEFAULT_DATA_DIR = Path("~/.qmt-hub")
+TOKEN_FILE = "admin.token"
+
+
+def as_dict(x: Any) -> Any:
+    """Query results may be plain maps or rpc_client records; the monitor works on maps."""
+    if x is None:
+        return {}
+    if hasattr(x, "to_dict"):
+        return x.to_dict()
+    if isinstance(x, Mapping):
+        return dict(x)
+    return x
+
+
+def resolve_rpc(rpc: str | None) -> str:
+    return rpc or os.environ.get(ENV_RPC) or DEFAULT_RPC_ENDPOINT
+
+
+def resolve_pub(pub: str | None, rpc: str) -> str:
+    """--pub, else the rpc endpoint's host with the next port (the hub's default layout: 5555 -> 5556)."""
+    if pub:
+        return pub
+    if rpc == DEFAULT_RPC_ENDPOINT:
+        return DEFAULT_PUB_ENDPOINT
+    m = re.fullmatch(r"(tcp://.+):(\d+)", rpc)
+    return f"{m.group(1)}:{int(m.group(2)) + 1}" if m else DEFAULT_PUB_ENDPOINT
+
+
+def client_name(prefix: str) -> str:
+    """A session name unique enough among the hub's clients (max 32 chars, protocol rule)."""
+    return f"{prefix}-{os.getpid()}-{secrets.token_hex(2)}"[:32]
+
+
+class TokenError(Exception):
+    """No admin token could be found; the message says where we looked."""
+
+
+def read_token(token: str | None, data_dir: str | Path | None) -> str:
+    if token:
+        return token.strip()
+    folder = Path(data_dir or DEFAULT_DATA_DIR).expanduser()
+    path = folder / TOKEN_FILE
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise TokenError(f"no admin token: cannot read {path} ({exc.strerror or exc}). Pass --token, or "
+                         f"--data-dir with the hub's data folder (the token is printed when the hub starts).") from None
+    if not text:
+        raise TokenError(f"no admin token: {path} is empty")
+    return text
+
+
+def unreachable_hint(rpc: str, timeout: float) -> str:
+    return (f"hub unreachable: no answer from {rpc} within {timeout:g}s. Check that the hub is running "
+            f"(`hub start`, `hub status`), that --rpc or ${ENV_RPC} names its address, and, for a hub on another "
+            f"machine, that it listens on a non-loopback address and lets this host in.")
+
+
+class HubLink:
+    """One session with the hub (monitor role unless told otherwise), over `rpc_client.RpcGateway`."""
+
+    def __init__(self, rpc: str, pub: str, *, role: str = Role.MONITOR, token: str = "", timeout: float = 3.0,
+                 name: str | None = None):
+        self.rpc, self.pub, self.role, self.token, self.timeout = rpc, pub, role, token, float(timeout)
+        self.name = name or client_name("admin" if role == Role.ADMIN else "monitor")
+        self.on_event: Callable[[str, dict], None] | None = None
+        self.on_connected: Callable[[Any], None] | None = None
+        self.on_disconnected: Callable[[Any], None] | None = None
+        self._gw: Any = None
+
+    def connect(self) -> Any:
+        """Open the session; returns the hello result. Raises HubError (TIMEOUT when nobody answers)."""
+        from rpc_client import RpcGateway  # imported late: the CLI's --help must not need a hub client
+
+        gw = RpcGateway(self.rpc, self.pub, timeout=self.timeout)
+        gw.on_event = lambda topic, payload: self.on_event and self.on_event(topic, payload)
+        gw.on_connected = lambda *a: self.on_connected and self.on_connected(*a)
+        gw.on_disconnected = lambda *a: self.on_disconnected and self.on_disconnected(*a)
+        self._gw = gw
+        try:
+            return gw.connect(strategy=self.name, role=self.role, token=self.token or None)
+        except BaseException:
+            self.close()
+            raise
+
+    def call(self, method: str, **params: Any) -> Any:
+        if self._gw is None:
+            raise HubError(ErrorCode.CLOSED, "not connected")
+        return self._gw.call(method, **params)
+
+    def close(self) -> None:
+        gw, self._gw = self._gw, None
+        if gw is not None:
+            gw.close()
