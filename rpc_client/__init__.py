@@ -1,8 +1,18 @@
 """Client side of qmt-hub: what a strategy process installs and imports.
 
 Imports nothing from `hub`. `rpc_client.protocol` is the one definition of the wire protocol.
+
+* :class:`RpcGateway` -- the native client (``rpc_client.gateway``).
+* ``rpc_client.xttrader`` -- drop-in ``XtQuantTrader`` / ``XtQuantTraderCallback``.
+* ``rpc_client.xtdata`` -- drop-in ``subscribe_quote`` / ``subscribe_whole_quote`` / ``get_full_tick``.
 """
 
-from rpc_client.protocol import ErrorCode, HubError, Role  # noqa: F401
+from rpc_client.gateway import RpcGateway  # noqa: F401
+from rpc_client.protocol import DEFAULT_PUB_ENDPOINT, DEFAULT_RPC_ENDPOINT, ErrorCode, HubError, Role  # noqa: F401
+from rpc_client.records import (XtAccountInfo, XtAccountStatus, XtAsset, XtCancelError,  # noqa: F401
+                                XtCancelOrderResponse, XtOrder, XtOrderError, XtOrderResponse, XtPosition,
+                                XtRecord, XtTrade)
 
-__all__ = ["ErrorCode", "HubError", "Role"]
+__all__ = ["RpcGateway", "ErrorCode", "HubError", "Role", "DEFAULT_RPC_ENDPOINT", "DEFAULT_PUB_ENDPOINT",
+           "XtRecord", "XtAsset", "XtOrder", "XtTrade", "XtPosition", "XtOrderError", "XtCancelError",
+           "XtOrderResponse", "XtCancelOrderResponse", "XtAccountStatus", "XtAccountInfo"]

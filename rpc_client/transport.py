@@ -1,0 +1,909 @@
+"""The socket thread: one agent owns the DEALER (calls) and the SUB (events).
+
+ZeroMQ sockets are not thread-safe, so (as in the zguide's clone.py agent) exactly one
+background thread touches them. Application threads hand it commands through a
+thread-safe queue and wake it through an inproc PUSH/PULL pair; it hands results back
+through futures (resolved here, on the socket thread) and everything that runs user
+code through the :class:`~rpc_client.dispatcher.Dispatcher` (never here).
+
+What the agent does:
+
+* Calls: futures keyed by request id; a reply for an unknown id is dropped. Every call
+  has a deadline; a call may carry retries (Lazy Pirate: resend under a new request id,
+  same params; a late reply to an earlier attempt is accepted too).
+* Session: SUB first, then ``hello`` (Clone pattern), with the same ``instance`` id on
+  every reconnect so the hub hands the old session over. Fresh random routing id per
+  connection.
+* Liveness (Paranoid Pirate): ``ping`` every heartbeat interval; the hub is dead after
+  ``dead_after`` seconds without any message (heartbeat events count); then reconnect
+  with backoff 1 s doubling to 30 s. ``NO_SESSION`` or a new ``hub_id`` re-hellos at once.
+* Events exactly once, in order, per stream: last delivered ``sseq`` per stream (global
+  ``seq`` for monitors), duplicates dropped, gaps held and filled by ``replay``, heartbeat
+  ``heads`` compared to catch a lost last event, replay after every (re)connect.
+* Ticks: never replayed; gaps in each code's ``tseq`` are counted in ``missed_ticks``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import queue
+import socket as _socket
+import threading
+import time
+import uuid
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import zmq
+
+from rpc_client import protocol as P
+from rpc_client.dispatcher import Dispatcher
+from rpc_client.protocol import ErrorCode, HubError, Role, Topic
+
+log = logging.getLogger("rpc_client")
+
+DEFAULT_TIMEOUT = 10.0
+BACKOFF_INITIAL = 1.0
+BACKOFF_MAX = 30.0
+#: Methods that are safe to send again after the connection they went out on was lost
+#: (queries, session calls; order_stock is idempotent through its client_order_id).
+_NOT_RESENDABLE = {"cancel_order_stock", "cancel_order_stock_sysid", "halt", "resume", "cancel_all", "bye"}
+_MONITOR_KEY = "*"  # tracker key of the global seq that monitors follow
+_POLL_MS = 100
+
+# internal states
+IDLE, CONNECTING, SYNCING, READY, BACKOFF, CLOSED = "idle", "connecting", "syncing", "ready", "backoff", "closed"
+
+
+class CallFuture(Future):
+    """A Future whose done-callbacks run on the dispatcher thread, never on the socket thread."""
+
+    def __init__(self, dispatcher: Dispatcher | None = None):
+        super().__init__()
+        self._dispatcher = dispatcher
+
+    def add_done_callback(self, fn: Callable[[Future], Any]) -> None:
+        d = self._dispatcher
+        if d is None:
+            super().add_done_callback(fn)
+        else:
+            super().add_done_callback(lambda f: d.post(fn, f))
+
+
+@dataclass(eq=False)
+class _Call:
+    method: str
+    params: dict
+    timeout: float
+    deadline: float
+    future: Future | None = None  # user call
+    handler: Callable[[bool, Any], None] | None = None  # internal call: handler(ok, result | HubError)
+    retries: int = 0
+    attempts: int = 0
+    ids: list = field(default_factory=list)
+    conn: int = -1  # connection generation it was last sent on; -1: not sent
+    needs_session: bool = True
+    keep: bool = False  # internal call resent after a reconnect (quote changes)
+    done: bool = False
+
+
+@dataclass
+class _Tracker:
+    """Last delivered position of one stream and events held behind a gap."""
+
+    last: int | None = None
+    pending: dict = field(default_factory=dict)
+    replaying: bool = False
+
+
+class Transport:
+    """Owns the sockets and the session. Thread-safe public methods; everything else runs on its thread."""
+
+    def __init__(self, rpc: str, pub: str, *, dispatcher: Dispatcher,
+                 on_event: Callable[[str, dict], None] | None = None,
+                 on_tick: Callable[[str, Any, dict], None] | None = None,
+                 on_connected: Callable[[dict], None] | None = None,
+                 on_disconnected: Callable[[str], None] | None = None,
+                 on_notice: Callable[[str, dict], None] | None = None,
+                 timeout: float = DEFAULT_TIMEOUT,
+                 heartbeat_interval: float = P.HEARTBEAT_INTERVAL,
+                 dead_after: float = P.HUB_DEAD_AFTER,
+                 backoff_initial: float = BACKOFF_INITIAL,
+                 backoff_max: float = BACKOFF_MAX,
+                 max_reconnect_attempts: int | None = None,
+                 follow_events: bool = True):
+        self.rpc, self.pub = rpc, pub
+        self.timeout = float(timeout)
+        self.heartbeat_interval = heartbeat_interval
+        self.dead_after = dead_after
+        self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
+        self.max_reconnect_attempts = max_reconnect_attempts
+        self.follow_events = follow_events
+        self._dispatcher = dispatcher
+        self._cb_event, self._cb_tick = on_event, on_tick
+        self._cb_connected, self._cb_disconnected, self._cb_notice = on_connected, on_disconnected, on_notice
+
+        self.instance = uuid.uuid4().hex
+        self.state = IDLE
+        self.hub_id: str | None = None
+        self.hello_result: dict | None = None
+        self.strategy = ""
+        self.role = Role.STRATEGY
+        self._hello_params: dict | None = None
+        self._resume_from: dict = {}
+
+        # counters (read from any thread)
+        self.missed_ticks: dict[str, int] = {}
+        self.duplicates = 0
+        self.replays = 0
+        self.reconnects = 0
+        self.bad_frames = 0
+        self.lost_events = 0
+
+        self._cmds: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake_lock = threading.Lock()
+        self._ctx = zmq.Context()
+        self._wake_addr = f"inproc://rpc-client-wake-{self.instance}"
+        self._wake_pull = self._ctx.socket(zmq.PULL)
+        self._wake_pull.bind(self._wake_addr)
+        self._wake_push = self._ctx.socket(zmq.PUSH)
+        self._wake_push.setsockopt(zmq.LINGER, 0)
+        self._wake_push.connect(self._wake_addr)
+        self._final = False  # set under _wake_lock once no command can be processed any more
+        self._stop_reason = "closed"
+        self._poller = zmq.Poller()
+        self._poller.register(self._wake_pull, zmq.POLLIN)
+
+        # owned by the socket thread only
+        self._dealer: zmq.Socket | None = None
+        self._sub: zmq.Socket | None = None
+        self._conn = 0
+        self._ids = itertools.count(1)
+        self._calls: dict[Any, _Call] = {}
+        self._waiting: deque[_Call] = deque()
+        self._trackers: dict[str, _Tracker] = {}
+        self._syncing: set[str] = set()
+        self._tseq: dict[str, int] = {}
+        self._quote_codes: set[str] = set()
+        self._whole_codes: set[str] = set()
+        self._connect_future: Future | None = None
+        self._close_future: Future | None = None
+        self._close_deadline = 0.0
+        self._last_heard = 0.0
+        self._next_ping = 0.0
+        self._backoff = backoff_initial
+        self._next_attempt = 0.0
+        self._attempts = 0
+        self._announced = False
+        self._stop = False
+
+        self._thread = threading.Thread(target=self._run, name="rpc-client-sockets", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------
+    # Public, thread-safe
+    # ------------------------------------------------------------------
+    def _send_cmd(self, *cmd: Any) -> None:
+        with self._wake_lock:
+            if self._final:
+                self._reject_cmd(cmd, HubError(ErrorCode.CLOSED, f"the client is closed ({self._stop_reason})"))
+                return
+            self._cmds.put(cmd)
+            try:
+                self._wake_push.send(b"", zmq.NOBLOCK)
+            except zmq.ZMQError:
+                pass
+
+    @staticmethod
+    def _reject_cmd(cmd: tuple, err: HubError) -> None:
+        fut = cmd[1].future if cmd[0] == "call" else cmd[-1]
+        if fut is None or fut.done():
+            return
+        if cmd[0] == "close":
+            fut.set_result(None)
+        else:
+            fut.set_exception(err)
+
+    def connect(self, hello: Mapping[str, Any], resume_from: Mapping[str, int] | None = None,
+                timeout: float | None = None) -> Future:
+        """Open the session: SUB first, then hello, then catch up. Resolves with the hello result."""
+        fut: Future = Future()
+        self._send_cmd("connect", dict(hello), dict(resume_from or {}), timeout or self.timeout, fut)
+        return fut
+
+    def call(self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = None,
+             retries: int = 0, future: Future | None = None) -> Future:
+        fut = future if future is not None else CallFuture(self._dispatcher)
+        t = float(timeout if timeout is not None else self.timeout)
+        if self.state == CLOSED or self._stop:
+            fut.set_exception(HubError(ErrorCode.CLOSED, f"the client is closed; '{method}' was not sent"))
+            return fut
+        params = dict(params or {})
+        try:
+            P.pack(params)  # in the caller's thread: an unencodable value fails here, not on the socket thread
+        except Exception as exc:
+            fut.set_exception(HubError(ErrorCode.INVALID_PARAMS, f"'{method}' params cannot be encoded: {exc}"))
+            return fut
+        call = _Call(method, params, t, time.monotonic() + t, future=fut, retries=retries,
+                     needs_session=P.METHODS[method].needs_session if method in P.METHODS else True)
+        self._send_cmd("call", call)
+        return fut
+
+    def quotes(self, op: str, codes: list[str], whole: bool = False, *, timeout: float | None = None) -> Future:
+        """op 'sub' or 'unsub': change SUB filters and the hub-side subscription together."""
+        fut = CallFuture(self._dispatcher)
+        self._send_cmd("quotes", op, list(codes), whole, float(timeout or self.timeout), fut)
+        return fut
+
+    def close(self, timeout: float = 2.0) -> None:
+        if self._thread is threading.current_thread():
+            raise RuntimeError("close() called on the socket thread")
+        if not self._thread.is_alive():
+            return
+        fut: Future = Future()
+        self._send_cmd("close", fut)
+        try:
+            fut.result(timeout)
+        except Exception:
+            pass
+        self._thread.join(timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self.state in (SYNCING, READY)
+
+    @property
+    def missed_ticks_total(self) -> int:
+        return sum(self.missed_ticks.values())
+
+    def positions(self) -> dict[str, int | None]:
+        """Last delivered sseq per followed stream ('*' = global seq for monitors)."""
+        return {k: t.last for k, t in list(self._trackers.items())}
+
+    # ------------------------------------------------------------------
+    # The socket thread
+    # ------------------------------------------------------------------
+    def _run(self) -> None:
+        poller = self._poller
+        try:
+            while not self._stop:
+                socks = dict(poller.poll(_POLL_MS))
+                if self._wake_pull in socks:
+                    while True:
+                        try:
+                            self._wake_pull.recv(zmq.NOBLOCK)
+                        except zmq.Again:
+                            break
+                while True:
+                    try:
+                        cmd = self._cmds.get_nowait()
+                    except queue.Empty:
+                        break
+                    self._command(cmd, poller)
+                if self._dealer is not None and socks.get(self._dealer):
+                    self._drain(self._dealer, self._on_reply_frames)
+                if self._sub is not None and socks.get(self._sub):
+                    self._drain(self._sub, self._on_event_frames)
+                self._timers(poller)
+        except Exception:  # never expected; keep the failure visible and fail the callers
+            log.exception("rpc_client: socket thread failed")
+            self._stop_reason = "the client's socket thread failed"
+        finally:
+            self._shutdown(poller, self._stop_reason)
+
+    def _drain(self, sock: zmq.Socket, handle: Callable[[list], None]) -> None:
+        for _ in range(1000):  # bounded so timers and commands still run under a flood
+            try:
+                frames = sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if sock is not self._dealer and sock is not self._sub:
+                return  # the socket was replaced while handling a frame
+            try:
+                handle(frames)
+            except Exception:
+                self.bad_frames += 1
+                log.exception("rpc_client: failed to handle a message")
+            if sock is not self._dealer and sock is not self._sub:
+                return
+
+    # -- commands --------------------------------------------------------
+    def _command(self, cmd: tuple, poller: zmq.Poller) -> None:
+        kind = cmd[0]
+        if kind == "call":
+            call: _Call = cmd[1]
+            self._submit(call)
+        elif kind == "connect":
+            _, hello, resume, timeout, fut = cmd
+            if self.state not in (IDLE,):
+                fut.set_exception(HubError(ErrorCode.CLOSED, f"connect() called twice (state {self.state})"))
+                return
+            self._hello_params = hello
+            self.strategy = hello["strategy"]
+            self.role = hello.get("role", Role.STRATEGY)
+            self._resume_from = resume
+            self._connect_future = fut
+            self._open(poller, hello_timeout=timeout)
+        elif kind == "quotes":
+            self._quotes(*cmd[1:])
+        elif kind == "close":
+            fut = cmd[1]
+            self._close_future = fut
+            if self.state in (SYNCING, READY) and self._dealer is not None:
+                self._close_deadline = time.monotonic() + 0.5
+                self._internal("bye", {}, lambda ok, r: self._finish_close(), timeout=0.5)
+            else:
+                self._finish_close()
+
+    def _finish_close(self) -> None:
+        self._stop = True
+
+    # -- connection ------------------------------------------------------
+    def _open(self, poller: zmq.Poller, hello_timeout: float | None = None) -> None:
+        """New SUB (subscribed first) and DEALER with a fresh routing id, then hello."""
+        self._close_sockets(poller)
+        self._conn += 1
+        sub = self._ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.RCVHWM, 100000)
+        for prefix in self._sub_prefixes():
+            sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+        sub.connect(self.pub)
+        dealer = self._ctx.socket(zmq.DEALER)
+        dealer.setsockopt(zmq.LINGER, 0)
+        dealer.setsockopt(zmq.ROUTING_ID, b"c-" + uuid.uuid4().hex.encode())
+        dealer.connect(self.rpc)
+        self._sub, self._dealer = sub, dealer
+        poller.register(dealer, zmq.POLLIN)
+        poller.register(sub, zmq.POLLIN)
+        self.state = CONNECTING
+        self._last_heard = time.monotonic()
+        # calls that went out on the old connection: resend if safe, else fail
+        resend = []
+        for call in list({id(c): c for c in self._calls.values()}.values()):
+            self._forget(call)
+            if call.handler is not None and not call.keep:
+                continue  # internal (ping, replay, hello): redone after the new hello
+            if call.method in _NOT_RESENDABLE:
+                self._fail(call, HubError(ErrorCode.TIMEOUT,
+                                          f"the connection to the hub at {self.rpc} was lost while '{call.method}' "
+                                          "was in flight: its outcome is unknown; query before retrying",
+                                          {"method": call.method, "in_flight": True}))
+            else:
+                call.conn = -1
+                resend.append(call)
+        self._waiting.extendleft(reversed(resend))
+        params = dict(self._hello_params or {})
+        params["instance"] = self.instance
+        t = hello_timeout if hello_timeout is not None else max(self.dead_after, 2 * self.heartbeat_interval)
+        self._internal("hello", params, self._on_hello, timeout=t, needs_session=False)
+
+    def _close_sockets(self, poller: zmq.Poller | None) -> None:
+        for s in (self._dealer, self._sub):
+            if s is not None:
+                if poller is not None:
+                    try:
+                        poller.unregister(s)
+                    except KeyError:
+                        pass
+                s.close(0)
+        self._dealer = self._sub = None
+
+    def _sub_prefixes(self) -> list[str]:
+        if self.follow_events:
+            prefixes = list(P.topics_for(self.role, self.strategy))
+        else:
+            prefixes = [Topic.HEARTBEAT]
+        if Topic.HEARTBEAT not in prefixes:
+            prefixes.append(Topic.HEARTBEAT)
+        return prefixes + self._tick_prefixes(self._quote_codes | self._whole_codes)
+
+    @staticmethod
+    def _tick_prefixes(codes: set[str] | list[str]) -> list[str]:
+        out = set()
+        for c in codes:
+            out.add(Topic.TICK + "." if c in ("SH", "SZ", "BJ") else P.tick_topic(c))
+        return sorted(out)
+
+    def _on_hello(self, ok: bool, result: Any) -> None:
+        poller = self._poller
+        if not ok:
+            err: HubError = result
+            if self._connect_future is not None:  # first connect: report, do not retry
+                fut, self._connect_future = self._connect_future, None
+                self._close_sockets(poller)
+                self.state = IDLE
+                fut.set_exception(err)
+                return
+            log.warning("rpc_client: hello to %s failed: %s", self.rpc, err)
+            self._notice("client.reconnect_failed", {"error": err.to_wire()})
+            self._lost(f"hello failed: {err}")
+            return
+        res = result if isinstance(result, dict) else {}
+        new_hub = self.hub_id is not None and res.get("hub_id") != self.hub_id
+        if new_hub:
+            log.warning("rpc_client: the hub restarted (hub_id %s -> %s)", self.hub_id, res.get("hub_id"))
+            self._tseq.clear()
+        first = self.hello_result is None
+        self.hub_id = res.get("hub_id")
+        self.hello_result = res
+        self.state = SYNCING
+        self._backoff = self.backoff_initial
+        self._attempts = 0
+        self._next_ping = time.monotonic() + self.heartbeat_interval
+        heads = dict(res.get("heads") or {})
+        if self.follow_events:
+            keys = self._followed()
+            for key in keys:
+                head = int(res.get("last_seq") or 0) if key == _MONITOR_KEY else int(heads.get(key) or 0)
+                tr = self._trackers.setdefault(key, _Tracker())
+                if tr.last is None:
+                    tr.last = int(self._resume_from.get(key, head)) if first else 0
+                    for idx in [i for i in tr.pending if i <= tr.last]:
+                        del tr.pending[idx]
+                elif head < tr.last:
+                    log.warning("rpc_client: stream %s restarted at the hub (head %s < last %s); following "
+                                "it from the start", key, head, tr.last)
+                    tr.last = 0
+                    tr.pending.clear()
+                tr.replaying = False
+                if head > tr.last or tr.pending:
+                    self._syncing.add(key)
+                    self._replay(key)
+        # put the hub-side quote subscriptions back
+        if self._quote_codes - {"SH", "SZ", "BJ"} and not first:
+            self._internal("subscribe_quote", {"codes": sorted(self._quote_codes)}, None)
+        if self._whole_codes and not first:
+            self._internal("subscribe_whole_quote", {"codes": sorted(self._whole_codes)}, None)
+        while self._waiting:
+            self._send(self._waiting.popleft())
+        self._maybe_ready()
+
+    def _followed(self) -> list[str]:
+        streams = P.streams_for(self.role, self.strategy)
+        return [_MONITOR_KEY] if streams is None else streams
+
+    def _maybe_ready(self) -> None:
+        if self.state == SYNCING and not self._syncing:
+            self.state = READY
+            res = self.hello_result or {}
+            self._announced = True
+            if self._cb_connected:
+                self._dispatcher.post(self._cb_connected, res)
+            if self._connect_future is not None:
+                fut, self._connect_future = self._connect_future, None
+                fut.set_result(res)
+
+    def _lost(self, reason: str) -> None:
+        """The connection is gone: tell the user once, then back off and try again."""
+        poller = self._poller
+        self._close_sockets(poller)
+        if self._announced:
+            self._announced = False
+            log.warning("rpc_client: lost the hub at %s: %s", self.rpc, reason)
+            if self._cb_disconnected:
+                self._dispatcher.post(self._cb_disconnected, reason)
+        self.state = BACKOFF
+        self._next_attempt = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, self.backoff_max)
+        for key in self._syncing:
+            self._trackers[key].replaying = False
+        self._syncing.clear()
+
+    def _rehello(self, reason: str) -> None:
+        """Same hub or a restarted one answers, but our session is gone: hello again now."""
+        if self.state in (CONNECTING, BACKOFF, IDLE, CLOSED):
+            return
+        log.info("rpc_client: re-hello (%s)", reason)
+        self.reconnects += 1
+        if self._announced:
+            self._announced = False
+            if self._cb_disconnected:
+                self._dispatcher.post(self._cb_disconnected, reason)
+        self._open(self._poller)
+
+    # -- calls -----------------------------------------------------------
+    def _internal(self, method: str, params: dict, handler: Callable[[bool, Any], None] | None,
+                  timeout: float | None = None, needs_session: bool = True) -> None:
+        t = timeout if timeout is not None else self.timeout
+        call = _Call(method, params, t, time.monotonic() + t, handler=handler or (lambda ok, r: None),
+                     needs_session=needs_session)
+        self._send(call)
+
+    def _submit(self, call: _Call) -> None:
+        if self.state == CLOSED:
+            self._fail(call, HubError(ErrorCode.CLOSED, f"the client is closed; '{call.method}' was not sent"))
+        elif self.state == IDLE:
+            self._fail(call, HubError(ErrorCode.CLOSED, f"not connected: call connect() before '{call.method}'"))
+        elif self.state in (SYNCING, READY) or (not call.needs_session and self._dealer is not None):
+            self._send(call)
+        else:
+            self._waiting.append(call)
+
+    def _send(self, call: _Call) -> None:
+        if self._dealer is None:
+            self._waiting.append(call)
+            return
+        req_id = next(self._ids)
+        try:
+            data = P.pack(P.request(req_id, call.method, call.params))
+        except Exception as exc:
+            self._fail(call, HubError(ErrorCode.INVALID_PARAMS, f"'{call.method}' params cannot be encoded: {exc}"))
+            return
+        if len(data) > P.MAX_MESSAGE_SIZE:
+            self._fail(call, HubError(ErrorCode.TOO_LARGE, f"'{call.method}' request is {len(data)} bytes, "
+                                                           f"more than the hub accepts ({P.MAX_MESSAGE_SIZE})"))
+            return
+        call.attempts += 1
+        call.ids.append(req_id)
+        call.conn = self._conn
+        self._calls[req_id] = call
+        try:
+            self._dealer.send(data, zmq.NOBLOCK)
+        except zmq.Again:
+            pass  # stays pending; times out (or is retried) at its deadline
+
+    def _forget(self, call: _Call) -> None:
+        for i in call.ids:
+            self._calls.pop(i, None)
+
+    def _fail(self, call: _Call, err: HubError) -> None:
+        if call.done:
+            return
+        call.done = True
+        self._forget(call)
+        if call.handler is not None:
+            call.handler(False, err)
+        elif call.future is not None and not call.future.done():
+            call.future.set_exception(err)
+
+    def _succeed(self, call: _Call, result: Any) -> None:
+        if call.done:
+            return
+        call.done = True
+        self._forget(call)
+        if call.handler is not None:
+            call.handler(True, result)
+        elif call.future is not None and not call.future.done():
+            call.future.set_result(result)
+
+    def _on_reply_frames(self, frames: list) -> None:
+        self._last_heard = time.monotonic()
+        try:
+            msg = P.unpack(frames[-1])
+        except ValueError:
+            self.bad_frames += 1
+            return
+        if not isinstance(msg, dict):
+            self.bad_frames += 1
+            return
+        call = self._calls.get(msg.get("id"))
+        if call is None:
+            return  # a late or unknown reply: dropped
+        if msg.get("ok"):
+            self._succeed(call, msg.get("result"))
+            return
+        err = HubError.from_wire(msg.get("error") or {})
+        if err.code == ErrorCode.NO_SESSION and call.method != "hello":
+            # the hub lost our session (it restarted, or timed us out): hello again, then resend
+            self._forget(call)
+            if call.handler is None:
+                call.conn = -1
+                self._waiting.append(call)
+            else:
+                call.done = True
+            self._rehello("NO_SESSION")
+            return
+        self._fail(call, err)
+
+    # -- quotes ----------------------------------------------------------
+    def _quotes(self, op: str, codes: list[str], whole: bool, timeout: float, fut: Future) -> None:
+        target = self._whole_codes if whole else self._quote_codes
+        before = set(self._tick_prefixes(self._quote_codes | self._whole_codes))
+        if op == "sub":
+            added = [c for c in codes if c not in target]
+            target.update(codes)
+        else:
+            added = []
+            for c in codes:
+                self._quote_codes.discard(c)
+                self._whole_codes.discard(c)
+        after = set(self._tick_prefixes(self._quote_codes | self._whole_codes))
+        if self._sub is not None:
+            for p in sorted(after - before):
+                self._sub.setsockopt(zmq.SUBSCRIBE, p.encode())
+            for p in sorted(before - after):
+                self._sub.setsockopt(zmq.UNSUBSCRIBE, p.encode())
+        method = {"sub": "subscribe_whole_quote" if whole else "subscribe_quote", "unsub": "unsubscribe_quote"}[op]
+
+        def done(ok: bool, result: Any) -> None:
+            if ok:
+                if not fut.done():
+                    fut.set_result(result)
+                return
+            if op == "sub":  # the hub refused: forget what this call added
+                for c in added:
+                    target.discard(c)
+                if self._sub is not None:
+                    now = set(self._tick_prefixes(self._quote_codes | self._whole_codes))
+                    for p in sorted(after - now):
+                        self._sub.setsockopt(zmq.UNSUBSCRIBE, p.encode())
+            if not fut.done():
+                fut.set_exception(result)
+
+        call = _Call(method, {"codes": list(codes)}, timeout, time.monotonic() + timeout, handler=done, keep=True)
+        self._submit(call)
+
+    # -- events ----------------------------------------------------------
+    def _on_event_frames(self, frames: list) -> None:
+        self._last_heard = time.monotonic()
+        if len(frames) < 2:
+            self.bad_frames += 1
+            return
+        try:
+            topic = frames[0].decode("utf-8")
+            payload = P.unpack(frames[-1])
+        except (ValueError, UnicodeDecodeError):
+            self.bad_frames += 1
+            return
+        if not isinstance(payload, dict):
+            self.bad_frames += 1
+            return
+        hub_id = payload.get("hub_id")
+        if hub_id and self.hub_id and hub_id != self.hub_id and self.state in (SYNCING, READY):
+            self._rehello(f"new hub_id {hub_id}")
+            # fall through: journaled events are held by sseq until the new session replays
+        if topic == Topic.HEARTBEAT:
+            self._on_heartbeat(payload)
+            return
+        kind, rest = P.split_topic(topic)
+        if kind == Topic.TICK:
+            self._on_tick(rest or "", payload)
+            return
+        if self.follow_events:
+            self._on_journaled(topic, payload)
+
+    def _on_heartbeat(self, payload: dict) -> None:
+        if not self.follow_events or self.state not in (SYNCING, READY):
+            return
+        if payload.get("hub_id") and payload.get("hub_id") != self.hub_id:
+            return
+        data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+        heads = data.get("heads", payload.get("heads")) or {}
+        for key in self._followed():
+            tr = self._trackers.get(key)
+            if tr is None or tr.last is None:
+                continue
+            head = data.get("last_seq", payload.get("last_seq")) if key == _MONITOR_KEY else heads.get(key)
+            if isinstance(head, int) and head > tr.last and not tr.replaying:
+                self._replay(key)
+
+    def _on_tick(self, code: str, payload: dict) -> None:
+        code = payload.get("code") or code
+        if not self._wants_tick(code):
+            return
+        tseq = payload.get("tseq")
+        if isinstance(tseq, int) and not isinstance(tseq, bool):
+            last = self._tseq.get(code)
+            if last is not None and tseq > last + 1:
+                self.missed_ticks[code] = self.missed_ticks.get(code, 0) + (tseq - last - 1)
+            if last is None or tseq > last or tseq <= 1:
+                self._tseq[code] = tseq
+        if self._cb_tick:
+            self._dispatcher.post_tick(self._cb_tick, code, payload.get("data"), payload)
+
+    def _wants_tick(self, code: str) -> bool:
+        if code in self._quote_codes or code in self._whole_codes:
+            return True
+        market = code.rsplit(".", 1)[-1]
+        return market in self._whole_codes
+
+    def _on_journaled(self, topic: str, payload: dict) -> None:
+        if not P.visible_to(topic, self.role, self.strategy):
+            return  # e.g. order.alpha2 arriving through the 'order.alpha' prefix
+        if self.role in (Role.MONITOR, Role.ADMIN):
+            key, idx = _MONITOR_KEY, payload.get("seq")
+        else:
+            key = payload.get("stream") or P.stream_of(topic)
+            idx = payload.get("sseq")
+            if key not in self._followed():
+                return
+        if not isinstance(idx, int) or isinstance(idx, bool):
+            self._deliver(payload)  # not sequenced: pass through
+            return
+        self._offer(key, idx, payload)
+
+    def _offer(self, key: str, idx: int, payload: dict) -> None:
+        tr = self._trackers.setdefault(key, _Tracker())
+        if tr.last is not None and idx <= tr.last:
+            self.duplicates += 1
+            return
+        tr.pending.setdefault(idx, payload)
+        if tr.last is None or self.state not in (SYNCING, READY):
+            return  # held until hello tells us where we stand
+        self._drain_tracker(key, tr)
+        if tr.pending and not tr.replaying:
+            self._replay(key)
+
+    def _drain_tracker(self, key: str, tr: _Tracker) -> None:
+        assert tr.last is not None
+        while tr.last + 1 in tr.pending:
+            tr.last += 1
+            self._deliver(tr.pending.pop(tr.last))
+        for idx in [i for i in tr.pending if i <= tr.last]:
+            del tr.pending[idx]
+
+    def _deliver(self, payload: dict) -> None:
+        if self._cb_event:
+            self._dispatcher.post(self._cb_event, str(payload.get("topic", "")), payload)
+
+    def _replay(self, key: str) -> None:
+        tr = self._trackers[key]
+        if tr.last is None or self._dealer is None or self.state not in (SYNCING, READY):
+            return
+        tr.replaying = True
+        self.replays += 1
+        after = tr.last
+        params: dict[str, Any] = {"after": after}
+        if key != _MONITOR_KEY:
+            params["stream"] = key
+        conn = self._conn
+
+        def done(ok: bool, result: Any) -> None:
+            if conn != self._conn:
+                return  # answer for an older connection; the new hello replays again
+            tr.replaying = False
+            if not ok:
+                err: HubError = result
+                if err.code == ErrorCode.REPLAY_UNAVAILABLE:
+                    self._skip_gap(key, tr, f"replay unavailable: {err.message}")
+                else:
+                    log.warning("rpc_client: replay of %s after %s failed: %s", key, after, err)
+                self._syncing.discard(key)
+                self._maybe_ready()
+                return
+            res = result if isinstance(result, dict) else {}
+            for ev in res.get("events") or []:
+                if not isinstance(ev, dict):
+                    continue
+                idx = ev.get("seq") if key == _MONITOR_KEY else ev.get("sseq")
+                if isinstance(idx, int) and idx > tr.last:
+                    tr.pending.setdefault(idx, ev)
+            before = tr.last
+            self._drain_tracker(key, tr)
+            head = res.get("head")
+            if res.get("more") and tr.last > before:
+                self._replay(key)
+                return
+            if tr.pending:
+                if tr.last > before:
+                    self._replay(key)
+                    return
+                self._skip_gap(key, tr, "the hub's replay did not contain the missing events")
+            elif isinstance(head, int) and head > tr.last and tr.last > before:
+                self._replay(key)
+                return
+            self._syncing.discard(key)
+            self._maybe_ready()
+
+        self._internal("replay", params, done)
+
+    def _skip_gap(self, key: str, tr: _Tracker, why: str) -> None:
+        if not tr.pending:
+            return
+        first = min(tr.pending)
+        lost = first - 1 - (tr.last or 0)
+        log.error("rpc_client: %d event(s) of stream %s after %s are lost (%s)", lost, key, tr.last, why)
+        self.lost_events += lost
+        self._notice("client.gap", {"stream": key, "after": tr.last, "next": first, "lost": lost, "reason": why})
+        tr.last = first - 1
+        self._drain_tracker(key, tr)
+
+    def _notice(self, name: str, info: dict) -> None:
+        if self._cb_notice:
+            self._dispatcher.post(self._cb_notice, name, info)
+
+    # -- timers ----------------------------------------------------------
+    def _timers(self, poller: zmq.Poller) -> None:
+        now = time.monotonic()
+        if self._stop:
+            return
+        if self._close_future is not None and now >= self._close_deadline:
+            self._finish_close()
+            return
+        # call deadlines (Lazy Pirate retries)
+        for call in list({id(c): c for c in self._calls.values()}.values()) + list(self._waiting):
+            if call.done or now < call.deadline:
+                continue
+            if call.retries > 0 and call.handler is None:
+                call.retries -= 1
+                call.deadline = now + call.timeout
+                log.warning("rpc_client: no reply to %s from %s, retrying (attempt %d)", call.method, self.rpc,
+                            call.attempts + 1)
+                if call in self._waiting:
+                    continue
+                if self.state in (SYNCING, READY):
+                    self._send(call)  # old ids stay mapped: a late reply to them is accepted too
+                continue
+            if call in self._waiting:
+                self._waiting.remove(call)
+            self._fail(call, self._timeout_error(call))
+        if self.state in (SYNCING, READY):
+            if now - self._last_heard > self.dead_after:
+                self._lost(f"no message from the hub for {now - self._last_heard:.1f} s")
+                return
+            if now >= self._next_ping:
+                self._next_ping = now + self.heartbeat_interval
+                stats = {"missed_ticks": self.missed_ticks_total, "dropped_ticks": self._dispatcher.dropped_ticks}
+                self._internal("ping", {"stats": stats}, self._on_pong, timeout=self.dead_after,
+                               needs_session=False)
+        elif self.state == BACKOFF and now >= self._next_attempt:
+            self._attempts += 1
+            if self.max_reconnect_attempts is not None and self._attempts > self.max_reconnect_attempts:
+                log.error("rpc_client: giving up on the hub at %s after %d reconnect attempts", self.rpc,
+                          self._attempts - 1)
+                self._notice("client.gave_up", {"attempts": self._attempts - 1})
+                self._stop_reason = f"gave up reconnecting to {self.rpc}"
+                self._stop = True
+                return
+            self.reconnects += 1
+            self._open(poller)
+
+    def _on_pong(self, ok: bool, result: Any) -> None:
+        if ok and isinstance(result, dict):
+            hub_id = result.get("hub_id")
+            if hub_id and self.hub_id and hub_id != self.hub_id:
+                self._rehello(f"new hub_id {hub_id}")
+
+    def _timeout_error(self, call: _Call) -> HubError:
+        if call.conn == -1 and call.attempts == 0:
+            msg = (f"'{call.method}' was not sent: not connected to the hub at {self.rpc} within "
+                   f"{call.timeout:g} s (state: {self.state}). Is `hub start` running, and is {self.rpc} its "
+                   "--rpc endpoint?")
+        else:
+            tries = f" after {call.attempts} attempts" if call.attempts > 1 else ""
+            msg = (f"no reply from the hub at {self.rpc} to '{call.method}' within {call.timeout:g} s{tries}. "
+                   f"Is `hub start` running, and is {self.rpc} its --rpc endpoint?")
+        return HubError(ErrorCode.TIMEOUT, msg, {"method": call.method, "rpc": self.rpc,
+                                                 "attempts": call.attempts})
+
+    # -- shutdown --------------------------------------------------------
+    def _shutdown(self, poller: zmq.Poller, reason: str) -> None:
+        self.state = CLOSED
+        self._stop = True
+        err = HubError(ErrorCode.CLOSED, f"the client was closed ({reason})")
+        for call in list({id(c): c for c in self._calls.values()}.values()) + list(self._waiting):
+            if call.handler is None or call.keep:
+                self._fail(call, err)  # user futures (and quote changes, which wrap one)
+            else:
+                call.done = True  # internal bookkeeping (hello, ping, replay): nothing waits on it
+        self._calls.clear()
+        self._waiting.clear()
+        if self._connect_future is not None and not self._connect_future.done():
+            self._connect_future.set_exception(err)
+        self._close_sockets(poller)
+        with self._wake_lock:  # from here on _send_cmd rejects commands itself
+            self._final = True
+            while True:  # commands that raced with the stop
+                try:
+                    cmd = self._cmds.get_nowait()
+                except queue.Empty:
+                    break
+                self._reject_cmd(cmd, err)
+            self._wake_pull.close(0)
+            self._wake_push.close(0)
+        self._ctx.term()
+        if self._close_future is not None and not self._close_future.done():
+            self._close_future.set_result(None)
+
+
+def client_info() -> dict[str, Any]:
+    try:
+        host = _socket.gethostname()
+    except OSError:
+        host = ""
+    return {"pid": os.getpid(), "host": host, "lib": "rpc_client", "protocol": P.PROTOCOL_VERSION}
