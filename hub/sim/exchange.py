@@ -209,7 +209,7 @@ class SimExchange:
                 raise KeyError(code)
             last_close, last = self._saved_quotes.get(code, (inst.ref_price, inst.ref_price))
             down, up = inst.limits(last_close, self.trading_day)
-            q = Quote(inst, last_close, down, up, last, time_ms=int(self.clock.timestamp() * 1000))
+            q = Quote(inst, last_close, down, up, last, fair=last, time_ms=int(self.clock.timestamp() * 1000))
             q.high = q.low = 0.0
             q.rebuild_book(self._market_rng(code), self.config.depth_min, self.config.depth_max)
             self.quotes[code] = q
@@ -230,7 +230,7 @@ class SimExchange:
         with self.lock:
             q = self.quote(code)
             if last is not None:
-                q.last = last
+                q.last = q.fair = last
             if ask is not None:
                 q.ask = [[p, v] for p, v in ask]
             if bid is not None:

@@ -44,6 +44,9 @@ class Quote:
     amount: float = 0.0
     transactions: int = 0
     time_ms: int = 0
+    #: the market's own price (the random walk); the book is built around it, so
+    #: our fills move `last` but do not drag the market
+    fair: float = 0.0
     ask: list[list[float]] = field(default_factory=list)  # [[price, shares], ...] best first
     bid: list[list[float]] = field(default_factory=list)
 
@@ -59,15 +62,16 @@ class Quote:
         self.transactions += 1
 
     def rebuild_book(self, rng: random.Random, depth_min: int, depth_max: int) -> None:
-        """Fresh five levels around `last`: bid1 = last, ask1 = last + 0.01, clipped to limits."""
+        """Fresh five levels around `fair`: bid1 = fair, ask1 = fair + 0.01, clipped to limits."""
         lo, hi = max(1, depth_min // 100), max(1, depth_max // 100)
+        mid = self.fair or self.last
         self.ask = []
         self.bid = []
         for k in range(LEVELS):
-            pa = to_tick(self.last + (k + 1) * TICK)
+            pa = to_tick(mid + (k + 1) * TICK)
             if pa <= self.limit_up + 1e-9:
                 self.ask.append([pa, rng.randint(lo, hi) * 100])
-            pb = to_tick(self.last - k * TICK)
+            pb = to_tick(mid - k * TICK)
             if pb >= self.limit_down - 1e-9:
                 self.bid.append([pb, rng.randint(lo, hi) * 100])
 
@@ -117,9 +121,9 @@ class RandomWalk:
     def step(self, q: Quote) -> None:
         rng = self.rng(q.inst.code)
         if self._vol > 0:
-            price = to_tick(q.last * math.exp(rng.gauss(0.0, self._vol)))
-            price = min(max(price, q.limit_down), q.limit_up)
-            q.record_trade(price, rng.randint(1, 50) * 100)
+            price = to_tick((q.fair or q.last) * math.exp(rng.gauss(0.0, self._vol)))
+            q.fair = min(max(price, q.limit_down), q.limit_up)
+            q.record_trade(q.fair, rng.randint(1, 50) * 100)
         q.rebuild_book(rng, *self._depth)
 
 
@@ -158,6 +162,7 @@ class CsvReplay:
             return float(v) if v else default
 
         price = min(max(to_tick(num("lastPrice")), q.limit_down), q.limit_up)
+        q.fair = price
         vol_lots = num("volume", -1)
         shares = int(vol_lots * 100) - q.volume if vol_lots >= 0 else 100
         q.record_trade(price, max(shares, 0))
