@@ -97,3 +97,11 @@ class RawClient:
         self.dealer.close(0)
         if self.sub is not None:
             self.sub.close(0)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
