@@ -22,6 +22,9 @@ from hub.monitor.link import HubLink, as_dict
 from hub.monitor.state import MonitorState
 from rpc_client.protocol import ErrorCode, HubError
 
+#: Past events replayed when the monitor meets a hub (run), to fill the log with recent trouble.
+HISTORY_EVENTS = 300
+
 #: Errors that mean "the hub is not answering", as opposed to "the hub refused".
 UNREACHABLE_CODES = (ErrorCode.TIMEOUT, ErrorCode.CLOSED)
 
@@ -46,6 +49,7 @@ class Feed:
         self._next_quotes = 0.0
         self._stop = threading.Event()
         self._quotes_failed = False
+        self._history_of: str | None = None  # hub_id whose recent history is loaded
 
     # ---------------------------------------------------------------- callbacks (any thread)
 
@@ -70,6 +74,8 @@ class Feed:
                 return
         self._drain(now)
         try:
+            if self.state.needs_resync:
+                self._load_history(now)
             if self.state.needs_resync or now >= self._next_book:
                 self._refresh_book(now)
             if now >= self._next_status:
@@ -96,6 +102,23 @@ class Feed:
             if isinstance(info, Mapping):
                 self.state.apply_status(info, now)
         self._next_status = self._next_quotes = 0.0
+        try:
+            self._load_history(now)
+        except HubError as exc:
+            self._call_failed(exc, now)
+
+    def _load_history(self, now: float) -> None:
+        """Replay the hub's latest journaled events once per hub run, so the log shows recent trouble."""
+        with self.lock:
+            hub_id, last = self.state.hub_id, self.state.last_seq
+        if not hub_id or hub_id == self._history_of or not isinstance(last, int):
+            return
+        self._history_of = hub_id
+        result = as_dict(self._call("replay", after=max(0, last - HISTORY_EVENTS), limit=HISTORY_EVENTS))
+        with self.lock:
+            for ev in result.get("events") or []:
+                ev = as_dict(ev)
+                self.state.apply_event(str(ev.get("topic", "")), ev, now, history=True)
 
     def _drain(self, now: float) -> None:
         with self.lock:

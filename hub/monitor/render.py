@@ -190,15 +190,20 @@ class Col:
     justify: str = "left"
     min_width: int | None = None  # never squeezed below this
     hide_below: int = 0  # dropped when the terminal is narrower than this
+    flex: bool = False  # free text (reasons, names): gets what the other columns leave, truncated
 
 
 def _table(cols: list[Col], width: int) -> tuple[Table, list[bool]]:
     keep = [width >= c.hide_below for c in cols]
+    kept = [c for c, k in zip(cols, keep) if k]
+    # room left for the flexible column: inside the pane (4 columns of frame and padding) minus the
+    # others' minimum widths and the 2-space gaps between columns
+    fixed = sum((c.min_width or len(c.name)) for c in kept if not c.flex) + 2 * (len(kept) - 1)
+    room = max(width - 4 - fixed, 6)
     t = Table(box=None, padding=(0, 1), expand=True, show_edge=False, header_style="bold", pad_edge=False)
-    for c, k in zip(cols, keep):
-        if k:
-            t.add_column(c.name, justify=c.justify, no_wrap=True, overflow="ellipsis",  # type: ignore[arg-type]
-                         min_width=c.min_width)
+    for c in kept:
+        t.add_column(c.name, justify=c.justify, no_wrap=True, overflow="ellipsis",  # type: ignore[arg-type]
+                     min_width=c.min_width, max_width=room if c.flex else None)
     return t, keep
 
 
@@ -230,7 +235,7 @@ def strategies_table(state: MonitorState, now: float, max_rows: int, width: int 
                      focus: str | None = None) -> Table:
     t, keep = _table([Col("strategy", min_width=10), Col("role", min_width=8), Col("since", min_width=8),
                       Col("heard", "right", 5), Col("open", "right", 4), Col("ord", "right", 4),
-                      Col("fill", "right", 4), Col("rej", "right", 4), Col("halted", min_width=6)], width)
+                      Col("fill", "right", 4), Col("rej", "right", 4), Col("halted", min_width=6, flex=True)], width)
     rows = []
     for row, gone in _client_rows(state, now, focus):
         name = str(row.get("strategy"))
@@ -257,7 +262,7 @@ def strategies_table(state: MonitorState, now: float, max_rows: int, width: int 
 
 def positions_table(state: MonitorState, max_rows: int, width: int = 80, lang: str = "zh") -> Table:
     with_names = any(state.stock_name(c) for c in state.positions)
-    t, keep = _table([Col("code", min_width=9), Col("name", hide_below=0 if with_names else 10 ** 6),
+    t, keep = _table([Col("code", min_width=9), Col("name", hide_below=0 if with_names else 10 ** 6, flex=True),
                       Col("volume", "right", 6), Col("sellable", "right", 6), Col("cost", "right", 6),
                       Col("last", "right", 6), Col("mkt value", "right", 10), Col("float P&L", "right", 10)], width)
     rows = []
@@ -285,11 +290,19 @@ def visible_orders(state: MonitorState, focus: str | None = None, open_only: boo
     return sorted(orders, key=_order_sort_key, reverse=True)
 
 
+def _short_reason(o: dict[str, Any]) -> str:
+    """The rejection reason without a leading '[<its own code>] ' (the code is in its own column)."""
+    reason = order_reason(o)
+    prefix = f"[{o.get('stock_code')}] "
+    return reason[len(prefix):] if reason.startswith(prefix) else reason
+
+
 def orders_table(state: MonitorState, max_rows: int, width: int = 80, lang: str = "zh",
                  focus: str | None = None, open_only: bool = False) -> Table:
     t, keep = _table([Col("time", min_width=8), Col("owner", min_width=6), Col("id", "right", 4, hide_below=100),
                       Col("code", min_width=9), Col("side", min_width=4), Col("price", "right", 6),
-                      Col("filled/qty", "right", 7), Col("state", min_width=4), Col("reason", min_width=6)], width)
+                      Col("filled/qty", "right", 9), Col("state", min_width=4 if lang == "zh" else 9),
+                      Col("reason", min_width=6, flex=True)], width)
     rows = []
     for o in visible_orders(state, focus, open_only):
         status = o.get("order_status")
@@ -297,7 +310,7 @@ def orders_table(state: MonitorState, max_rows: int, width: int = 80, lang: str 
         rows.append([fmt_clock(o.get("order_time")), order_owner(o), str(o.get("order_id", "-")),
                      str(o.get("stock_code") or "-"), side_name(o.get("order_type"), lang), fmt_price(o.get("price")),
                      f"{fmt_int(o.get('traded_volume') or 0)}/{fmt_int(o.get('order_volume'))}",
-                     Text(order_status_name(status, lang), style=style), Text(order_reason(o), style="red")])
+                     Text(order_status_name(status, lang), style=style), Text(_short_reason(o), style="red")])
     return _fill(t, keep, rows, max_rows, "no open orders" if open_only else "no orders today")
 
 

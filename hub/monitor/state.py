@@ -218,9 +218,14 @@ class MonitorState:
 
     # ------------------------------------------------------------------ events
 
-    def apply_event(self, topic: str, payload: Mapping[str, Any], now: float) -> None:
-        """One PUB event (topic, payload as in docs/protocol.md)."""
-        self._see_hub_id(payload.get("hub_id"), now)
+    def apply_event(self, topic: str, payload: Mapping[str, Any], now: float, history: bool = False) -> None:
+        """One PUB event (topic, payload as in docs/protocol.md).
+
+        ``history``: a replayed past event (may come from an earlier hub run), applied
+        only to fill the log and the book, never to judge whether the hub restarted.
+        """
+        if not history:
+            self._see_hub_id(payload.get("hub_id"), now)
         if payload.get("seq") is not None:
             self.last_seq = max(self.last_seq or 0, int(payload["seq"]))
         data = payload.get("data")
@@ -263,6 +268,8 @@ class MonitorState:
             self._on_halt(data, ts)
         elif kind == Topic.CLIENT:
             self._on_client(data, ts)
+        elif topic == "client.gap":  # a notice from the client library: events lost beyond the journal
+            self.add_log(now, WARNING, f"monitor missed {data.get('lost', '?')} event(s): {data.get('reason', '')}")
 
     def _on_order(self, data: dict[str, Any], ts: float) -> None:
         oid = data.get("order_id")
@@ -315,12 +322,17 @@ class MonitorState:
         self.add_log(ts, WARNING if on else INFO, text, who)
 
     def _on_client(self, data: dict[str, Any], ts: float) -> None:
+        """Only what an operator should look at: a client that went silent, or orders cancelled for it."""
         who, what = str(data.get("strategy") or "?"), str(data.get("event") or "?")
         cancelled = data.get("cancelled") or []
+        if what != "timed_out" and not cancelled:
+            return
         text = f"client {who} ({data.get('role') or Role.STRATEGY}) {what.replace('_', ' ')}"
+        if data.get("reason"):
+            text += f" ({data['reason']})"
         if cancelled:
             text += f", cancelled {len(cancelled)} open order(s)"
-        self.add_log(ts, WARNING if what == "timed_out" else INFO, text, who)
+        self.add_log(ts, WARNING, text, who)
 
     # ------------------------------------------------------------------ derived
 
