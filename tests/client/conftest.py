@@ -23,8 +23,7 @@ FAST = dict(heartbeat_interval=0.1, dead_after=0.6, backoff_initial=0.1, backoff
 
 @pytest.fixture
 def fake_hub():
-    port = _free_port()
-    hub = FakeHub(f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{port + 1}", heartbeat=0.1).start()
+    hub = FakeHub(f"tcp://127.0.0.1:{_free_port()}", f"tcp://127.0.0.1:{_free_port()}", heartbeat=0.1).start()
     yield hub
     hub.close()
 
@@ -35,7 +34,7 @@ def make_gw(fake_hub):
 
     def make(**kw) -> RpcGateway:
         opts = {**FAST, "timeout": 2.0, **kw}
-        gw = RpcGateway(fake_hub.rpc, **opts)
+        gw = RpcGateway(fake_hub.rpc, fake_hub.pub, **opts)
         made.append(gw)
         return gw
 

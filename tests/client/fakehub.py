@@ -86,6 +86,10 @@ class FakeHub:
         """Journal an event and publish it (unless drop: then it is lost on the wire)."""
         return self.do(self._publish, topic, data, drop, extra)
 
+    def resend(self, payload: dict) -> None:
+        """Publish a journaled event again (a duplicate on the wire)."""
+        self.do(self._send_event, payload["topic"], payload)
+
     def tick(self, code: str, tseq: int, data: dict | None = None) -> None:
         self.do(self._tick, code, tseq, data or {"lastPrice": 10.0})
 
@@ -98,12 +102,21 @@ class FakeHub:
         router.setsockopt(zmq.LINGER, 0)
         pubs = self._ctx.socket(zmq.PUB)
         pubs.setsockopt(zmq.LINGER, 0)
-        for _ in range(50):
+        for attempt in range(50):  # a restart may find the port still held for a moment
             try:
                 router.bind(self.rpc)
+                break
+            except zmq.ZMQError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.05)
+        for attempt in range(50):
+            try:
                 pubs.bind(self.pub)
                 break
             except zmq.ZMQError:
+                if attempt == 49:
+                    raise
                 time.sleep(0.05)
         self._router, self._pubs = router, pubs
         self._bound.set()
