@@ -173,7 +173,7 @@ class SimExchange:
             self._thread.join(timeout=5)
         with self.lock:
             for code, q in self.quotes.items():
-                self.store.save_quote(code, q.last_close, q.last)
+                self.store.save_quote(code, q.last_close, q.last, q.fair)
             self.store.close()
 
     # ------------------------------------------------------------------ accounts
@@ -207,14 +207,15 @@ class SimExchange:
             inst = self.universe.get(code)
             if inst is None:
                 raise KeyError(code)
-            last_close, last = self._saved_quotes.get(code, (inst.ref_price, inst.ref_price))
+            ref = inst.ref_price
+            last_close, last, fair = self._saved_quotes.get(code, (ref, ref, ref))
             down, up = inst.limits(last_close, self.trading_day)
-            q = Quote(inst, last_close, down, up, last, fair=last, time_ms=int(self.clock.timestamp() * 1000))
+            q = Quote(inst, last_close, down, up, last, fair=fair, time_ms=int(self.clock.timestamp() * 1000))
             q.high = q.low = 0.0
             q.rebuild_book(self._market_rng(code), self.config.depth_min, self.config.depth_max)
             self.quotes[code] = q
             if code not in self._saved_quotes:
-                self.store.save_quote(code, last_close, last)
+                self.store.save_quote(code, last_close, last, fair)
             return q
 
     def _market_rng(self, code: str):
@@ -522,7 +523,7 @@ class SimExchange:
             self.store.save_trade(t)
             self.store.save_account(acc)
             self.store.save_position(pos)
-            self.store.save_quote(o.stock_code, q.last_close, q.last)
+            self.store.save_quote(o.stock_code, q.last_close, q.last, q.fair)
         self._events.append((o.account_id, "trade", trade_dict(t, self._name(o.stock_code))))
         self._set_status(o, status)
         self._push_position(o.account_id, o.stock_code)
@@ -720,9 +721,10 @@ class SimExchange:
                 self.store.set_meta("trading_day", nxt.strftime("%Y%m%d"))
                 old = self.quotes
                 self.quotes = {}
-                self._saved_quotes = {c: (q.last, q.last) for c, q in old.items()}
+                # the close becomes the new reference; the market resumes from its own price
+                self._saved_quotes = {c: (q.last, q.last, q.fair) for c, q in old.items()}
                 for c, q in old.items():
-                    self.store.save_quote(c, q.last, q.last)
+                    self.store.save_quote(c, q.last, q.last, q.fair)
             self._market = self._make_market()
             for c in old:
                 self.quote(c)

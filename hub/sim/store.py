@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS trades (
     traded_id TEXT PRIMARY KEY, account_id TEXT, stock_code TEXT, order_type INTEGER, traded_time INTEGER,
     traded_price REAL, traded_volume INTEGER, traded_amount REAL, order_id INTEGER, order_sysid TEXT,
     strategy_name TEXT, order_remark TEXT, commission REAL, trading_day TEXT);
-CREATE TABLE IF NOT EXISTS quotes (code TEXT PRIMARY KEY, last_close REAL, last REAL);
+CREATE TABLE IF NOT EXISTS quotes (code TEXT PRIMARY KEY, last_close REAL, last REAL, fair REAL);
 """
 
 
@@ -79,8 +79,9 @@ class Store:
         d = asdict(t)
         self._db.execute(_upsert("trades", list(d)), tuple(d.values()))
 
-    def save_quote(self, code: str, last_close: float, last: float) -> None:
-        self._db.execute(_upsert("quotes", ["code", "last_close", "last"]), (code, last_close, last))
+    def save_quote(self, code: str, last_close: float, last: float, fair: float) -> None:
+        """`last` is the last trade shown; `fair` the market's own (random-walk) price."""
+        self._db.execute(_upsert("quotes", ["code", "last_close", "last", "fair"]), (code, last_close, last, fair))
 
     def transaction(self) -> "sqlite3.Connection":
         """Use as `with store.transaction():` to group writes atomically."""
@@ -104,8 +105,9 @@ class Store:
     def load_trades(self) -> list[Trade]:
         return [Trade(*r) for r in self._db.execute(f"SELECT {_cols(Trade)} FROM trades ORDER BY rowid")]
 
-    def load_quotes(self) -> dict[str, tuple[float, float]]:
-        return {c: (lc, last) for c, lc, last in self._db.execute("SELECT code, last_close, last FROM quotes")}
+    def load_quotes(self) -> dict[str, tuple[float, float, float]]:
+        return {c: (lc, last, fair) for c, lc, last, fair in
+                self._db.execute("SELECT code, last_close, last, fair FROM quotes")}
 
     # day roll -------------------------------------------------------------------
     def clear_day(self) -> None:
