@@ -1,0 +1,87 @@
+"""`hub start` as a real process, `hub status`, and the qmt broker on a machine without MiniQMT."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from core_helpers import free_port
+
+from hub.cli import EXIT_CALL_FAILED, EXIT_OK, EXIT_UNREACHABLE
+
+
+def run(*args, timeout=30):
+    return subprocess.run([sys.executable, "-m", "hub", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_status_against_nothing_exits_3():
+    rpc = f"tcp://127.0.0.1:{free_port()}"
+    r = run("status", "--rpc", rpc, "--timeout", "0.5")
+    assert r.returncode == EXIT_UNREACHABLE
+    assert rpc in r.stderr and "Traceback" not in r.stderr
+
+
+def test_start_subprocess_then_status_then_sigterm(tmp_path):
+    rpc, pub = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+    proc = subprocess.Popen([sys.executable, "-m", "hub", "start", "--rpc", rpc, "--pub", pub,
+                             "--data-dir", str(tmp_path / "d"), "--log-level", "WARNING"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            r = run("status", "--rpc", rpc, "--timeout", "1", "--json")
+            if r.returncode == EXIT_OK or time.monotonic() > deadline or proc.poll() is not None:
+                break
+        assert r.returncode == EXIT_OK, (r.stdout, r.stderr, proc.poll())
+        st = json.loads(r.stdout)
+        assert st["endpoints"] == {"rpc": rpc, "pub": pub} and st["broker"]["state"] == "up"
+        text = run("status", "--rpc", rpc)
+        assert text.returncode == EXIT_OK and "SIM0001" in text.stdout
+    finally:
+        if os.name == "posix":
+            proc.send_signal(signal.SIGTERM)
+        else:  # pragma: no cover
+            proc.terminate()
+        out, err = proc.communicate(timeout=20)
+    assert rpc in out and "admin.token" in out and "SIM0001" in out
+    if os.name == "posix":
+        assert proc.returncode == 0 and "stopped" in out, (out, err)
+        assert "Traceback" not in err
+
+
+def test_port_in_use_is_a_clear_error(tmp_path):
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    port = blocker.getsockname()[1]
+    try:
+        r = run("start", "--rpc", f"tcp://127.0.0.1:{port}", "--pub", f"tcp://127.0.0.1:{free_port()}",
+                "--data-dir", str(tmp_path / "d"))
+    finally:
+        blocker.close()
+    assert r.returncode == EXIT_CALL_FAILED
+    assert "in use" in r.stderr and str(port) in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="MiniQMT may be installed on Windows")
+def test_qmt_broker_without_miniqmt_says_so(tmp_path):
+    r = run("start", "--broker", "qmt", "--qmt-path", "/no/such/userdata_mini", "--account", "12345",
+            "--rpc", f"tcp://127.0.0.1:{free_port()}", "--pub", f"tcp://127.0.0.1:{free_port()}",
+            "--data-dir", str(tmp_path / "d"))
+    assert r.returncode != 0
+    assert "/no/such/userdata_mini" in r.stderr and "MiniQMT" in r.stderr and "极简模式" in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+
+
+def test_bad_config_key_is_a_usage_error(tmp_path):
+    cfg = tmp_path / "hub.toml"
+    cfg.write_text('broker = "sim"\nrpc_endpoint = "tcp://127.0.0.1:1"\n')
+    r = run("start", "--config", str(cfg))
+    assert r.returncode == 2 and "rpc_endpoint" in r.stderr and "Traceback" not in r.stderr
