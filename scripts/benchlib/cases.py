@@ -460,16 +460,240 @@ class Bench:
                 "first_error": next((x["first_error"] for x in results if x.get("first_error")), "")}
 
     # ------------------------------------------------------------------ case 5
+    def fan_round(self, pub_ep: str, n: int, publisher: Callable[[float, float], Agent | None] | None = None,
+                  hub: HubProcess | None = None, trader: Callable[[float, float], Agent | None] | None = None
+                  ) -> dict[str, Any]:
+        """One window of `fan_duration` s with n subscriber processes on pub_ep."""
+        d = self.s.fan_duration
+        ws = time.time() + 1.0
+        we = ws + d
+        extra: list[Agent] = []
+        if publisher is not None:
+            a = publisher(ws - 0.3, we + 0.3)
+            if a is not None:
+                extra.append(a)
+        subs = self.workers[:n]
+        acct = list(P.SHARED_TOPICS) + [P.Topic.HEARTBEAT] if hub is not None else None
+        for a in subs:
+            a.submit("benchlib.raw:tick_sub", endpoint=pub_ep, window_start=ws, window_end=we, account_topics=acct)
+        for a in subs:
+            a.wait_message(20)
+        late = time.time() > ws - 0.1
+        head0 = None
+        if trader is not None and hub is not None:
+            head0 = (rawhub.status(hub.rpc).get("heads") or {}).get(P.ACCOUNT_STREAM, 0)
+            a = trader(ws + 0.05, we - 0.4)  # stop early so every account event is out before the window ends
+            if a is not None:
+                extra.append(a)
+        t_pub0 = t_pub1 = None
+        if hub is not None:
+            _sleep_until(ws)
+            t_pub0 = (time.time(), rawhub.status(hub.rpc)["counters"]["ticks"])
+            _sleep_until(we - 0.15)
+            st = rawhub.status(hub.rpc)
+            t_pub1 = (time.time(), st["counters"]["ticks"])
+            head1 = (st.get("heads") or {}).get(P.ACCOUNT_STREAM, 0)
+        results = [a.result(d + 60) for a in subs]
+        for a in extra:
+            a.result(d + 60)
+        out: dict[str, Any] = {
+            "rate": median([x["rate"] for x in results]),
+            "min_rate": min(x["rate"] for x in results),
+            "gaps": sum(x["gaps"] for x in results),
+            "late": late,
+        }
+        if t_pub0 and t_pub1:
+            out["published"] = (t_pub1[1] - t_pub0[1]) / max(1e-9, t_pub1[0] - t_pub0[0])
+        if head0 is not None:
+            expected = set(range(head0 + 1, head1 + 1))
+            out["acct_expected"] = len(expected)
+            out["acct_lost"] = sum(len(expected - set(x["acct_sseqs"])) for x in results)
+        return out
+
     def case_fanout(self) -> None:
-        raise CaseSkipped("not written yet")
+        s, r = self.s, self.report
+        if self.hub is not None:  # free the quiet hub's CPU and memory first
+            self.stop_hub(self.hub)
+        codes = tick_codes(TICK_CODES_N)
+        pub_agent = self.spare[2]
+        hub_reason = None
+        try:
+            fast = self.launch_hub("fanout-full", self.sim_config(tick_interval=1e-6))
+            mon = rawhub.RawHubClient(fast.rpc, self.zctx)
+            mon.hello("bench_fan", role=P.Role.MONITOR)
+            mon.call("subscribe_quote", {"codes": codes})
+            time.sleep(0.3)
+            sample_tick = mon.call("get_full_tick", {"codes": [codes[0]]}).get(codes[0])
+        except Exception as exc:
+            fast = None
+            hub_reason = f"fan-out hub unavailable: {str(exc).splitlines()[0][:160]}"
+            sample_tick = None
+        if not sample_tick:
+            sample_tick = _synthetic_tick()
+            r.notes.append("raw PUB/SUB used a synthetic xtdata-like tick (no tick from the hub)")
+
+        def raw_publisher(rate: float | None) -> Callable[[float, float], Agent]:
+            def start(t0: float, t1: float) -> Agent:
+                pub_agent.submit("benchlib.raw:raw_pub", endpoint=raw_ep, tick=sample_tick, codes=codes,
+                                 start_at=t0, stop_at=t1, rate=rate)
+                pub_agent.wait_message(20)
+                return pub_agent
+            return start
+
+        def trader(t0: float, t1: float) -> Agent:
+            pub_agent.submit("benchlib.hubjobs:trickle_orders", rpc=fast.rpc, strategy="bench_acct",
+                             order=hubjobs.order_kwargs(REST_CODE, FILL_PRICE), rate=50.0, start_at=t0, stop_at=t1)
+            pub_agent.wait_message(20)
+            return pub_agent
+
+        acct_lost: list[int] = []
+        acct_expected: list[int] = []
+        published: list[float] = []
+        nmax = max(s.fan_subs)
+        for n in s.fan_subs:
+            raw_rates, raw_gaps, hub_rates, hub_gaps, ratios = [], [], [], [], []
+            for _ in range(s.fan_rounds):
+                raw_ep = free_endpoint()
+                rr = self.fan_round(raw_ep, n, publisher=raw_publisher(None))
+                raw_rates.append(rr["rate"])
+                raw_gaps.append(rr["gaps"])
+                if fast is None:
+                    continue
+                if not fast.alive():
+                    hub_reason = f"fan-out hub died: {fast.log_tail(200)}"
+                    fast = None
+                    continue
+                hr = self.fan_round(fast.pub, n, hub=fast, trader=trader if n == nmax else None)
+                hub_rates.append(hr["rate"])
+                hub_gaps.append(hr["gaps"])
+                ratios.append(hr["rate"] / rr["rate"] if rr["rate"] else math.nan)
+                if "published" in hr:
+                    published.append(hr["published"])
+                if "acct_lost" in hr:
+                    acct_lost.append(hr["acct_lost"])
+                    acct_expected.append(hr["acct_expected"])
+            r.set(f"fan.raw.{n}.rate", median(raw_rates), raw_rates)
+            r.set(f"fan.raw.{n}.gaps", median(raw_gaps), raw_gaps)
+            if hub_rates:
+                r.set(f"fan.hub.{n}.rate", median(hub_rates), hub_rates)
+                r.set(f"fan.hub.{n}.gaps", median(hub_gaps), hub_gaps)
+                r.set(f"fan.hub.{n}.ratio", median(ratios), ratios, note="median of paired rounds")
+            else:
+                r.na([f"fan.hub.{n}.rate", f"fan.hub.{n}.gaps", f"fan.hub.{n}.ratio"], hub_reason or "no hub")
+        if published:
+            r.set("fan.hub.published", median(published), published)
+        if acct_lost:
+            r.set("fan.acct_lost", max(acct_lost), acct_lost,
+                  note=f"worst round; {median(acct_expected):.0f} events/round × {nmax} subs expected")
+        else:
+            r.na(["fan.hub.published", "fan.acct_lost"], hub_reason or "no hub")
+        if fast is not None:
+            self.stop_hub(fast)
+
+        # a fixed, sustainable rate: the sim ticks every code every len(codes)/fixed_rate seconds
+        try:
+            interval = len(codes) / s.fixed_rate
+            fixed = self.launch_hub("fanout-fixed", self.sim_config(tick_interval=interval))
+            mon = rawhub.RawHubClient(fixed.rpc, self.zctx)
+            mon.hello("bench_fan", role=P.Role.MONITOR)
+            mon.call("subscribe_quote", {"codes": codes})
+            time.sleep(0.3)
+            rates, gaps = [], []
+            for _ in range(max(1, s.fan_rounds - 1)):
+                fr = self.fan_round(fixed.pub, nmax, hub=fixed)
+                rates.append(fr["rate"])
+                gaps.append(fr["gaps"])
+            r.set("fan.fixed.rate", median(rates), rates, note=f"sim: {len(codes)} codes every {interval * 1000:.0f} ms")
+            r.set("fan.fixed.gaps", max(gaps), gaps, note="worst round")
+            self.stop_hub(fixed)
+        except CaseSkipped:
+            raise
+        except Exception as exc:
+            r.na(["fan.fixed.rate", "fan.fixed.gaps"], f"fixed-rate hub failed: {str(exc).splitlines()[0][:160]}")
 
     # ------------------------------------------------------------------ case 6
     def case_scale(self) -> None:
-        raise CaseSkipped("not written yet")
+        s, r = self.s, self.report
+        h = self.need_hub()
+        hosts = self.workers[:s.idle_hosts]
+        per = math.ceil(s.idle_clients / len(hosts))
+        names = [f"idle{i:03d}" for i in range(s.idle_clients)]
+        for i, a in enumerate(hosts):
+            a.submit("benchlib.hubjobs:idle_host", rpc=h.rpc, pub=h.pub, names=names[i * per:(i + 1) * per])
+        for a in hosts:
+            a.wait_message(30)
+        handle, order_fn, _ = self.connect(h, "bench_scale")
+        order = hubjobs.order_kwargs(REST_CODE, REST_PRICE)
+        one: list[float] = []
+        many: list[float] = []
+        try:
+            for rnd in range(s.rounds):
+                one.append(p50_p99(hubjobs.sample(lambda: order_fn(**order), s.lat_n, s.lat_warm))[0])
+                if rnd == 0:
+                    time.sleep(0.5)
+                    r.set("scale.cpu_idle_1", self.cpu_percent(h, s.idle_cpu_window))
+                for a in hosts:
+                    a.command("up")
+                for a in hosts:
+                    a.wait_message(60)
+                time.sleep(1.0)  # let the hellos and first pings settle
+                many.append(p50_p99(hubjobs.sample(lambda: order_fn(**order), s.lat_n, s.lat_warm))[0])
+                if rnd == s.rounds - 1:
+                    st = rawhub.status(h.rpc)
+                    if st.get("clients") is not None and st["clients"] < s.idle_clients:
+                        r.notes.append(f"hub reports {st['clients']} clients with {s.idle_clients} idle connected")
+                    time.sleep(1.0)
+                    r.set("scale.cpu_idle_n", self.cpu_percent(h, s.idle_cpu_window),
+                          note=f"over {s.idle_cpu_window:.0f} s")
+                    r.set("mem.clients", self.rss_mb(h))
+                for a in hosts:
+                    a.command("down")
+                for a in hosts:
+                    a.wait_message(60)
+        finally:
+            for a in hosts:
+                if a.busy:
+                    a.command("stop")
+            for a in hosts:
+                if a.busy:
+                    a.result(30)
+            self.disconnect(handle)
+        r.set("scale.order_p50_1", median(one), one)
+        r.set("scale.order_p50_n", median(many), many)
+        ratios = [b / a for a, b in zip(one, many)]
+        r.set("scale.ratio", median(ratios), ratios, note="median of paired rounds")
 
     # ------------------------------------------------------------------ case 7
     def case_memory(self) -> None:
-        raise CaseSkipped("not written yet")
+        s, r = self.s, self.report
+        h = self.need_hub()
+        before = int(rawhub.status(h.rpc)["counters"].get("orders", 0))
+        clients = self.workers[:s.tput_clients]
+        per = math.ceil(s.mem_orders / len(clients))
+        order = hubjobs.order_kwargs(REST_CODE, REST_PRICE)
+        res = self._flood(clients, "benchlib.hubjobs:hub_throughput",
+                          [dict(rpc=h.rpc, pub=h.pub, strategy=f"bench_m{i}", window=s.tput_window, order=order,
+                                via=self.via, max_orders=per) for i in range(len(clients))],
+                          detail=True, duration=3600.0, timeout=600.0)
+        time.sleep(1.0)
+        after = int(rawhub.status(h.rpc)["counters"].get("orders", 0))
+        r.set("mem.orders", self.rss_mb(h), note=f"{after:,} orders in the hub's book")
+        r.set("mem.orders_n", res["done"], note=f"this case; hub counter +{after - before:,}, "
+              f"{res['errors']} errors" + (" (quick mode: fewer than 100,000)" if s.mode == "quick" else ""))
+
+
+def _sleep_until(t: float) -> None:
+    left = t - time.time()
+    if left > 0:
+        time.sleep(left)
+
+
+def _synthetic_tick() -> dict[str, Any]:
+    return {"time": int(time.time() * 1000), "lastPrice": 10.2, "open": 10.15, "high": 10.3, "low": 10.1,
+            "lastClose": 10.2, "amount": 123456789.0, "volume": 120000, "pvolume": 12000000, "stockStatus": 0,
+            "openInt": 0, "lastSettlementPrice": 0.0, "askPrice": [10.21, 10.22, 10.23, 10.24, 10.25],
+            "bidPrice": [10.2, 10.19, 10.18, 10.17, 10.16], "askVol": [120, 80, 60, 40, 20],
+            "bidVol": [110, 90, 70, 50, 30], "transactionNum": 5000, "settlementPrice": 0.0}
 
 
 def _as_dict(o: Any) -> dict[str, Any]:

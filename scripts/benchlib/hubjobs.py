@@ -279,3 +279,28 @@ def idle_host(ctl: Any, rpc: str, pub: str, names: list[str], heartbeat: float =
             down()
         zctx.term()
     return {"events": events, "pings": pings}
+
+
+def trickle_orders(ctl: Any, rpc: str, strategy: str, order: dict[str, Any], rate: float, start_at: float,
+                   stop_at: float) -> dict:
+    """Place orders at `rate`/s between start_at and stop_at (raw client): makes account events."""
+    c = RawHubClient(rpc)
+    try:
+        c.hello(strategy)
+        ctl.report("ready")
+        _wait_until(start_at)
+        n = errors = 0
+        next_t = time.time()
+        while time.time() < stop_at:
+            try:
+                c.call("order_stock", order)
+                n += 1
+            except P.HubError:
+                errors += 1
+            next_t += 1.0 / rate
+            left = next_t - time.time()
+            if left > 0:
+                time.sleep(left)
+        return {"orders": n, "errors": errors}
+    finally:
+        c.close()

@@ -312,6 +312,7 @@ def tick_sub(ctl: Any, endpoint: str, window_start: float, window_end: float,
     first_t = last_t = None
     acct_events = acct_holes = 0
     acct_first = acct_last = None
+    acct_sseqs: list[int] = []
     heads_seen: int | None = None
     poll = sub.poll
     recv = sub.recv_multipart
@@ -349,6 +350,7 @@ def tick_sub(ctl: Any, endpoint: str, window_start: float, window_end: float,
             elif ev.get("stream") == P.ACCOUNT_STREAM and ev.get("sseq") is not None:
                 s = ev["sseq"]
                 acct_events += 1
+                acct_sseqs.append(s)
                 if acct_first is None:
                     acct_first = s
                 elif s > acct_last + 1:
@@ -360,4 +362,4 @@ def tick_sub(ctl: Any, endpoint: str, window_start: float, window_end: float,
     span = window_end - window_start
     return {"received": received, "rate": received / span if span > 0 else 0.0, "gaps": gaps,
             "codes": len(last), "acct_events": acct_events, "acct_holes": acct_holes,
-            "acct_first": acct_first, "acct_last": acct_last, "acct_head": heads_seen}
+            "acct_first": acct_first, "acct_last": acct_last, "acct_head": heads_seen, "acct_sseqs": acct_sseqs}
