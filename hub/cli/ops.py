@@ -132,10 +132,12 @@ def clients_cmd(rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, timeou
     """Connected clients: role, since, last heard, orders / fills / rejects today, halted."""
     with session(rpc, pub, timeout) as link:
         result = rows(link.call("clients"))
+        status = as_dict(link.call("status")) if not as_json else {}
     if as_json:
         return print_json(result)
     now = time.time()
     state = MonitorState()
+    state.apply_status(status, now)  # halt reasons
     state.apply_clients(result, now)
     out().print(strategies_table(state, now, BIG, width=out().width))
 

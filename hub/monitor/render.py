@@ -198,7 +198,7 @@ def _table(cols: list[Col], width: int) -> tuple[Table, list[bool]]:
     kept = [c for c, k in zip(cols, keep) if k]
     # room left for the flexible column: inside the pane (4 columns of frame and padding) minus the
     # others' minimum widths and the 2-space gaps between columns
-    fixed = sum((c.min_width or len(c.name)) for c in kept if not c.flex) + 2 * (len(kept) - 1)
+    fixed = sum(max(c.min_width or 0, len(c.name)) for c in kept if not c.flex) + 2 * (len(kept) - 1)
     room = max(width - 4 - fixed, 6)
     t = Table(box=None, padding=(0, 1), expand=True, show_edge=False, header_style="bold", pad_edge=False)
     for c in kept:
@@ -301,7 +301,7 @@ def orders_table(state: MonitorState, max_rows: int, width: int = 80, lang: str 
                  focus: str | None = None, open_only: bool = False) -> Table:
     t, keep = _table([Col("time", min_width=8), Col("owner", min_width=6), Col("id", "right", 4, hide_below=100),
                       Col("code", min_width=9), Col("side", min_width=4), Col("price", "right", 6),
-                      Col("filled/qty", "right", 9), Col("state", min_width=4 if lang == "zh" else 9),
+                      Col("filled/qty", "right", 10), Col("state", min_width=4 if lang == "zh" else 9),
                       Col("reason", min_width=6, flex=True)], width)
     rows = []
     for o in visible_orders(state, focus, open_only):
