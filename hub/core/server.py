@@ -545,7 +545,19 @@ class HubServer:
             "uptime": round(self.uptime, 3), "clients": len(self.sessions)})
         day = trading_day()
         if day != self.day:
-            self.day = day
+            self._new_day(day)
+
+    def _new_day(self, day: str) -> None:
+        """A new trading day: today's orders and trades start empty; idempotency keys are per day."""
+        log.info("new trading day %s (was %s)", day, self.day)
+        self.day = day
+        self.book.orders.clear()
+        self.book.trades.clear()
+        self.book.tag_of_order.clear()
+        for key in [k for k, p in self.desk.by_key.items() if k[0] != day and p.seq not in self.desk.by_seq]:
+            del self.desk.by_key[key]
+        if self.broker_state["state"] == BROKER_UP:
+            self.reconcile()
 
     def _mark_rates(self) -> None:
         self._rate_marks.append((time.monotonic(), self.counters["requests"], self.publisher.events,

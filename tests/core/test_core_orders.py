@@ -254,3 +254,19 @@ def test_invalid_order_params(hub, connect, bad):
     c.hello("alpha")
     err = c.error("order_stock", order(**bad))
     assert err["code"] == "INVALID_PARAMS" and next(iter(bad)) in err["message"]
+
+
+def test_cancel_by_sysid(hub, connect):
+    a = connect(hub)
+    a.hello("alpha")
+    b = connect(hub, subscribe=False)
+    b.hello("beta")
+    oid = a.call("order_stock", order(price=9.5))["order_id"]
+    ev = a.wait_event(lambda t, p: t == "order.alpha" and p["data"]["order_status"] == 50)
+    sysid = ev["data"]["order_sysid"]
+    assert b.error("cancel_order_stock_sysid", {"market": 0, "order_sysid": sysid})["code"] == "NOT_OWNER"
+    assert b.error("cancel_order_stock_sysid", {"market": 0, "order_sysid": "nope"})["code"] == "UNKNOWN_ORDER"
+    r = a.call("cancel_order_stock_sysid", {"market": 0, "order_sysid": sysid})
+    assert r["cancel_result"] == 0
+    a.wait_event(lambda t, p: t == "order.alpha" and p["data"]["order_id"] == oid and p["data"]["order_status"] == 54)
+
