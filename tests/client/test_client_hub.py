@@ -1,0 +1,146 @@
+"""Integration: the client library against the real hub (hub.core.HubServer) with the simulated broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import FAST, _free_port, wait_for
+from rpc_client import RpcGateway, XtOrder
+
+hub_core = pytest.importorskip("hub.core")
+from hub.config import HubConfig  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "1000000365"  # the account the xtquant quickstart uses
+
+
+def _config(data_dir: Path, rpc: str | None = None, pub: str | None = None) -> HubConfig:
+    return HubConfig.from_dict({
+        "rpc": rpc or f"tcp://127.0.0.1:{_free_port()}", "pub": pub or f"tcp://127.0.0.1:{_free_port()}",
+        "data_dir": data_dir, "heartbeat_interval": 0.2, "account": ACCOUNT, "sim": {"auto_tick": False}})
+
+
+@pytest.fixture
+def real_hub(tmp_path):
+    servers = []
+
+    def start(cfg: HubConfig | None = None):
+        server = hub_core.HubServer(cfg or _config(tmp_path / "hub")).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for s in servers:
+        s.stop()
+        assert s.wait(10)
+
+
+class Events:
+    def __init__(self):
+        self.items = []
+        self.lock = threading.Lock()
+
+    def __call__(self, topic, payload):
+        with self.lock:
+            self.items.append((topic, payload.get("stream"), payload.get("sseq"), payload.get("data")))
+
+    def sseqs(self, stream):
+        with self.lock:
+            return [i[2] for i in self.items if i[1] == stream]
+
+
+def test_orders_events_and_queries_through_the_hub(real_hub):
+    server = real_hub()
+    cfg = server.config
+    orders, trades, events = [], [], Events()
+    with RpcGateway(cfg.rpc, cfg.pub, timeout=5, **FAST) as gw:
+        gw.on_stock_order = lambda o: orders.append((o.order_id, o.order_status, o.order_remark))
+        gw.on_stock_trade = lambda t: trades.append((t.order_id, t.traded_volume))
+        gw.on_event = events
+        hello = gw.connect(strategy="alpha")
+        assert hello["account_id"] == ACCOUNT and gw.hub_id == server.hub_id
+        oid = gw.order_stock("600000.SH", 23, 200, 11, 10.5, "mine")
+        assert oid > 0
+        assert wait_for(lambda: trades == [(oid, 200)] and orders and orders[-1][1] == 56)
+        assert all(o[0] == oid and o[2] == "mine" for o in orders)
+        mine = gw.query_stock_orders()
+        assert [(o.order_id, o.order_status) for o in mine] == [(oid, 56)] and isinstance(mine[0], XtOrder)
+        pos = gw.query_stock_position("600000.SH")
+        assert pos.volume == 200
+        assert gw.query_stock_asset().account_id == ACCOUNT
+        # same client_order_id again: the hub returns the first order, the broker sees one
+        coid = "fixed-1"
+        assert gw.order_stock("600000.SH", 23, 100, 11, 10.5, client_order_id=coid) == \
+            gw.order_stock("600000.SH", 23, 100, 11, 10.5, client_order_id=coid)
+        assert len(gw.query_stock_orders()) == 2
+        assert wait_for(lambda: events.sseqs("alpha") == list(range(1, len(events.sseqs("alpha")) + 1)))
+
+
+def test_reconnect_after_hub_restart_replays_what_was_missed(real_hub, tmp_path):
+    first = real_hub()
+    cfg = first.config
+    events, conn = Events(), []
+    gw = RpcGateway(cfg.rpc, cfg.pub, timeout=5, **FAST)
+    gw.on_event = events
+    gw.on_connected = lambda: conn.append("up")
+    gw.on_disconnected = lambda: conn.append("down")
+    try:
+        gw.connect(strategy="alpha")
+        gw.order_stock("600000.SH", 23, 100, 11, 10.5)
+        assert wait_for(lambda: len(events.sseqs("@account")) >= 2)
+        first.stop()
+        assert first.wait(10)
+        assert wait_for(lambda: conn[-1:] == ["down"], 5)
+        second = real_hub(_config(cfg.data_dir, cfg.rpc, cfg.pub))
+        # another strategy trades while alpha is still reconnecting: account events alpha must get
+        with RpcGateway(cfg.rpc, cfg.pub, timeout=5) as beta:
+            beta.connect(strategy="beta")
+            beta.order_stock("600000.SH", 23, 100, 11, 10.5)
+        assert wait_for(lambda: gw.hub_id == second.hub_id and conn[-1:] == ["up"], 10)
+        head = gw.status()["heads"]["@account"]
+        assert wait_for(lambda: events.sseqs("@account")[-1:] == [head], 5), (events.sseqs("@account"), head)
+        got = events.sseqs("@account")
+        assert got == list(range(got[0], got[0] + len(got))), got  # in order, no gap, no duplicate
+        assert gw.query_stock_asset().account_id == ACCOUNT
+    finally:
+        gw.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uses SIGINT to stop run_forever")
+def test_quickstart_script_runs_unchanged_but_for_its_import(real_hub):
+    server = real_hub()
+    env = {**os.environ, "QMT_HUB": server.config.rpc, "QMT_HUB_PUB": server.config.pub,
+           "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-u", str(ROOT / "scripts" / "quickstart_hub.py")], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: [lines.append(line.rstrip("\n")) for line in proc.stdout], daemon=True)
+    reader.start()
+    try:
+        assert wait_for(lambda: "query position:" in lines, 60), "\n".join(lines)
+        time.sleep(0.5)  # run_forever: the process keeps running and receiving pushes
+        assert proc.poll() is None, "\n".join(lines)
+        proc.send_signal(signal.SIGINT)  # Ctrl+C ends run_forever
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        reader.join(5)
+    out = "\n".join(lines)
+    after = lambda label: lines[lines.index(label) + 1]  # noqa: E731
+    assert lines[lines.index("demo test") + 1] == "0", out  # connect
+    assert lines[lines.index("demo test") + 2] == "0", out  # subscribe
+    assert int(after("order using the fix price:")) > 0, out
+    assert int(after("order using async api:")) > 0, out
+    assert "cash " in out and "orders: " in out and "on order callback:" in out, out
+    assert "on_order_stock_async_response" in out, out
+    assert "Traceback" not in out.split("query position:")[0], out
