@@ -59,8 +59,3 @@ def connect() -> Callable[..., RawClient]:
     for c in made:
         c.close()
 
-
-def exchange_of(server: HubServer):
-    import hub.sim
-
-    return hub.sim.get_exchange(str(server.config.sim_dir))

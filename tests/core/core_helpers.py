@@ -105,3 +105,10 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def exchange_of(server):
+    """The simulated exchange behind a hub started with the sim broker."""
+    import hub.sim
+
+    return hub.sim.get_exchange(str(server.config.sim_dir))

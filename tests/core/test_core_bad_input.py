@@ -7,7 +7,7 @@ import pytest
 
 from rpc_client.protocol import MAX_MESSAGE_SIZE, pack, request
 
-from conftest import exchange_of  # noqa: F401
+from core_helpers import exchange_of  # noqa: F401
 
 ORDER = {"stock_code": "600000.SH", "order_type": 23, "order_volume": 100, "price_type": 11, "price": 10.5}
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import exchange_of
+from core_helpers import exchange_of
 
 BUY, SELL, FIX = 23, 24, 11
 

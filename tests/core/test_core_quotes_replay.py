@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import exchange_of
+from core_helpers import exchange_of
 
 CODE = "600000.SH"
 ORDER = {"stock_code": CODE, "order_type": 23, "order_volume": 100, "price_type": 11, "price": 10.5}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import exchange_of  # noqa: F401
+from core_helpers import exchange_of  # noqa: F401
 
 
 def test_hello_returns_session_facts(hub, connect):
