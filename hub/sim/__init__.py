@@ -9,6 +9,8 @@ Traders created with the same `path` share one simulated terminal (exchange,
 accounts, orders) persisted in SQLite under that path. See docs/simulator.md.
 """
 
+from xtquant.xttype import StockAccount
+
 from hub.sim.config import SimConfig
 from hub.sim.exchange import SimExchange
 from hub.sim.registry import configure, get_exchange, resolve_folder, shutdown_all, shutdown_exchange
@@ -16,6 +18,6 @@ from hub.sim.trader import XtQuantTrader, XtQuantTraderCallback
 from hub.sim.xtdata import SimXtData
 
 __all__ = [
-    "SimConfig", "SimExchange", "SimXtData", "XtQuantTrader", "XtQuantTraderCallback",
+    "SimConfig", "SimExchange", "SimXtData", "StockAccount", "XtQuantTrader", "XtQuantTraderCallback",
     "configure", "get_exchange", "resolve_folder", "shutdown_all", "shutdown_exchange",
 ]

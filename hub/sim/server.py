@@ -1,0 +1,159 @@
+"""Serve one simulated terminal over ZeroMQ, so the broker can run as its own process.
+
+One thread owns a ROUTER socket. Each client (a `RemoteXtQuantTrader`, DEALER)
+sends msgpack requests `{id, method, params}` and gets `{id, ok, result}` or
+`{id, ok: false, error}`; pushes travel on the same connection as
+`{event, data}` so they keep the broker order relative to replies, and a
+`{event: "heartbeat"}` every `HEARTBEAT` seconds lets clients notice a dead
+simulator. No pickle: msgpack only, and only the methods in `METHODS`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+import msgpack
+import zmq
+
+from hub.sim.exchange import SimExchange
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT = 0.3  # seconds between server heartbeats
+CLIENT_TIMEOUT = 10.0  # a silent client's sessions are dropped after this
+MAX_MESSAGE = 1 << 20
+
+# method -> does it take the caller's session as first argument
+METHODS: dict[str, bool] = {
+    "attach": True, "detach": True, "subscribe": True, "unsubscribe": True, "place_order": True,
+    "cancel": True, "asset": False, "order": False, "order_list": False, "trade_list": False,
+    "position_list": False, "position": False, "account_infos": False, "account_statuses": False,
+    "ping": False,
+}
+
+
+def pack(obj: Any) -> bytes:
+    return msgpack.packb(obj, use_bin_type=True, default=str)
+
+
+def unpack(data: bytes) -> Any:
+    return msgpack.unpackb(data, raw=False)
+
+
+class _RemoteSession:
+    """The exchange's listener for one remote client: pushes go to the server's outbox."""
+
+    def __init__(self, server: "SimServer", identity: bytes) -> None:
+        self.server, self.identity = server, identity
+        self.last_seen = time.monotonic()
+
+    def _sim_push(self, kind: str, data: dict[str, Any]) -> None:
+        self.server.outbox.put((self.identity, {"event": kind, "data": data}))
+
+    def _sim_disconnected(self) -> None:
+        self.server.outbox.put((self.identity, {"event": "disconnected", "data": None}))
+
+
+class SimServer:
+    """Runs `exchange` behind `endpoint` (e.g. tcp://127.0.0.1:5560) until `stop()`."""
+
+    def __init__(self, exchange: SimExchange, endpoint: str) -> None:
+        self.exchange = exchange
+        self.endpoint = endpoint
+        self.outbox: queue.Queue = queue.Queue()
+        self._sessions: dict[bytes, _RemoteSession] = {}
+        self._stop = threading.Event()
+        self._ctx = zmq.Context.instance()
+        self._sock = self._ctx.socket(zmq.ROUTER)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
+        self._sock.bind(endpoint)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, name="sim-server", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def serve_forever(self) -> None:
+        """The server loop: requests in, replies and pushes out, heartbeats. Returns after `stop()`."""
+        poller = zmq.Poller()
+        poller.register(self._sock, zmq.POLLIN)
+        next_beat = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                if dict(poller.poll(5)).get(self._sock):
+                    while True:
+                        try:
+                            frames = self._sock.recv_multipart(zmq.NOBLOCK)
+                        except zmq.Again:
+                            break
+                        self._handle(frames)
+                self._drain()
+                now = time.monotonic()
+                if now >= next_beat:
+                    next_beat = now + HEARTBEAT
+                    self._heartbeat(now)
+        finally:
+            for sess in list(self._sessions.values()):
+                self.exchange.detach(sess)
+            self._sock.close(0)
+
+    # ------------------------------------------------------------ internals
+    def _drain(self) -> None:
+        while True:
+            try:
+                identity, msg = self.outbox.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self._sock.send_multipart([identity, pack(msg)], zmq.NOBLOCK)
+            except zmq.ZMQError:
+                log.debug("dropped a message to a gone client")
+
+    def _heartbeat(self, now: float) -> None:
+        for ident, sess in list(self._sessions.items()):
+            if now - sess.last_seen > CLIENT_TIMEOUT:
+                self.exchange.detach(sess)
+                del self._sessions[ident]
+                continue
+            self.outbox.put((ident, {"event": "heartbeat", "data": None}))
+        self._drain()
+
+    def _handle(self, frames: list[bytes]) -> None:
+        """The one error boundary: a bad request gets an error reply, the loop carries on."""
+        if len(frames) != 2:
+            return
+        identity, payload = frames
+        try:
+            req = unpack(payload)
+            rid, method, params = req["id"], req["method"], req.get("params") or {}
+        except Exception:
+            log.warning("dropped a malformed request")
+            return
+        sess = self._sessions.get(identity)
+        if sess is None:
+            sess = self._sessions[identity] = _RemoteSession(self, identity)
+        sess.last_seen = time.monotonic()
+        if method not in METHODS or not isinstance(params, dict):
+            self.outbox.put((identity, {"id": rid, "ok": False, "error": f"unknown method {method!r}"}))
+            return
+        try:
+            if method == "ping":
+                result: Any = True
+            else:
+                fn = getattr(self.exchange, method)
+                result = fn(sess, **params) if METHODS[method] else fn(**params)
+            reply = {"id": rid, "ok": True, "result": result}
+        except Exception as exc:  # noqa: BLE001 - becomes an error reply
+            log.exception("sim request %s failed", method)
+            reply = {"id": rid, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        self.outbox.put((identity, reply))
