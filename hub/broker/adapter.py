@@ -227,6 +227,8 @@ def make_broker(config: Any) -> Broker:
 def _make_sim(config: Any) -> Broker:
     import hub.sim as sim
 
+    if str(config.qmt_path).startswith("tcp://"):
+        return _make_remote_sim(config, sim)
     path = config.sim_dir
     path.mkdir(parents=True, exist_ok=True)
     try:
@@ -246,6 +248,14 @@ def _make_sim(config: Any) -> Broker:
     return Broker("sim", config.account_id, lambda session: sim.XtQuantTrader(str(path), session),
                   sim.XtQuantTraderCallback, account, quotes, config.session_id, where=str(path),
                   on_close=(lambda: shutdown(str(path))) if shutdown else None)
+
+
+def _make_remote_sim(config: Any, sim: Any) -> Broker:
+    """The simulator running as its own process (`hub sim --endpoint tcp://...`): the hub does not own it."""
+    endpoint = str(config.qmt_path)
+    account = _Account(config.account_id)
+    return Broker("sim", config.account_id, lambda session: sim.XtQuantTrader(endpoint, session),
+                  sim.XtQuantTraderCallback, account, None, config.session_id, where=endpoint)
 
 
 def _make_qmt(config: Any) -> Broker:
