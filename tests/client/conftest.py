@@ -55,3 +55,16 @@ def wait_for(pred, timeout: float = 5.0, interval: float = 0.01) -> bool:
 @pytest.fixture
 def free_rpc() -> str:
     return f"tcp://127.0.0.1:{_free_port()}"
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_client_threads():
+    """Every test closes what it opens: no socket or callback thread of the client survives it."""
+    import threading
+
+    yield
+    from rpc_client import xtdata
+
+    xtdata.close()
+    assert wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("rpc-client")], 5), \
+        [t.name for t in threading.enumerate()]
