@@ -192,3 +192,14 @@ def test_many_calls_in_flight_from_many_threads(make_gw, fake_hub):
     for t in threads:
         t.join(10)
     assert out == [1e6] * 80
+
+
+def test_importing_the_client_imports_neither_xtquant_nor_hub():
+    import subprocess
+    import sys
+
+    code = ("import sys, rpc_client, rpc_client.xttrader, rpc_client.xtdata; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('xtquant', 'hub')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
