@@ -13,7 +13,9 @@ TICK_FIELDS = {"time", "lastPrice", "open", "high", "low", "lastClose", "amount"
 
 
 def test_tick_dict_has_xtdata_fields_and_five_levels(ex):
-    t = SimXtData("", exchange=ex).get_full_tick(["600000.SH", "NOPE.SH"])
+    xd = SimXtData("", exchange=ex)
+    t = xd.get_full_tick(["600000.SH", "NOPE.SH"])
+    xd.close()
     assert list(t) == ["600000.SH"]
     tick = t["600000.SH"]
     assert set(tick) == TICK_FIELDS
