@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import socket
-import time
+import sys
+import threading
+from pathlib import Path
 
 import pytest
 
-from fakehub import FakeHub
-from rpc_client import RpcGateway
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from client_fakehub import FakeHub  # noqa: E402
+from client_helpers import FAST, free_port, wait_for  # noqa: E402
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-#: fast liveness settings so reconnect tests finish in a second or two
-FAST = dict(heartbeat_interval=0.1, dead_after=0.6, backoff_initial=0.1, backoff_max=0.4)
+from rpc_client import RpcGateway  # noqa: E402
 
 
 @pytest.fixture
 def fake_hub():
-    hub = FakeHub(f"tcp://127.0.0.1:{_free_port()}", f"tcp://127.0.0.1:{_free_port()}", heartbeat=0.1).start()
+    hub = FakeHub(f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}", heartbeat=0.1).start()
     yield hub
     hub.close()
 
@@ -43,25 +38,14 @@ def make_gw(fake_hub):
         gw.close()
 
 
-def wait_for(pred, timeout: float = 5.0, interval: float = 0.01) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(interval)
-    return bool(pred())
-
-
 @pytest.fixture
 def free_rpc() -> str:
-    return f"tcp://127.0.0.1:{_free_port()}"
+    return f"tcp://127.0.0.1:{free_port()}"
 
 
 @pytest.fixture(autouse=True)
 def no_leaked_client_threads():
     """Every test closes what it opens: no socket or callback thread of the client survives it."""
-    import threading
-
     yield
     from rpc_client import xtdata
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from conftest import wait_for
+from client_helpers import wait_for
 from rpc_client import XtAsset, XtCancelError, XtOrder, XtOrderError, XtTrade
 
 
@@ -96,7 +96,7 @@ def test_assignment_subclass_and_on_event(make_gw, fake_hub):
         def on_stock_trade(self, trade):
             self.got.append(isinstance(trade, XtTrade))
 
-    from conftest import FAST
+    from client_helpers import FAST
     m = Mine(fake_hub.rpc, fake_hub.pub, **FAST)
     try:
         m.connect(strategy="beta")

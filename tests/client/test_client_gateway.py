@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import wait_for
+from client_helpers import wait_for
 from rpc_client import ErrorCode, HubError, RpcGateway, XtAsset, XtOrder, XtPosition
 
 

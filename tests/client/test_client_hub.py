@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FAST, _free_port, wait_for
+from client_helpers import FAST, free_port as _free_port, wait_for
 from rpc_client import RpcGateway, XtOrder
 
 hub_core = pytest.importorskip("hub.core")
