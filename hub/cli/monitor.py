@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 import time
 from typing import Optional
 
@@ -12,10 +15,36 @@ from rich.live import Live
 from hub.cli import EXIT_UNREACHABLE, app
 from hub.cli import ops
 from hub.monitor.feed import Feed
-from hub.monitor.link import resolve_pub, resolve_rpc
 from hub.monitor.render import render_dashboard
 from hub.monitor.state import MonitorState
 from rpc_client.protocol import Role
+
+
+def terminal_size(console: Console) -> tuple[int, int]:
+    """The real size of the terminal, re-read every frame (resizes), even when COLUMNS/LINES are stale."""
+    try:
+        size = os.get_terminal_size(sys.__stdout__.fileno())
+        if size.columns > 0 and size.lines > 0:
+            return size.columns, size.lines
+    except (AttributeError, ValueError, OSError):
+        pass
+    return console.width, console.height
+
+
+class _StateLog(logging.Handler):
+    """Warnings from the client library go to the dashboard's log pane, not over the screen."""
+
+    def __init__(self, feed: Feed):
+        super().__init__(logging.WARNING)
+        self.feed = feed
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            with self.feed.lock:
+                self.feed.state.add_log(record.created, "warning" if record.levelno < logging.ERROR else "error",
+                                        record.getMessage())
+        except Exception:  # a log handler must never raise
+            pass
 
 
 @app.command("monitor")
@@ -34,8 +63,7 @@ def monitor_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s",
     Works from another terminal or machine (read-only monitor role). Survives hub
     restarts: shows "hub unreachable" and reconnects. Ctrl+C quits.
     """
-    rpc = resolve_rpc(rpc)
-    pub = resolve_pub(pub, rpc)
+    rpc, pub = ops.endpoints(rpc, pub)
     state = MonitorState(rpc=rpc, pub=pub)
     feed = Feed(state, lambda: ops.make_link(rpc, pub, role=Role.MONITOR, timeout=timeout))
     if once:
@@ -52,17 +80,24 @@ def monitor_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s",
         return
 
     console = Console()
+    handler = _StateLog(feed)
+    client_log = logging.getLogger("rpc_client")
+    client_log.addHandler(handler)
+    client_log.propagate = False
     feed.start()
     try:
         with Live(console=console, screen=True, auto_refresh=False, redirect_stdout=False,
                   redirect_stderr=False) as live:
             while True:
+                w, h = terminal_size(console)
+                console.size = (w, h)
                 with feed.lock:
-                    frame = render_dashboard(state, now=time.time(), width=console.width, height=console.height,
-                                             lang=lang.value, focus=strategy)
+                    frame = render_dashboard(state, now=time.time(), width=w, height=h, lang=lang.value,
+                                             focus=strategy)
                 live.update(frame, refresh=True)
                 time.sleep(1.0 / refresh)
     except KeyboardInterrupt:
         pass
     finally:
         feed.stop()
+        client_log.removeHandler(handler)

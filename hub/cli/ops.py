@@ -46,7 +46,7 @@ class Lang(str, Enum):
 RpcOpt = typer.Option(None, "--rpc", metavar="ENDPOINT",
                       help=f"The hub's call endpoint [default: ${ENV_RPC} or tcp://127.0.0.1:5555].")
 PubOpt = typer.Option(None, "--pub", metavar="ENDPOINT",
-                      help="The hub's event endpoint [default: the --rpc host, next port].")
+                      help="The hub's event endpoint [default: $QMT_HUB_PUB or the --rpc host, next port].")
 TimeoutOpt = typer.Option(3.0, "--timeout", min=0.1, help="Seconds to wait for the hub.")
 JsonOpt = typer.Option(False, "--json", help="Print the raw result as JSON (for scripts).")
 LangOpt = typer.Option(Lang.zh, "--lang", help="Order state names: zh (已报, 废单 ...) or en.")
@@ -82,12 +82,21 @@ def explain(exc: HubError, rpc: str, timeout: float, role: str) -> tuple[int, st
     return EXIT_CALL_FAILED, f"the hub refused the call ({exc.code}): {exc.message}"
 
 
+def endpoints(rpc: str | None, pub: str | None) -> tuple[str, str]:
+    """(rpc, pub) from the options and the environment; a malformed endpoint is a usage error."""
+    rpc = resolve_rpc(rpc)
+    try:
+        return rpc, resolve_pub(pub, rpc)
+    except ValueError as exc:
+        fail(EXIT_USAGE, f"bad endpoint: {exc}")
+    raise AssertionError("not reached")
+
+
 @contextmanager
 def session(rpc: str | None, pub: str | None, timeout: float, role: str = Role.MONITOR,
             token: str = "") -> Iterator[HubLink]:
     """A connected link; every failure becomes a message and a fixed exit code."""
-    rpc = resolve_rpc(rpc)
-    pub = resolve_pub(pub, rpc)
+    rpc, pub = endpoints(rpc, pub)
     link = make_link(rpc, pub, role=role, token=token, timeout=timeout)
     try:
         try:
@@ -108,7 +117,7 @@ def admin_token(token: str | None, data_dir: Path | None) -> str:
         return read_token(token, data_dir)
     except TokenError as exc:
         fail(EXIT_USAGE, str(exc))
-    return ""  # not reached
+    raise AssertionError("not reached")
 
 
 def print_json(result: Any) -> None:

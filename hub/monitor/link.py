@@ -11,19 +11,18 @@ monitor's session, and the admin token (`--token` or `<data_dir>/admin.token`).
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from rpc_client.protocol import DEFAULT_PUB_ENDPOINT, DEFAULT_RPC_ENDPOINT, ErrorCode, HubError, Role
-
-#: Environment variable naming the hub's call endpoint (overrides the default, not --rpc).
-ENV_RPC = "QMT_HUB"
+from rpc_client.endpoints import ENV_PUB, ENV_RPC, pub_for
+from rpc_client.protocol import DEFAULT_RPC_ENDPOINT, ErrorCode, HubError, Role
 #: Same default as the hub's configuration (`hub.config.DEFAULT_DATA_DIR`); the monitor
 #: does not import hub.config so that it stays a pure client of the hub.
 DEFAULT_DATA_DIR = Path("~/.qmt-hub")
 TOKEN_FILE = "admin.token"
+#: Longest wait between the monitor's reconnect attempts (the client library doubles from 1 s).
+RECONNECT_EVERY = 2.0
 
 
 def as_dict(x: Any) -> Any:
@@ -38,17 +37,13 @@ def as_dict(x: Any) -> Any:
 
 
 def resolve_rpc(rpc: str | None) -> str:
-    return rpc or os.environ.get(ENV_RPC) or DEFAULT_RPC_ENDPOINT
+    """--rpc, else $QMT_HUB, else the default endpoint."""
+    return rpc or os.environ.get(ENV_RPC, "").strip() or DEFAULT_RPC_ENDPOINT
 
 
 def resolve_pub(pub: str | None, rpc: str) -> str:
-    """--pub, else the rpc endpoint's host with the next port (the hub's default layout: 5555 -> 5556)."""
-    if pub:
-        return pub
-    if rpc == DEFAULT_RPC_ENDPOINT:
-        return DEFAULT_PUB_ENDPOINT
-    m = re.fullmatch(r"(tcp://.+):(\d+)", rpc)
-    return f"{m.group(1)}:{int(m.group(2)) + 1}" if m else DEFAULT_PUB_ENDPOINT
+    """--pub, else $QMT_HUB_PUB, else the rpc endpoint's host with the next port (5555 -> 5556)."""
+    return pub or os.environ.get(ENV_PUB, "").strip() or pub_for(rpc)
 
 
 def client_name(prefix: str) -> str:
@@ -97,7 +92,8 @@ class HubLink:
         """Open the session; returns the hello result. Raises HubError (TIMEOUT when nobody answers)."""
         from rpc_client import RpcGateway  # imported late: the CLI's --help must not need a hub client
 
-        gw = RpcGateway(self.rpc, self.pub, timeout=self.timeout)
+        # an operator watching wants the screen back soon after a hub restart: retry every 2 s at most
+        gw = RpcGateway(self.rpc, self.pub, timeout=self.timeout, backoff_max=RECONNECT_EVERY)
         gw.on_event = lambda topic, payload: self.on_event and self.on_event(topic, payload)
         gw.on_connected = lambda *a: self.on_connected and self.on_connected(*a)
         gw.on_disconnected = lambda *a: self.on_disconnected and self.on_disconnected(*a)

@@ -367,7 +367,7 @@ def traffic_lines(state: MonitorState, focus: str | None = None) -> list[Text]:
 def log_lines(state: MonitorState, focus: str | None = None) -> list[Text]:
     """Newest first."""
     out = []
-    for e in reversed(state.log):
+    for e in sorted(state.log, key=lambda e: e.ts, reverse=True):
         if focus and e.strategy not in (None, focus):
             continue
         style = {ERROR: "bold red", WARNING: "yellow"}.get(e.level, "")

@@ -133,6 +133,10 @@ class MonitorState:
         if self.hub_id:
             self.add_log(now, WARNING, f"hub restarted (hub_id {self.hub_id} -> {hub_id})")
             self.needs_resync = True
+            # the old run's sessions are over; clients show as gone until the new hub lists them
+            for name, row in self.clients.items():
+                self.gone[name] = (row, now)
+            self.clients = {}
         self.hub_id = str(hub_id)
 
     def hub_silent_for(self, now: float) -> float | None:

@@ -32,6 +32,7 @@ class FakeHub:
     def link(self, rpc: str, pub: str, *, role: str = Role.MONITOR, token: str = "", timeout: float = 3.0,
              **_: Any) -> "FakeLink":
         lk = FakeLink(self, rpc, role, token)
+        lk.pub = pub
         self.links.append(lk)
         return lk
 

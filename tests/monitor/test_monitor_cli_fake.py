@@ -22,6 +22,7 @@ def hub(monkeypatch) -> FakeHub:
     monkeypatch.setattr(ops, "make_link", fake.link)
     monkeypatch.delenv("QMT_HUB", raising=False)
     monkeypatch.delenv("QMT_HUB_TOKEN", raising=False)
+    monkeypatch.delenv("QMT_HUB_PUB", raising=False)
     return fake
 
 
@@ -120,3 +121,16 @@ def _text(state: MonitorState, now: float) -> str:
     c = Console(record=True, width=100, height=30, color_system=None)
     c.print(render_dashboard(state, now=now, width=100, height=30))
     return c.export_text()
+
+
+def test_malformed_endpoint_is_a_usage_error(hub):
+    r = invoke("clients", "--rpc", "localhost:5555")
+    assert r.exit_code == 2 and "bad endpoint" in r.output
+
+
+def test_pub_follows_rpc_unless_given(hub, monkeypatch):
+    assert invoke("asset", "--rpc", "tcp://10.0.0.5:7000").exit_code == 0
+    assert hub.links[-1].pub == "tcp://10.0.0.5:7001"
+    monkeypatch.setenv("QMT_HUB_PUB", "tcp://10.0.0.5:9999")
+    assert invoke("asset", "--rpc", "tcp://10.0.0.5:7000").exit_code == 0
+    assert hub.links[-1].pub == "tcp://10.0.0.5:9999"
