@@ -45,7 +45,11 @@ class HubConfig:
     client_dead_after: float = CLIENT_DEAD_AFTER
     order_timeout: float = 10.0  # seconds to wait for the broker's async order/cancel response
     reconnect_interval: float = 5.0  # seconds between broker reconnect attempts
+    reconnect_max_attempts: int = 0  # broker reconnect attempts before giving up; 0 = forever
     reconcile_interval: float = 0.0  # seconds between periodic broker reconciles; 0 = only after (re)connect
+    keep_days: int = 30  # trading days of events and order requests the journal keeps; 0 = all
+    pub_hwm: int = 10000  # PUB send high-water mark: messages queued per subscriber before it drops
+    sim_endpoint: str = ""  # broker = sim: tcp:// endpoint of a `hub sim` process (else in-process)
     sim: dict[str, Any] = field(default_factory=dict)  # passed to hub.sim.SimConfig.from_dict
 
     def __post_init__(self) -> None:
@@ -127,6 +131,15 @@ class HubConfig:
                 raise ConfigError(f"{source}: {name} must be > 0, got {getattr(self, name)}")
         if self.reconcile_interval < 0:
             raise ConfigError(f"{source}: reconcile_interval must be >= 0")
+        for name in ("reconnect_max_attempts", "keep_days"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{source}: {name} must be >= 0 (0 = {'forever' if name[0] == 'r' else 'all'})")
+        if self.pub_hwm < 100:
+            raise ConfigError(f"{source}: pub_hwm must be >= 100, got {self.pub_hwm}")
+        if self.sim_endpoint and not self.sim_endpoint.startswith("tcp://"):
+            raise ConfigError(f"{source}: sim_endpoint must be a tcp:// endpoint, got {self.sim_endpoint!r}")
+        if self.sim_endpoint and self.broker != "sim":
+            raise ConfigError(f"{source}: sim_endpoint needs broker = \"sim\"")
         if self.session_id < 0:
             raise ConfigError(f"{source}: session_id must be >= 0")
 

@@ -156,6 +156,10 @@ class Broker:
             except Exception:  # noqa: BLE001 - a dead trader may fail to stop
                 log.exception("stopping the old trader failed")
 
+    def close_trader(self) -> None:
+        """Stop the current trader (its threads and connection), keep the quote source."""
+        self._drop_trader()
+
     def close(self) -> None:
         self._drop_trader()
         if self.quotes is not None:
@@ -227,7 +231,7 @@ def make_broker(config: Any) -> Broker:
 def _make_sim(config: Any) -> Broker:
     import hub.sim as sim
 
-    if str(config.qmt_path).startswith("tcp://"):
+    if getattr(config, "sim_endpoint", "") or str(config.qmt_path).startswith("tcp://"):
         return _make_remote_sim(config, sim)
     path = config.sim_dir
     path.mkdir(parents=True, exist_ok=True)
@@ -252,7 +256,7 @@ def _make_sim(config: Any) -> Broker:
 
 def _make_remote_sim(config: Any, sim: Any) -> Broker:
     """The simulator running as its own process (`hub sim --endpoint tcp://...`): the hub does not own it."""
-    endpoint = str(config.qmt_path)
+    endpoint = str(getattr(config, "sim_endpoint", "") or config.qmt_path)
     account = _Account(config.account_id)
     return Broker("sim", config.account_id, lambda session: sim.XtQuantTrader(endpoint, session),
                   sim.XtQuantTraderCallback, account, None, config.session_id, where=endpoint)

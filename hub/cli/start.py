@@ -27,19 +27,23 @@ def start(
                                                                  "or qmt (real MiniQMT via xtquant)"),
     qmt_path: Optional[str] = typer.Option(None, "--qmt-path", help="MiniQMT's userdata_mini folder (--broker qmt)"),
     account: Optional[str] = typer.Option(None, "--account", help="brokerage account id"),
+    sim_endpoint: Optional[str] = typer.Option(None, "--sim-endpoint", help="with --broker sim: the tcp:// endpoint "
+                                                                             "of a simulator process (`hub sim`)"),
     session_id: Optional[int] = typer.Option(None, "--session-id", help="xtquant session id (default: random)"),
     rpc: Optional[str] = typer.Option(None, "--rpc", help="ROUTER endpoint for calls [tcp://127.0.0.1:5555]"),
     pub: Optional[str] = typer.Option(None, "--pub", help="PUB endpoint for events [tcp://127.0.0.1:5556]"),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML config file (see docs/configuration.md)"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="journal, sim state, admin token [~/.qmt-hub]"),
     log_level: Optional[str] = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING or ERROR [INFO]"),
+    keep_days: Optional[int] = typer.Option(None, "--keep-days", help="trading days the journal keeps; 0 = all [30]"),
 ) -> None:
     """Start the hub: own the broker connection and serve strategies until Ctrl+C or SIGTERM."""
     from hub.config import ConfigError, HubConfig
     from hub.core import HubServer, HubStartError
 
     overrides = {"broker": broker, "qmt_path": qmt_path, "account": account, "session_id": session_id,
-                 "rpc": rpc, "pub": pub, "data_dir": data_dir, "log_level": log_level}
+                 "rpc": rpc, "pub": pub, "data_dir": data_dir, "log_level": log_level, "sim_endpoint": sim_endpoint,
+                 "keep_days": keep_days}
     try:
         cfg = HubConfig.load(config, overrides)
     except ConfigError as exc:
@@ -53,7 +57,8 @@ def start(
     except HubStartError as exc:
         _err(f"could not start: {exc}")
         raise typer.Exit(EXIT_CALL_FAILED)
-    typer.echo(f"qmt-hub {server.hub_id} running ({cfg.broker} broker)")
+    where = f" at {cfg.sim_endpoint}" if cfg.sim_endpoint else ""
+    typer.echo(f"qmt-hub {server.hub_id} running ({cfg.broker} broker{where})")
     typer.echo(f"  calls   {cfg.rpc}")
     typer.echo(f"  events  {cfg.pub}")
     typer.echo(f"  account {server.account_id}")

@@ -22,6 +22,8 @@ ORDER_JUNK = 57
 CANCELABLE = frozenset({48, 49, 50, 55})  # unreported, wait reporting, reported, part filled
 #: Order states that are not final.
 OPEN = CANCELABLE | {51}  # + reported, cancel pending
+#: Final order states: part cancelled, cancelled, filled, junk.
+FINAL = frozenset({53, 54, 56, 57})
 
 
 @dataclass
@@ -90,7 +92,8 @@ class Book:
         owner = self.resolve(raw.get("order_id"), raw.get("order_remark"), raw.get("strategy_name"))
         data = self._public(raw, owner)
         order_id = raw.get("order_id")
-        if self.orders.get(order_id) == data:
+        old = self.orders.get(order_id)
+        if old == data or (old is not None and _stale(old, data)):
             return None
         self.orders[order_id] = data
         return data
@@ -175,3 +178,18 @@ class Book:
             "fills_today": sum(1 for t in self.trades.values() if t["owner"] == owner),
             "rejects_today": sum(1 for o in orders if o.get("order_status") == ORDER_JUNK),
         }
+
+
+def _stale(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """True when `new` is an older state of the order than `old` (a push overtaken by a reconcile).
+
+    Order states only move forward: filled volume never shrinks and a final state is never left.
+    A push that was queued before a reconcile's query may arrive after it; applying it would
+    publish the order going backwards.
+    """
+    try:
+        if int(new.get("traded_volume") or 0) < int(old.get("traded_volume") or 0):
+            return True
+    except (TypeError, ValueError):
+        return False
+    return old.get("order_status") in FINAL and new.get("order_status") not in FINAL

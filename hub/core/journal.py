@@ -107,8 +107,12 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
-        self.last_seq: int = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
-        self.heads: dict[str, int] = dict(self._db.execute("SELECT stream, MAX(sseq) FROM events GROUP BY stream"))
+        # heads and last seq survive pruning: what was pruned is remembered in meta
+        pruned = self.get_json("pruned_heads", {}) or {}
+        self.heads: dict[str, int] = {str(k): int(v) for k, v in pruned.get("heads", {}).items()}
+        self.heads.update(dict(self._db.execute("SELECT stream, MAX(sseq) FROM events GROUP BY stream")))
+        self.last_seq: int = max(int(pruned.get("last_seq", 0)),
+                                 self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
         self.closed = False
 
     # ---- events ------------------------------------------------------------------
@@ -140,13 +144,22 @@ class Journal:
         cols = "seq, stream, sseq, topic, ts, hub_id, data"
         if stream is not None:
             first = self._db.execute("SELECT MIN(sseq) FROM events WHERE stream = ?", (stream,)).fetchone()[0]
-            if first is not None and after + 1 < first:
+            head = self.heads.get(stream, 0)
+            if (first is not None and after + 1 < first) or (first is None and after < head):
                 raise HubError(ErrorCode.REPLAY_UNAVAILABLE,
-                               f"stream {stream!r} starts at sseq {first} in the journal; asked for after {after}")
+                               f"stream {stream!r} starts at sseq {first if first is not None else head + 1} in the "
+                               f"journal (older events were pruned); asked for after {after}",
+                               {"stream": stream, "first": first, "head": head})
             rows = self._db.execute(f"SELECT {cols} FROM events WHERE stream = ? AND sseq > ? ORDER BY sseq "
                                     f"LIMIT ?", (stream, after, limit + 1)).fetchall()
             head = self.heads.get(stream, 0)
         else:
+            first = self._db.execute("SELECT MIN(seq) FROM events").fetchone()[0]
+            if (first is not None and after + 1 < first) or (first is None and after < self.last_seq):
+                raise HubError(ErrorCode.REPLAY_UNAVAILABLE,
+                               f"the journal starts at seq {first if first is not None else self.last_seq + 1} "
+                               f"(older events were pruned); asked for after {after}",
+                               {"first": first, "head": self.last_seq})
             if streams is None:
                 rows = self._db.execute(f"SELECT {cols} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
                                         (after, limit + 1)).fetchall()
@@ -165,6 +178,30 @@ class Journal:
                                 "WHERE day = ? AND topic >= ? AND topic < ? ORDER BY seq",
                                 (day, prefix, prefix + "\uffff")).fetchall()
         return [self._event(r) for r in rows]
+
+    def days(self) -> list[str]:
+        """The trading days that have events or order requests, oldest first."""
+        rows = self._db.execute("SELECT day FROM events UNION SELECT day FROM orders ORDER BY day").fetchall()
+        return [r[0] for r in rows]
+
+    def prune(self, keep_days: int) -> int:
+        """Delete events and order requests of all but the newest `keep_days` trading days (0 = keep all).
+
+        Sequence numbers are never reused: the heads and last seq are remembered in meta, so the
+        stream positions continue and a replay of pruned events gets REPLAY_UNAVAILABLE.
+        Returns the number of events deleted.
+        """
+        if keep_days <= 0:
+            return 0
+        days = self.days()
+        if len(days) <= keep_days:
+            return 0
+        cutoff = days[-keep_days]  # the oldest day kept
+        with self._tx():
+            self._set_meta("pruned_heads", json.dumps({"heads": self.heads, "last_seq": self.last_seq}))
+            n = self._db.execute("DELETE FROM events WHERE day < ?", (cutoff,)).rowcount
+            self._db.execute("DELETE FROM orders WHERE day < ?", (cutoff,))
+        return n
 
     # ---- orders ------------------------------------------------------------------
     def reserve_order(self, day: str, strategy: str, client_order_id: str, params: dict[str, Any],

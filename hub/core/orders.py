@@ -69,8 +69,10 @@ class OrderDesk:
         self._reply_error = reply_error
         self.by_key: dict[tuple[str, str, str], Placement] = {}
         self.by_seq: dict[int, Placement] = {}
+        self.by_tag: dict[str, Placement] = {}
         self.cancels: dict[int, CancelRequest] = {}
-        self.counters = {"orders": 0, "duplicates": 0, "cancels": 0, "unknown_outcomes": 0, "late_responses": 0}
+        self.counters = {"orders": 0, "duplicates": 0, "cancels": 0, "unknown_outcomes": 0, "late_responses": 0,
+                         "resolved_by_broker": 0}
 
     # ---- recovery ------------------------------------------------------------------
     def recover(self, day: str) -> None:
@@ -90,6 +92,7 @@ class OrderDesk:
                     "message": "the hub stopped before the broker answered this order; query your orders",
                     "data": None}
             self.by_key[p.key] = p
+            self.by_tag[p.tag] = p
         # older days' tags still attribute pushes of orders that live on (e.g. queried history)
         for rec in self.journal.orders():
             if rec.tag not in self.book.by_tag:
@@ -114,6 +117,7 @@ class OrderDesk:
         self.book.register_tag(tag, strategy, coid, user_remark)
         p = Placement(key, tag, wire, waiters=[(call, False)])
         self.by_key[key] = p
+        self.by_tag[tag] = p
         self.counters["orders"] += 1
         try:
             seq = broker.order_async(wire["stock_code"], wire["order_type"], wire["order_volume"],
@@ -142,6 +146,8 @@ class OrderDesk:
         late = p.state == UNKNOWN
         if late:
             self.counters["late_responses"] += 1
+        if p.state == DONE:
+            return  # already known from the broker's own push of the order
         if isinstance(order_id, int) and order_id > 0:
             p.state, p.order_id, p.error = DONE, order_id, None
             self.book.bind_order(order_id, p.tag)
@@ -151,6 +157,28 @@ class OrderDesk:
             msg = resp.get("error_msg") or "no order id"
             self._fail(p, HubError(ErrorCode.BROKER_ERROR, f"the broker refused the order: {msg}",
                                    {"order_id": order_id}))
+
+    def seen_at_broker(self, tag: Any, order_id: Any) -> None:
+        """A broker push or query shows an order stamped with `tag`: the broker has it.
+
+        A placement still waiting (its async response not in yet) or of unknown outcome (the
+        response was lost: timeout, broker disconnect, hub restart while in flight) is now
+        known: it becomes `done` with that order id, so a repeat of its client_order_id
+        returns this order and never a second one.
+        """
+        if not isinstance(tag, str) or not isinstance(order_id, int) or order_id <= 0:
+            return
+        p = self.by_tag.get(tag)
+        if p is None or p.state not in (PENDING, UNKNOWN):
+            return
+        if p.state == UNKNOWN:
+            self.counters["resolved_by_broker"] += 1
+            log.info("order %s (%s) of unknown outcome found at the broker as order %s", p.client_order_id, tag,
+                     order_id)
+        p.state, p.order_id, p.error = DONE, order_id, None
+        self.book.bind_order(order_id, tag)
+        self.journal.finish_order(tag, DONE, order_id, p.result(False))
+        self._flush(p)
 
     def _fail(self, p: Placement, err: HubError, state: str = FAILED) -> None:
         p.state = state

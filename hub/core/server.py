@@ -81,6 +81,9 @@ class HubServer:
         self._latency: deque[tuple[float, float]] = deque(maxlen=20000)
         self._rate_marks: deque[tuple[float, int, int, int]] = deque(maxlen=120)
         self._timers: list[list[Any]] = []
+        self._reconnect_attempts = 0
+        self._reconnect_gave_up = False
+        self.broker_reconnects = 0
         self.day = trading_day()
 
     # ---- lifecycle (any thread) -------------------------------------------------------
@@ -127,6 +130,9 @@ class HubServer:
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         self.token = load_or_create_token(cfg.token_path)
         self.journal = Journal(cfg.journal_path)
+        pruned = self.journal.prune(cfg.keep_days)
+        if pruned:
+            log.info("journal: pruned %d events older than the last %d trading days", pruned, cfg.keep_days)
         self.ctx = zmq.Context()
         self.router = self.ctx.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
@@ -135,7 +141,9 @@ class HubServer:
         self.router.setsockopt(zmq.SNDHWM, 10000)
         self.pub = self.ctx.socket(zmq.PUB)
         self.pub.setsockopt(zmq.LINGER, 0)
-        self.pub.setsockopt(zmq.SNDHWM, 100000)
+        # bounds the hub's memory per subscriber that stops reading: at most pub_hwm messages
+        # queued for it (then PUB drops for that subscriber only; see docs/guarantees.md)
+        self.pub.setsockopt(zmq.SNDHWM, cfg.pub_hwm)
         for sock, ep, what in ((self.router, cfg.rpc, "rpc"), (self.pub, cfg.pub, "pub")):
             try:
                 sock.bind(ep)
@@ -404,11 +412,13 @@ class HubServer:
             log.debug("ignored broker push %s", kind)
 
     def _publish_order(self, raw: dict[str, Any]) -> None:
+        self.desk.seen_at_broker(raw.get("order_remark"), raw.get("order_id"))
         data = self.book.apply_order(raw)
         if data is not None:
             self.publisher.publish(owned_topic(Topic.ORDER, data["owner"]), data)
 
     def _publish_trade(self, raw: dict[str, Any]) -> None:
+        self.desk.seen_at_broker(raw.get("order_remark"), raw.get("order_id"))
         data = self.book.apply_trade(raw)
         if data is not None:
             self.publisher.publish(owned_topic(Topic.TRADE, data["owner"]), data)
@@ -431,16 +441,38 @@ class HubServer:
         self.desk.broker_lost(reason)
 
     def _maybe_reconnect(self) -> None:
-        if self.broker is None or self.broker_state["state"] == BROKER_UP:
+        """Timer: while the broker is not up, one reconnect attempt per reconnect_interval.
+
+        Each attempt stops the old trader and connects a fresh one with a fresh session id
+        (Broker.connect). After `reconnect_max_attempts` failures (0 = never give up) the
+        broker stays down (published) until the hub is restarted.
+        """
+        if self.broker is None or self.broker_state["state"] == BROKER_UP or self._reconnect_gave_up:
             return
+        limit = self.config.reconnect_max_attempts
+        self._reconnect_attempts += 1
         self._set_broker_state(BROKER_RECONNECTING, "trying a fresh connection")
         try:
             self.broker.connect(self._on_broker)
         except BrokerUnavailable as exc:
-            log.warning("broker reconnect failed: %s", exc)
-            self.broker_state["reason"] = str(exc)
+            log.warning("broker reconnect attempt %d failed: %s", self._reconnect_attempts, exc)
+            self.broker_state["reason"] = f"attempt {self._reconnect_attempts}: {exc}"
+            if limit and self._reconnect_attempts >= limit:
+                self._reconnect_gave_up = True
+                self.broker.close_trader()
+                log.error("broker: giving up after %d reconnect attempts; restart the hub", self._reconnect_attempts)
+                self._set_broker_state(BROKER_DOWN, f"gave up after {self._reconnect_attempts} reconnect attempts "
+                                                    f"({exc}); restart the hub")
             return
-        self.reconcile()
+        try:
+            self.reconcile()
+        except Exception as exc:  # noqa: BLE001 - a failed reconcile means not up yet
+            log.exception("reconcile after reconnect failed")
+            self.broker.mark_down()
+            self.broker_state["reason"] = f"reconcile failed: {exc}"
+            return
+        self._reconnect_attempts = 0
+        self.broker_reconnects += 1
         self._set_broker_state(BROKER_UP, "reconnected")
 
     def reconcile(self, initial: bool = False) -> None:
@@ -555,7 +587,11 @@ class HubServer:
         self.book.trades.clear()
         self.book.tag_of_order.clear()
         for key in [k for k, p in self.desk.by_key.items() if k[0] != day and p.seq not in self.desk.by_seq]:
-            del self.desk.by_key[key]
+            p = self.desk.by_key.pop(key)
+            self.desk.by_tag.pop(p.tag, None)
+        pruned = self.journal.prune(self.config.keep_days)
+        if pruned:
+            log.info("journal: pruned %d events older than the last %d trading days", pruned, self.config.keep_days)
         if self.broker_state["state"] == BROKER_UP:
             self.reconcile()
 
@@ -594,6 +630,8 @@ class HubServer:
                          "orders": self.desk.counters["orders"], "cancels": self.desk.counters["cancels"],
                          "duplicates": self.desk.counters["duplicates"],
                          "unknown_outcomes": self.desk.counters["unknown_outcomes"],
+                         "resolved_by_broker": self.desk.counters["resolved_by_broker"],
+                         "broker_reconnects": self.broker_reconnects,
                          "pending_orders": self.desk.pending_count(), "dropped_events": self.publisher.dropped,
                          "quote_upstream": self.quotes.upstream_count})
         return {"hub_id": self.hub_id, "version": hub.__version__, "account_id": self.account_id,
