@@ -71,14 +71,13 @@ def fail(code: int, message: str) -> None:
 
 def explain(exc: HubError, rpc: str, timeout: float, role: str) -> tuple[int, str]:
     """An error from the hub (or the client library) -> (exit code, message for a person)."""
-    if exc.code in UNREACHABLE:
-        return EXIT_UNREACHABLE, unreachable_hint(rpc, timeout) + (f" ({exc.message})" if exc.message else "")
-    if exc.code == ErrorCode.FORBIDDEN:
-        if role == Role.ADMIN:
-            return EXIT_CALL_FAILED, (f"refused by the hub (FORBIDDEN): {exc.message}. Operator actions need the "
-                                      f"hub's admin token: check --token / --data-dir (the token is printed when "
-                                      f"the hub starts and kept in <data_dir>/admin.token).")
-        return EXIT_CALL_FAILED, f"refused by the hub (FORBIDDEN): {exc.message}"
+    if exc.code == ErrorCode.TIMEOUT:
+        return EXIT_UNREACHABLE, unreachable_hint(rpc, timeout)
+    if exc.code == ErrorCode.CLOSED:
+        return EXIT_UNREACHABLE, f"{unreachable_hint(rpc, timeout)} ({exc.message})"
+    if exc.code == ErrorCode.FORBIDDEN and role == Role.ADMIN:
+        return EXIT_CALL_FAILED, (f"refused by the hub (FORBIDDEN): {exc.message}. Pass the token printed by "
+                                  f"`hub start` with --token, or the hub's data folder with --data-dir.")
     return EXIT_CALL_FAILED, f"the hub refused the call ({exc.code}): {exc.message}"
 
 

@@ -208,15 +208,12 @@ def _table(cols: list[Col], width: int) -> tuple[Table, list[bool]]:
 
 
 def _fill(table: Table, keep: list[bool], rows: list[list[Any]], max_rows: int, empty: str) -> Table:
-    blank = [""] * (len(table.columns) - 1)
+    """Add up to max_rows rows (the pane title carries the full count)."""
     if not rows:
-        table.add_row(Text(empty, style="dim"), *blank)
+        table.add_row(Text(empty, style="dim"), *[""] * (len(table.columns) - 1))
         return table
-    shown = rows if len(rows) <= max_rows else rows[: max(max_rows - 1, 0)]
-    for r in shown:
+    for r in rows[:max(max_rows, 0)]:
         table.add_row(*[cell for cell, k in zip(r, keep) if k])
-    if len(rows) > len(shown):
-        table.add_row(Text(f"... {len(rows) - len(shown)} more", style="dim"), *blank)
     return table
 
 
@@ -290,13 +287,6 @@ def visible_orders(state: MonitorState, focus: str | None = None, open_only: boo
     return sorted(orders, key=_order_sort_key, reverse=True)
 
 
-def _short_reason(o: dict[str, Any]) -> str:
-    """The rejection reason without a leading '[<its own code>] ' (the code is in its own column)."""
-    reason = order_reason(o)
-    prefix = f"[{o.get('stock_code')}] "
-    return reason[len(prefix):] if reason.startswith(prefix) else reason
-
-
 def orders_table(state: MonitorState, max_rows: int, width: int = 80, lang: str = "zh",
                  focus: str | None = None, open_only: bool = False) -> Table:
     t, keep = _table([Col("time", min_width=8), Col("owner", min_width=6), Col("id", "right", 4, hide_below=100),
@@ -310,7 +300,7 @@ def orders_table(state: MonitorState, max_rows: int, width: int = 80, lang: str 
         rows.append([fmt_clock(o.get("order_time")), order_owner(o), str(o.get("order_id", "-")),
                      str(o.get("stock_code") or "-"), side_name(o.get("order_type"), lang), fmt_price(o.get("price")),
                      f"{fmt_int(o.get('traded_volume') or 0)}/{fmt_int(o.get('order_volume'))}",
-                     Text(order_status_name(status, lang), style=style), Text(_short_reason(o), style="red")])
+                     Text(order_status_name(status, lang), style=style), Text(order_reason(o), style="red")])
     return _fill(t, keep, rows, max_rows, "no open orders" if open_only else "no orders today")
 
 
@@ -383,8 +373,6 @@ def _lines_block(lines: list[Text], max_rows: int, width: int, empty: str) -> Te
     if not lines:
         return Text(empty, style="dim")
     shown = lines[:max_rows]
-    if len(lines) > max_rows > 1:
-        shown = lines[: max_rows - 1] + [Text(f"... {len(lines) - max_rows + 1} more", style="dim")]
     for line in shown:
         line.no_wrap, line.overflow = True, "ellipsis"
         line.truncate(max(width, 1), overflow="ellipsis")
@@ -422,7 +410,7 @@ def _panes(state: MonitorState, now: float, width: int, lang: str, focus: str | 
     own = f" - {focus}" if focus else ""
     return {
         "strategies": Pane("strategies", strat_title, 1 + max(n_clients, 1),
-                           1 + min(max(n_clients if focus else n_strat + (n_clients > n_strat), 1), 5),
+                           1 + min(max(n_clients if focus else n_strat, 1), 5),
                            lambda h: strategies_table(state, now, h - 1, width, lang, focus)),
         "positions": Pane("positions", f"positions ({len(state.positions)})", 1 + max(len(state.positions), 1),
                           1 + min(max(len(state.positions), 1), 2), lambda h: positions_table(state, h - 1, width, lang)),
@@ -432,7 +420,7 @@ def _panes(state: MonitorState, now: float, width: int, lang: str, focus: str | 
                        1 + min(max(n_trades, 1), 2), lambda h: trades_table(state, h - 1, width, lang, focus)),
         "traffic": Pane("traffic", "traffic", 2, 1,
                         lambda h: _lines_block(traffic_lines(state, focus), h, inner, "")),
-        "log": Pane("log", "log (newest first)", min(max(len(logs), 1), 10), min(max(len(logs), 1), 2),
+        "log": Pane("log", f"log ({len(logs)}, newest first)", min(max(len(logs), 1), 10), min(max(len(logs), 1), 2),
                     lambda h: _lines_block(log_lines(state, focus), h, inner, "no warnings or errors")),
     }
 

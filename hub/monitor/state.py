@@ -56,9 +56,14 @@ def order_owner(order: Mapping[str, Any]) -> str:
 
 
 def order_reason(order: Mapping[str, Any]) -> str:
-    """Why an order was rejected (broker status_msg or the order error's message)."""
-    return str(order.get("error_msg") or (order.get("status_msg") if order.get("order_status") == ORDER_JUNK else "")
-               or "")
+    """Why an order was rejected (broker status_msg or the order error's message), for display.
+
+    A leading '[<the order's code>] ' is dropped: the code is shown next to it anyway.
+    """
+    reason = str(order.get("error_msg") or (order.get("status_msg") if order.get("order_status") == ORDER_JUNK
+                                            else "") or "")
+    prefix = f"[{order.get('stock_code')}] "
+    return reason[len(prefix):] if reason.startswith(prefix) else reason
 
 
 @dataclass
@@ -292,7 +297,7 @@ class MonitorState:
             return
         order = self.orders.setdefault(oid, {"order_id": oid, "owner": owner, "order_status": ORDER_JUNK})
         order["error_msg"] = msg
-        self._log_reject(oid, owner, order.get("stock_code"), msg, ts)
+        self._log_reject(oid, owner, order.get("stock_code"), order_reason(order), ts)
 
     def _log_reject(self, oid: Any, owner: str, code: Any, reason: str, ts: float) -> None:
         if oid in self._rejects_logged:

@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-
-def wait_until(cond: Callable[[], Any], timeout: float = 10.0, step: Callable[[], None] | None = None,
-               what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        if step is not None:
-            step()
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -59,9 +43,3 @@ def gateways():
     yield make
     for gw in made:
         gw.close()
-
-
-def exchange_of(server):
-    import hub.sim
-
-    return hub.sim.get_exchange(str(server.config.sim_dir))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fake_hub import FakeHub
+from monitor_fakehub import FakeHub
 from typer.testing import CliRunner
 
 from hub.cli import app, ops

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import exchange_of, wait_until
+from monitor_helpers import exchange_of, wait_until
 from typer.testing import CliRunner
 
 from hub.cli import app
