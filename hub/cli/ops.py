@@ -23,16 +23,16 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli import EXIT_CALL_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, app
-from hub.monitor.link import (ENV_RPC, HubLink, TokenError, as_dict, read_token, resolve_pub, resolve_rpc,
-                              unreachable_hint)
-from hub.monitor.render import fmt_money, orders_table, positions_table, strategies_table, trades_table
+from hub.monitor.link import (ENV_RPC, UNREACHABLE_CODES, HubLink, TokenError, as_dict, read_token, resolve_pub,
+                              resolve_rpc, unreachable_hint)
+from hub.monitor.render import (fmt_money, orders_table, positions_table, strategies_table, trades_table,
+                                visible_orders)
 from hub.monitor.state import MonitorState
 from rpc_client.protocol import ErrorCode, HubError, Role
 
 #: How the CLI makes its hub session; tests replace it with a fake.
 make_link: Callable[..., HubLink] = HubLink
 
-UNREACHABLE = (ErrorCode.TIMEOUT, ErrorCode.CLOSED)
 BIG = 10 ** 9  # "no row limit" for tables printed once
 
 
@@ -166,7 +166,6 @@ def orders_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s", 
     state = MonitorState()
     state.apply_orders(result)
     if as_json:
-        from hub.monitor.render import visible_orders
         return print_json(visible_orders(state, strategy, open_only))
     out().print(orders_table(state, BIG, width=out().width, lang=lang.value, focus=strategy, open_only=open_only))
 
@@ -197,7 +196,7 @@ def positions_cmd(rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, time
             try:
                 ticks = {k: as_dict(v) for k, v in (link.call("get_full_tick", codes=codes) or {}).items()}
             except HubError as exc:
-                if exc.code in UNREACHABLE:
+                if exc.code in UNREACHABLE_CODES:
                     raise
     if as_json:
         return print_json(result)

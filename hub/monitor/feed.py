@@ -18,15 +18,13 @@ import threading
 import time
 from typing import Any, Callable, Mapping
 
-from hub.monitor.link import HubLink, as_dict
+from hub.monitor.link import UNREACHABLE_CODES, HubLink, as_dict
 from hub.monitor.state import MonitorState
-from rpc_client.protocol import ErrorCode, HubError
+from rpc_client.protocol import HubError
 
 #: Past events replayed when the monitor meets a hub (run), to fill the log with recent trouble.
 HISTORY_EVENTS = 300
 
-#: Errors that mean "the hub is not answering", as opposed to "the hub refused".
-UNREACHABLE_CODES = (ErrorCode.TIMEOUT, ErrorCode.CLOSED)
 
 
 class Feed:

@@ -21,6 +21,8 @@ from rpc_client.protocol import DEFAULT_RPC_ENDPOINT, ErrorCode, HubError, Role
 #: does not import hub.config so that it stays a pure client of the hub.
 DEFAULT_DATA_DIR = Path("~/.qmt-hub")
 TOKEN_FILE = "admin.token"
+#: Errors that mean "the hub is not answering", as opposed to "the hub refused".
+UNREACHABLE_CODES = (ErrorCode.TIMEOUT, ErrorCode.CLOSED)
 #: Longest wait between the monitor's reconnect attempts (the client library doubles from 1 s).
 RECONNECT_EVERY = 2.0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor_sample import NOW, ev, order, sample_state
+from monitor_sample import NOW, ev, sample_state
 from rich.console import Console
 
 from hub.monitor.render import render_dashboard
@@ -140,3 +140,15 @@ def test_empty_state_renders():
     s = MonitorState(rpc="tcp://127.0.0.1:5555")
     text = screen(s, width=80, height=24)
     assert "CONNECTING" in text and "no clients connected" in text
+
+
+def test_monitor_is_a_pure_client_of_the_hub():
+    """hub.monitor imports rpc_client and rich only: it may run on a machine without the hub or xtquant."""
+    import subprocess
+    import sys
+
+    code = ("import sys, hub.monitor.feed, hub.monitor.render, hub.monitor.link; "
+            "bad = sorted(m for m in sys.modules if m.startswith(('hub.core', 'hub.sim', 'hub.broker', 'xtquant'))); "
+            "print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
