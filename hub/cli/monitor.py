@@ -61,15 +61,18 @@ def monitor_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s",
     """Live dashboard of a running hub: broker, asset, strategies, positions, orders, trades, traffic, log.
 
     Works from another terminal or machine (read-only monitor role). Survives hub
-    restarts: shows "hub unreachable" and reconnects. Ctrl+C quits.
+    restarts: shows "hub unreachable" and reconnects. Ctrl+C quits. When the output is
+    not a terminal, prints one frame as with --once.
     """
     rpc, pub = ops.endpoints(rpc, pub)
     state = MonitorState(rpc=rpc, pub=pub)
     feed = Feed(state, lambda: ops.make_link(rpc, pub, role=Role.MONITOR, timeout=timeout))
-    if once:
+    console = Console()
+    if once or not console.is_terminal:
         feed.step()
         feed.step()  # the first step connects and loads the book; the second drains the first events
-        console = Console(width=width, height=height) if width or height else Console()
+        if width or height:
+            console = Console(width=width, height=height)
         w, h = console.width, height or console.height
         with feed.lock:
             console.print(render_dashboard(state, now=time.time(), width=w, height=h, lang=lang.value,
@@ -79,7 +82,6 @@ def monitor_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s",
             raise typer.Exit(EXIT_UNREACHABLE)
         return
 
-    console = Console()
     handler = _StateLog(feed)
     client_log = logging.getLogger("rpc_client")
     client_log.addHandler(handler)

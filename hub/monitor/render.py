@@ -145,9 +145,6 @@ def render_header(state: MonitorState, now: float, width: int, lang: str = "zh",
         line2.append(label + since + " ", style=style)
         if bstate != "up" and b.get("reason"):
             line2.append(f" {b['reason']}", style="red")
-        silent = state.hub_silent_for(now)
-        if silent is not None:
-            line2.append(f"  no heartbeat for {fmt_age(silent)}", style="bold yellow")
     h = state.halted
     if h.get("all"):
         line2.append("  ")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from hub.monitor.labels import ORDER_JUNK, STOCK_BUY, STOCK_SELL, is_open
-from rpc_client.protocol import EXTERNAL_OWNER, HUB_DEAD_AFTER, Role, Topic, split_topic
+from rpc_client.protocol import EXTERNAL_OWNER, Role, Topic, split_topic
 
 #: How long a client that left stays on screen (dimmed) before it ages out.
 GONE_TTL = 30.0
@@ -90,7 +90,6 @@ class MonitorState:
     rates: dict[str, Any] = field(default_factory=dict)
     latency_ms: dict[str, Any] = field(default_factory=dict)
     counters: dict[str, Any] = field(default_factory=dict)
-    last_heartbeat_at: float | None = None
 
     # the book
     asset: dict[str, Any] = field(default_factory=dict)
@@ -143,13 +142,6 @@ class MonitorState:
                 self.gone[name] = (row, now)
             self.clients = {}
         self.hub_id = str(hub_id)
-
-    def hub_silent_for(self, now: float) -> float | None:
-        """Seconds since the last heartbeat when longer than the hub's dead-after, else None."""
-        if not self.connected or self.last_heartbeat_at is None:
-            return None
-        age = now - self.last_heartbeat_at
-        return age if age > HUB_DEAD_AFTER else None
 
     def hub_uptime(self, now: float) -> float | None:
         if self.uptime is None or self.uptime_at is None:
@@ -262,7 +254,6 @@ class MonitorState:
             if owner:
                 self.quotes[owner] = data
         elif kind == Topic.HEARTBEAT:
-            self.last_heartbeat_at = now
             if data.get("uptime") is not None:
                 self.uptime, self.uptime_at = float(data["uptime"]), now
             if "broker" in data:

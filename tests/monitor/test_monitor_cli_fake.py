@@ -134,3 +134,17 @@ def test_pub_follows_rpc_unless_given(hub, monkeypatch):
     monkeypatch.setenv("QMT_HUB_PUB", "tcp://10.0.0.5:9999")
     assert invoke("asset", "--rpc", "tcp://10.0.0.5:7000").exit_code == 0
     assert hub.links[-1].pub == "tcp://10.0.0.5:9999"
+
+
+def test_monitor_once_prints_a_frame(hub):
+    r = invoke("monitor", "--once", "--width", "80", "--height", "24", "--lang", "en")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert "qmt-hub" in lines[0] and "BROKER UP" in lines[1] and any(" alpha " in line for line in lines)
+    assert len(lines) <= 24
+
+
+def test_monitor_once_unreachable_exits_3(hub):
+    hub.up = False
+    r = invoke("monitor", "--once", "--width", "80", "--height", "24")
+    assert r.exit_code == 3 and "HUB UNREACHABLE" in r.output
