@@ -170,6 +170,11 @@ class Broker:
     def mark_down(self) -> None:
         self.connected = False
 
+    def trader_says_connected(self) -> bool:
+        """False when the trader itself knows its connection is gone (its on_disconnected may
+        still be on its way to the hub). Traders without such a flag count as connected."""
+        return self._trader is not None and bool(getattr(self._trader, "connected", True))
+
     # ---- trading: async only (the loop never waits on the broker) ----------------
     def order_async(self, stock_code: str, order_type: int, volume: int, price_type: int, price: float,
                     strategy_name: str, order_remark: str) -> int:

@@ -127,6 +127,15 @@ class OrderDesk:
             self._fail(p, HubError(ErrorCode.BROKER_ERROR, f"the broker call failed: {exc}"))
             return True
         if not isinstance(seq, int) or seq < 0:
+            says = getattr(broker, "trader_says_connected", None)
+            if callable(says) and not says():
+                # the connection dropped and the disconnect is still on its way to the loop: nothing
+                # was sent, so this is BROKER_DOWN, not a result; the same id may be tried again
+                self._forget(p)
+                self._reply_error(call, HubError(ErrorCode.BROKER_DOWN, "the broker connection is down (the "
+                                                 "trader reports it disconnected); nothing was sent",
+                                                 {"client_order_id": coid}))
+                return True
             self._fail(p, HubError(ErrorCode.BROKER_ERROR, f"the broker refused the order (order_stock_async "
                                                            f"returned {seq})"))
             return True
@@ -157,6 +166,13 @@ class OrderDesk:
             msg = resp.get("error_msg") or "no order id"
             self._fail(p, HubError(ErrorCode.BROKER_ERROR, f"the broker refused the order: {msg}",
                                    {"order_id": order_id}))
+
+    def _forget(self, p: Placement) -> None:
+        """Undo a reservation whose order certainly never left the hub."""
+        self.by_key.pop(p.key, None)
+        self.by_tag.pop(p.tag, None)
+        self.counters["orders"] -= 1
+        self.journal.forget_order(p.tag)
 
     def seen_at_broker(self, tag: Any, order_id: Any) -> None:
         """A broker push or query shows an order stamped with `tag`: the broker has it.
