@@ -91,6 +91,9 @@ class OrderDesk:
                     "code": ErrorCode.UNKNOWN_OUTCOME,
                     "message": "the hub stopped before the broker answered this order; query your orders",
                     "data": None}
+            if rec.state == PENDING:
+                # recorded as such; the reconcile that follows turns it into `done` if the broker has it
+                self.journal.finish_order(rec.tag, UNKNOWN, None, p.error)
             self.by_key[p.key] = p
             self.by_tag[p.tag] = p
         # older days' tags still attribute pushes of orders that live on (e.g. queried history)
