@@ -410,7 +410,8 @@ def _panes(state: MonitorState, now: float, width: int, lang: str, focus: str | 
                            1 + min(max(n_clients if focus else n_strat, 1), 5),
                            lambda h: strategies_table(state, now, h - 1, width, lang, focus)),
         "positions": Pane("positions", f"positions ({len(state.positions)})", 1 + max(len(state.positions), 1),
-                          1 + min(max(len(state.positions), 1), 2), lambda h: positions_table(state, h - 1, width, lang)),
+                          1 + min(max(len(state.positions), 1), 2),
+                          lambda h: positions_table(state, h - 1, width, lang)),
         "orders": Pane("orders", f"orders{own} ({n_orders}, newest first)", 1 + min(max(n_orders, 1), 12),
                        1 + min(max(n_orders, 1), 3), lambda h: orders_table(state, h - 1, width, lang, focus)),
         "trades": Pane("trades", f"trades{own} ({n_trades}, newest first)", 1 + min(max(n_trades, 1), 10),
@@ -418,7 +419,7 @@ def _panes(state: MonitorState, now: float, width: int, lang: str, focus: str | 
         "traffic": Pane("traffic", "traffic", 2, 1,
                         lambda h: _lines_block(traffic_lines(state, focus), h, inner, "")),
         "log": Pane("log", f"log ({len(logs)}, newest first)", min(max(len(logs), 1), 10), min(max(len(logs), 1), 2),
-                    lambda h: _lines_block(log_lines(state, focus), h, inner, "no warnings or errors")),
+                    lambda h: _lines_block(logs, h, inner, "no warnings or errors")),
     }
 
 
