@@ -234,9 +234,12 @@ def strategies_table(state: MonitorState, now: float, max_rows: int, width: int 
     for row, gone in _client_rows(state, now, focus):
         name = str(row.get("strategy"))
         role = str(row.get("role") or Role.STRATEGY)
-        derived = state.strategy_counts(name)
-        counts = [row.get(k) if row.get(k) is not None else derived[k]
-                  for k in ("open_orders", "orders_today", "fills_today", "rejects_today")]
+        keys = ("open_orders", "orders_today", "fills_today", "rejects_today")
+        if all(row.get(k) is not None for k in keys):
+            counts = [row[k] for k in keys]
+        else:  # an older hub without counters: count from the monitor's own book
+            derived = state.strategy_counts(name)
+            counts = [row.get(k) if row.get(k) is not None else derived[k] for k in keys]
         if gone:
             heard: Any = Text("gone", style="dim")
         else:
@@ -291,7 +294,7 @@ def orders_table(state: MonitorState, max_rows: int, width: int = 80, lang: str 
                       Col("filled/qty", "right", 10), Col("state", min_width=4 if lang == "zh" else 9),
                       Col("reason", min_width=6, flex=True)], width)
     rows = []
-    for o in visible_orders(state, focus, open_only):
+    for o in visible_orders(state, focus, open_only)[:max(max_rows, 0)]:
         status = o.get("order_status")
         style = "red" if status == ORDER_JUNK else ("yellow" if is_open(status) else "")
         rows.append([fmt_clock(o.get("order_time")), order_owner(o), str(o.get("order_id", "-")),
@@ -310,7 +313,7 @@ def trades_table(state: MonitorState, max_rows: int, width: int = 80, lang: str 
     trades.sort(key=lambda x: (x.get("traded_time") or 0, str(x.get("traded_id"))), reverse=True)
     rows = [[fmt_clock(x.get("traded_time")), order_owner(x), str(x.get("order_id", "-")),
              str(x.get("stock_code") or "-"), side_name(x.get("order_type"), lang), fmt_price(x.get("traded_price")),
-             fmt_int(x.get("traded_volume")), fmt_money(x.get("traded_amount"))] for x in trades]
+             fmt_int(x.get("traded_volume")), fmt_money(x.get("traded_amount"))] for x in trades[:max(max_rows, 0)]]
     return _fill(t, keep, rows, max_rows, "no trades today")
 
 
