@@ -27,6 +27,7 @@ class Tmux:
 
     def __init__(self) -> None:
         self.socket = f"qmthub-test-{os.getpid()}-{time.monotonic_ns() % 100000}"
+        self.path = ""
 
     def run(self, *args: str) -> str:
         return subprocess.run(["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True,
@@ -34,12 +35,15 @@ class Tmux:
 
     def start(self, command: str, width: int, height: int) -> None:
         self.run("new-session", "-d", "-s", "mon", "-x", str(width), "-y", str(height), command)
+        self.path = self.run("display-message", "-p", "#{socket_path}").strip()
 
     def screen(self) -> str:
         return self.run("capture-pane", "-p", "-t", "mon")
 
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
+        if self.path:
+            Path(self.path).unlink(missing_ok=True)
 
 
 def start_hub(rpc: str, pub: str, data_dir: Path, log: Path) -> subprocess.Popen:
