@@ -103,6 +103,12 @@ class RemoteExchange:
         if self._attached:
             self._attached = False
             self._trader._sim_disconnected()
+            # calls waiting for a reply from the dead simulator fail now, not after CALL_TIMEOUT
+            with self._lock:
+                pending, self._pending = self._pending, {}
+            for slot in pending.values():
+                slot[1], slot[2] = False, "the simulator is gone"
+                slot[0].set()
 
     def _call(self, method: str, timeout: float = CALL_TIMEOUT, **params: Any) -> Any:
         if self._stop.is_set():
