@@ -760,7 +760,25 @@ class Transport:
             if not ok:
                 err: HubError = result
                 if err.code == ErrorCode.REPLAY_UNAVAILABLE:
-                    self._skip_gap(key, tr, f"replay unavailable: {err.message}")
+                    data = err.data if isinstance(err.data, dict) else {}
+                    first, head = data.get("first"), data.get("head")
+                    if not tr.pending and isinstance(head, int):
+                        # pruned events, none held: jump to what the journal still has (else the
+                        # heartbeat heads would ask for the same pruned events again and again)
+                        oldest = first if isinstance(first, int) else head + 1
+                        lost = oldest - 1 - (tr.last or 0)
+                        if lost > 0:
+                            log.error("rpc_client: %d event(s) of stream %s after %s are lost (%s)", lost, key,
+                                      tr.last, err.message)
+                            self.lost_events += lost
+                            self._notice("client.gap", {"stream": key, "after": tr.last, "next": oldest,
+                                                        "lost": lost, "reason": f"replay unavailable: {err.message}"})
+                            tr.last = oldest - 1
+                        if head > (tr.last or 0) and lost > 0:
+                            self._replay(key)
+                            return
+                    else:
+                        self._skip_gap(key, tr, f"replay unavailable: {err.message}")
                 else:
                     log.warning("rpc_client: replay of %s after %s failed: %s", key, after, err)
                 self._syncing.discard(key)
