@@ -38,9 +38,11 @@ def test_killed_strategy_with_and_without_cancel_on_disconnect(procs, tmp_path):
     t_kill = time.monotonic()
 
     def open_of(strategy: str) -> list[dict]:
+        # broker first, journal second: the hub journals every order before the broker sees it,
+        # so each order listed here has its tag in the journal read after (the bystander keeps trading)
+        listed = sim_call(sim_ep, "order_list", account_id=ACCOUNT, cancelable_only=True)
         tags = journal_orders(data)
-        return [o for o in sim_call(sim_ep, "order_list", account_id=ACCOUNT, cancelable_only=True)
-                if tags[o["order_remark"]]["strategy"] == strategy]
+        return [o for o in listed if tags[o["order_remark"]]["strategy"] == strategy]
 
     assert len(open_of("victim")) == RESTING
     wait_for(lambda: not open_of("victim"), DEAD_AFTER + 3, "the victim's orders to be cancelled")
