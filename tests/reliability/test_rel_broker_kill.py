@@ -85,9 +85,9 @@ def test_broker_killed_and_restarted_while_strategies_trade(procs, tmp_path):
     assert states[-3:] == ["down", "reconnecting", "up"], states
 
     # every broker order and fill reached its owner exactly once, in order
-    tags = journal_orders(data)
     orders = sim_call(sim_ep, "order_list", account_id=ACCOUNT)
     trades = sim_call(sim_ep, "trade_list", account_id=ACCOUNT)
+    tags = journal_orders(data)  # after the broker: every order there was journaled before it was sent
     owner = {o["order_id"]: tags[o["order_remark"]]["strategy"] for o in orders}
     assert Counter(tags[o["order_remark"]]["client_order_id"] for o in orders).most_common(1)[0][1] == 1
     for name in STRATEGIES:
