@@ -182,11 +182,27 @@ class Pool:
         for a in agents:
             a.result(timeout)
 
-    def close(self) -> None:
+    def close(self, timeout: float = 3.0) -> None:
+        """Ask every agent to stop, give them `timeout` s together, then terminate (and kill) the rest."""
         for a in self.agents:
             try:
-                a.stop()
-            except Exception:
+                a._conn.send(("stop_agent", None))
+            except (EOFError, OSError):
+                pass
+        deadline = time.monotonic() + timeout
+        for a in self.agents:
+            a.proc.join(max(0.0, deadline - time.monotonic()))
+        for a in self.agents:
+            if a.proc.is_alive():
+                a.proc.terminate()
+        for a in self.agents:
+            a.proc.join(2.0)
+            if a.proc.is_alive():
+                a.proc.kill()
+                a.proc.join(2.0)
+            try:
+                a._conn.close()
+            except OSError:
                 pass
         self.agents.clear()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass
@@ -26,6 +27,11 @@ REST_CODE = "600000.SH"  # reference price 10.20, limit down 9.18
 REST_PRICE = 9.50
 # Marketable orders (fill at once) used to make account events during the tick fan-out.
 FILL_PRICE = 11.20  # <= limit up 11.22
+
+# The hub's PUB high-water mark (hub/core/server.py); the raw floor publisher uses the same.
+HUB_PUB_SNDHWM = 100_000
+# Sim tick interval for "full speed": 100 codes every ms offered, more than the hub publishes.
+FAST_TICK_INTERVAL = 0.001
 
 # 61 built-in codes plus generated main-board codes: the tick fan-out universe.
 TICK_CODES_N = 100
@@ -66,19 +72,23 @@ class Settings:
     idle_hosts: int
     idle_cpu_window: float
     mem_orders: int
+    budget: float = 0.0  # seconds; past it, cases run one round only (0 = no budget)
+    scale_rounds: int = 3
+    scale_n: int = 1000
     book_orders: int = 100
 
     @classmethod
     def quick(cls) -> "Settings":
         return cls("quick", rounds=3, lat_n=600, lat_warm=100, tput_clients=8, tput_window=8, tput_duration=1.0,
-                   fan_subs=(1, 4, 8), fan_duration=1.0, fan_rounds=2, fixed_rate=2000.0, idle_clients=128,
-                   idle_hosts=4, idle_cpu_window=3.0, mem_orders=5000)
+                   fan_subs=(1, 4, 8), fan_duration=0.8, fan_rounds=2, fixed_rate=2000.0, idle_clients=128,
+                   idle_hosts=4, idle_cpu_window=2.0, mem_orders=3000, scale_rounds=2, scale_n=300,
+                   budget=80.0)
 
     @classmethod
     def full(cls) -> "Settings":
         return cls("full", rounds=5, lat_n=3000, lat_warm=300, tput_clients=8, tput_window=8, tput_duration=3.0,
                    fan_subs=(1, 4, 8), fan_duration=3.0, fan_rounds=3, fixed_rate=2000.0, idle_clients=128,
-                   idle_hosts=4, idle_cpu_window=10.0, mem_orders=100_000)
+                   idle_hosts=4, idle_cpu_window=10.0, mem_orders=100_000, scale_rounds=5, scale_n=2000)
 
 
 CASES = {
@@ -129,6 +139,8 @@ def declare(r: Report, s: Settings) -> None:
         r.declare(f"fan.hub.{n}.ratio", c[5], f"hub / raw ticks/s per subscriber, {n} sub(s)", "×",
                   goal=">= 0.8" if n == max(s.fan_subs) else None)
     r.declare("fan.hub.published", c[5], "hub full speed: ticks/s published (hub counter)", "/s", info=True)
+    r.declare("fan.order_p50", c[5], f"order→ack p50 during the full-speed fan-out to {max(s.fan_subs)} subs (info)",
+              "µs", info=True)
     r.declare("fan.acct_lost", c[5], f"account events lost at {max(s.fan_subs)} subs, full speed", "n", goal="<= 0")
     r.declare("fan.fixed.rate", c[5], f"hub fixed rate, {max(s.fan_subs)} subs: ticks/s per subscriber", "/s")
     r.declare("fan.fixed.gaps", c[5], f"hub fixed rate, {max(s.fan_subs)} subs: gaps (all subs)", "n",
@@ -144,6 +156,14 @@ def declare(r: Report, s: Settings) -> None:
     r.declare("mem.clients", c[7], f"hub RSS with {s.idle_clients} clients", "MB")
     r.declare("mem.orders", c[7], "hub RSS after the orders below", "MB")
     r.declare("mem.orders_n", c[7], "orders placed for the figure above", "n")
+
+
+_T0 = time.monotonic()
+
+
+def progress(msg: str) -> None:
+    """One progress line on stderr (the table goes to stdout)."""
+    print(f"[bench {time.monotonic() - _T0:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
 class CaseSkipped(Exception):
@@ -171,9 +191,21 @@ class Bench:
             self.report.notes.append(f"client library not available ({self.lib_error}); hub figures use the "
                                      "raw protocol client instead")
         self.zctx = zmq.Context()
-        self.paired: dict[str, list[float]] = {}
+        self.t_start = time.monotonic()
 
     # ------------------------------------------------------------------ plumbing
+    def over_budget(self) -> bool:
+        return bool(self.s.budget) and time.monotonic() - self.t_start > self.s.budget
+
+    def rounds(self, planned: int, what: str) -> Any:
+        """range(planned), cut short (after at least one round) once the time budget is spent."""
+        for i in range(planned):
+            if i > 0 and self.over_budget():
+                self.report.notes.append(f"{what}: {i} of {planned} rounds (time budget of "
+                                         f"{self.s.budget:.0f} s spent; the machine is slow or busy)")
+                return
+            yield i
+
     def wanted(self, case: int) -> bool:
         return self.only is None or case in self.only
 
@@ -199,6 +231,9 @@ class Bench:
                 self.report.na_case(CASES[case], "not selected (--only)")
 
     def guard(self, case: int, fn: Callable[[], None], case_on_fail: int | None = -1) -> None:
+        t0 = time.monotonic()
+        name = getattr(fn, "__name__", str(case))
+        progress(f"{name} ...")
         try:
             fn()
         except KeyboardInterrupt:
@@ -211,6 +246,9 @@ class Bench:
             cases = [1, 2, 3] if case == 1 else [case]
             for c in cases:
                 self.report.na_case(CASES[c], reason)
+        finally:
+            self.report.params.setdefault("seconds", {})[name] = round(time.monotonic() - t0, 1)
+            progress(f"{name} done in {time.monotonic() - t0:.1f} s")
 
     def need_hub(self) -> HubProcess:
         if self.hub is None:
@@ -357,7 +395,7 @@ class Bench:
         cols: dict[str, list[tuple[float, float]]] = {k: [] for k in (
             "floor", "thread", "canned", "asset", "orders", "order", "asset_raw", "order_raw")}
         n, warm = s.lat_n, s.lat_warm
-        for _ in range(s.rounds):
+        for _ in self.rounds(s.rounds, "latency"):
             cols["floor"].append(p50_p99(raw.raw_latency(echo_ep, n, warm=warm, zctx=self.zctx)))
             cols["thread"].append(p50_p99(raw.raw_latency(thread_ep, n, warm=warm, zctx=self.zctx)))
             if not hub_ok:
@@ -416,7 +454,7 @@ class Bench:
         hub_rates: list[float] = []
         hub_reason = None
         order = hubjobs.order_kwargs(REST_CODE, REST_PRICE)
-        for rnd in range(s.rounds):
+        for rnd in self.rounds(s.rounds, "throughput"):
             floor_rates.append(self._flood(clients, "benchlib.raw:raw_throughput",
                                            [dict(endpoint=echo_ep, window=s.tput_window) for _ in clients]))
             if hub_reason is None:
@@ -461,11 +499,11 @@ class Bench:
 
     # ------------------------------------------------------------------ case 5
     def fan_round(self, pub_ep: str, n: int, publisher: Callable[[float, float], Agent | None] | None = None,
-                  hub: HubProcess | None = None, trader: Callable[[float, float], Agent | None] | None = None
-                  ) -> dict[str, Any]:
+                  hub: HubProcess | None = None, trader: Callable[[float, float], Agent | None] | None = None,
+                  at_end: Callable[[], None] | None = None, duration: float | None = None) -> dict[str, Any]:
         """One window of `fan_duration` s with n subscriber processes on pub_ep."""
-        d = self.s.fan_duration
-        ws = time.time() + 1.0
+        d = duration or self.s.fan_duration
+        ws = time.time() + 0.6
         we = ws + d
         extra: list[Agent] = []
         if publisher is not None:
@@ -493,9 +531,11 @@ class Bench:
             st = rawhub.status(hub.rpc)
             t_pub1 = (time.time(), st["counters"]["ticks"])
             head1 = (st.get("heads") or {}).get(P.ACCOUNT_STREAM, 0)
+        _sleep_until(we)
+        if at_end is not None:
+            at_end()
         results = [a.result(d + 60) for a in subs]
-        for a in extra:
-            a.result(d + 60)
+        extra_results = [a.result(d + 60) for a in extra]
         out: dict[str, Any] = {
             "rate": median([x["rate"] for x in results]),
             "min_rate": min(x["rate"] for x in results),
@@ -504,6 +544,11 @@ class Bench:
         }
         if t_pub0 and t_pub1:
             out["published"] = (t_pub1[1] - t_pub0[1]) / max(1e-9, t_pub1[0] - t_pub0[0])
+        lat = [x for res in extra_results if isinstance(res, dict) for x in res.get("lat_ns", [])]
+        if lat:
+            out["trader_p50"], out["trader_p99"] = p50_p99(lat)
+            out["trader_orders"] = len(lat)
+        out["catch_up_s"] = max(x["catch_up_s"] for x in results)
         if head0 is not None:
             expected = set(range(head0 + 1, head1 + 1))
             out["acct_expected"] = len(expected)
@@ -517,12 +562,15 @@ class Bench:
         codes = tick_codes(TICK_CODES_N)
         pub_agent = self.spare[2]
         hub_reason = None
+        mon = None
+        # "Full speed" through the public interface: the sim ticks every code every millisecond
+        # (offered 100 codes x 1000/s), more than the hub can publish, so the hub publishes as fast
+        # as it can. Codes are subscribed only during a hub window so the hub is idle (and holds no
+        # backlog) while the raw floor runs.
         try:
-            fast = self.launch_hub("fanout-full", self.sim_config(tick_interval=1e-6))
-            mon = rawhub.RawHubClient(fast.rpc, self.zctx)
+            fast = self.launch_hub("fanout-full", self.sim_config(tick_interval=FAST_TICK_INTERVAL))
+            mon = rawhub.RawHubClient(fast.rpc, self.zctx, timeout=30)
             mon.hello("bench_fan", role=P.Role.MONITOR)
-            mon.call("subscribe_quote", {"codes": codes})
-            time.sleep(0.3)
             sample_tick = mon.call("get_full_tick", {"codes": [codes[0]]}).get(codes[0])
         except Exception as exc:
             fast = None
@@ -535,7 +583,7 @@ class Bench:
         def raw_publisher(rate: float | None) -> Callable[[float, float], Agent]:
             def start(t0: float, t1: float) -> Agent:
                 pub_agent.submit("benchlib.raw:raw_pub", endpoint=raw_ep, tick=sample_tick, codes=codes,
-                                 start_at=t0, stop_at=t1, rate=rate)
+                                 start_at=t0, stop_at=t1, rate=rate, sndhwm=HUB_PUB_SNDHWM)
                 pub_agent.wait_message(20)
                 return pub_agent
             return start
@@ -546,13 +594,21 @@ class Bench:
             pub_agent.wait_message(20)
             return pub_agent
 
+        def hub_ticks_on(on: bool) -> None:
+            mon.call("subscribe_quote" if on else "unsubscribe_quote", {"codes": codes})
+            if not on:
+                _wait_drained(fast)
+
+        trader_p50: list[float] = []
+        trader_n: list[int] = []
+
         acct_lost: list[int] = []
         acct_expected: list[int] = []
         published: list[float] = []
         nmax = max(s.fan_subs)
         for n in s.fan_subs:
             raw_rates, raw_gaps, hub_rates, hub_gaps, ratios = [], [], [], [], []
-            for _ in range(s.fan_rounds):
+            for _ in self.rounds(s.fan_rounds, f"fan-out {n} subs"):
                 raw_ep = free_endpoint()
                 rr = self.fan_round(raw_ep, n, publisher=raw_publisher(None))
                 raw_rates.append(rr["rate"])
@@ -563,7 +619,16 @@ class Bench:
                     hub_reason = f"fan-out hub died: {fast.log_tail(200)}"
                     fast = None
                     continue
-                hr = self.fan_round(fast.pub, n, hub=fast, trader=trader if n == nmax else None)
+                hub_ticks_on(True)
+                try:
+                    hr = self.fan_round(fast.pub, n, hub=fast, trader=trader if n == nmax else None,
+                                        at_end=lambda: hub_ticks_on(False))
+                except Exception:
+                    hub_ticks_on(False)
+                    raise
+                if "trader_p50" in hr:
+                    trader_p50.append(hr["trader_p50"])
+                    trader_n.append(hr["trader_orders"])
                 hub_rates.append(hr["rate"])
                 hub_gaps.append(hr["gaps"])
                 ratios.append(hr["rate"] / rr["rate"] if rr["rate"] else math.nan)
@@ -582,6 +647,11 @@ class Bench:
                 r.na([f"fan.hub.{n}.rate", f"fan.hub.{n}.gaps", f"fan.hub.{n}.ratio"], hub_reason or "no hub")
         if published:
             r.set("fan.hub.published", median(published), published)
+        if trader_p50:
+            r.set("fan.order_p50", median(trader_p50), trader_p50,
+                  note=f"{median(trader_n):.0f} orders/round asked at 50/s")
+        else:
+            r.na(["fan.order_p50"], hub_reason or "no orders completed")
         if acct_lost:
             r.set("fan.acct_lost", max(acct_lost), acct_lost,
                   note=f"worst round; {median(acct_expected):.0f} events/round × {nmax} subs expected")
@@ -600,10 +670,11 @@ class Bench:
             time.sleep(0.3)
             rates, gaps = [], []
             for _ in range(max(1, s.fan_rounds - 1)):
-                fr = self.fan_round(fixed.pub, nmax, hub=fixed)
+                fr = self.fan_round(fixed.pub, nmax, hub=fixed, duration=max(1.0, s.fan_duration))
                 rates.append(fr["rate"])
                 gaps.append(fr["gaps"])
-            r.set("fan.fixed.rate", median(rates), rates, note=f"sim: {len(codes)} codes every {interval * 1000:.0f} ms")
+            r.set("fan.fixed.rate", median(rates), rates,
+                  note=f"sim: {len(codes)} codes every {interval * 1000:.0f} ms")
             r.set("fan.fixed.gaps", max(gaps), gaps, note="worst round")
             self.stop_hub(fixed)
         except CaseSkipped:
@@ -627,8 +698,8 @@ class Bench:
         one: list[float] = []
         many: list[float] = []
         try:
-            for rnd in range(s.rounds):
-                one.append(p50_p99(hubjobs.sample(lambda: order_fn(**order), s.lat_n, s.lat_warm))[0])
+            for rnd in self.rounds(s.scale_rounds, "scale"):
+                one.append(p50_p99(hubjobs.sample(lambda: order_fn(**order), s.scale_n, s.lat_warm))[0])
                 if rnd == 0:
                     time.sleep(0.5)
                     r.set("scale.cpu_idle_1", self.cpu_percent(h, s.idle_cpu_window))
@@ -637,8 +708,8 @@ class Bench:
                 for a in hosts:
                     a.wait_message(60)
                 time.sleep(1.0)  # let the hellos and first pings settle
-                many.append(p50_p99(hubjobs.sample(lambda: order_fn(**order), s.lat_n, s.lat_warm))[0])
-                if rnd == s.rounds - 1:
+                many.append(p50_p99(hubjobs.sample(lambda: order_fn(**order), s.scale_n, s.lat_warm))[0])
+                if rnd == 0:
                     st = rawhub.status(h.rpc)
                     if st.get("clients") is not None and st["clients"] < s.idle_clients:
                         r.notes.append(f"hub reports {st['clients']} clients with {s.idle_clients} idle connected")
@@ -680,6 +751,18 @@ class Bench:
         r.set("mem.orders", self.rss_mb(h), note=f"{after:,} orders in the hub's book")
         r.set("mem.orders_n", res["done"], note=f"this case; hub counter +{after - before:,}, "
               f"{res['errors']} errors" + (" (quick mode: fewer than 100,000)" if s.mode == "quick" else ""))
+
+
+def _wait_drained(h: HubProcess, timeout: float = 20.0) -> None:
+    """Wait until the hub's tick counter stops moving (its backlog of ticks is published)."""
+    deadline = time.monotonic() + timeout
+    last = -1
+    while time.monotonic() < deadline:
+        n = rawhub.status(h.rpc, timeout=timeout)["counters"]["ticks"]  # answered after the backlog
+        if n == last:
+            return
+        last = n
+        time.sleep(0.3)
 
 
 def _sleep_until(t: float) -> None:

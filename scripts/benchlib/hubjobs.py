@@ -284,23 +284,27 @@ def idle_host(ctl: Any, rpc: str, pub: str, names: list[str], heartbeat: float =
 def trickle_orders(ctl: Any, rpc: str, strategy: str, order: dict[str, Any], rate: float, start_at: float,
                    stop_at: float) -> dict:
     """Place orders at `rate`/s between start_at and stop_at (raw client): makes account events."""
-    c = RawHubClient(rpc)
+    c = RawHubClient(rpc, timeout=60)
     try:
         c.hello(strategy)
         ctl.report("ready")
         _wait_until(start_at)
         n = errors = 0
+        lat: list[int] = []
         next_t = time.time()
         while time.time() < stop_at:
+            t0 = time.perf_counter_ns()
             try:
                 c.call("order_stock", order)
                 n += 1
+                lat.append(time.perf_counter_ns() - t0)
             except P.HubError:
                 errors += 1
             next_t += 1.0 / rate
             left = next_t - time.time()
             if left > 0:
                 time.sleep(left)
-        return {"orders": n, "errors": errors}
+        lat.sort()
+        return {"orders": n, "errors": errors, "lat_ns": lat}
     finally:
         c.close()

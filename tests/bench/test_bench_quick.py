@@ -1,0 +1,64 @@
+"""`python scripts/bench.py --quick` runs and produces every figure of issue #6.
+
+No timing assertions: a figure is "produced" when it is a number, or explicitly
+n/a with a reason (e.g. a piece of the hub that is not there).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "scripts" / "bench.py"
+
+# Every figure the issue asks for, by case (informational extras are not required).
+REQUIRED = [
+    # 1 floor
+    "floor.p50", "floor.p99", "floor_thread.p50",
+    # 2 queries
+    "query_asset.p50", "query_asset.p99", "query_asset.ratio",
+    "query_orders.p50", "query_orders.p99", "query_orders.ratio",
+    # 3 order -> ack
+    "order.p50", "order.p99", "order.ratio",
+    # 4 pipelined throughput
+    "tput.floor", "tput.hub", "tput.ratio",
+    # 5 tick fan-out
+    *[f"fan.{side}.{n}.{what}" for n in (1, 4, 8) for side in ("raw", "hub") for what in ("rate", "gaps")],
+    *[f"fan.hub.{n}.ratio" for n in (1, 4, 8)],
+    "fan.acct_lost", "fan.fixed.rate", "fan.fixed.gaps",
+    # 6 scale
+    "scale.order_p50_1", "scale.order_p50_n", "scale.ratio", "scale.cpu_idle_n",
+    # 7 memory
+    "mem.idle", "mem.clients", "mem.orders", "mem.orders_n",
+]
+
+
+@pytest.mark.timeout(300)
+def test_quick_bench_produces_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, str(BENCH), "--quick", "--json", str(out)], cwd=str(REPO),
+                          capture_output=True, text=True, timeout=280)
+    assert proc.returncode == 0, f"bench failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["mode"] == "quick"
+    assert data["machine"].get("cpu") and data["machine"].get("cores_logical")
+    figs = data["figures"]
+    missing = [f for f in REQUIRED if f not in figs]
+    assert not missing, f"figures missing from the JSON: {missing}"
+    bad = []
+    for fid, f in figs.items():
+        value, na = f.get("value"), f.get("na")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value):
+            continue
+        if isinstance(na, str) and na.strip() and na != "not run":
+            continue
+        bad.append((fid, value, na))
+    assert not bad, f"figures neither numeric nor n/a with a reason: {bad}"
+    # the table was printed with every figure and the machine line
+    assert "machine:" in proc.stdout
