@@ -7,12 +7,12 @@ Imports nothing from `hub`. `rpc_client.protocol` is the one definition of the w
 * ``rpc_client.xtdata`` -- drop-in ``subscribe_quote`` / ``subscribe_whole_quote`` / ``get_full_tick``.
 """
 
-from rpc_client.gateway import RpcGateway  # noqa: F401
+from rpc_client.gateway import Heartbeat, RpcGateway  # noqa: F401
 from rpc_client.protocol import DEFAULT_PUB_ENDPOINT, DEFAULT_RPC_ENDPOINT, ErrorCode, HubError, Role  # noqa: F401
 from rpc_client.records import (XtAccountInfo, XtAccountStatus, XtAsset, XtCancelError,  # noqa: F401
                                 XtCancelOrderResponse, XtOrder, XtOrderError, XtOrderResponse, XtPosition,
                                 XtRecord, XtTrade)
 
-__all__ = ["RpcGateway", "ErrorCode", "HubError", "Role", "DEFAULT_RPC_ENDPOINT", "DEFAULT_PUB_ENDPOINT",
+__all__ = ["RpcGateway", "Heartbeat", "ErrorCode", "HubError", "Role", "DEFAULT_RPC_ENDPOINT", "DEFAULT_PUB_ENDPOINT",
            "XtRecord", "XtAsset", "XtOrder", "XtTrade", "XtPosition", "XtOrderError", "XtCancelError",
            "XtOrderResponse", "XtCancelOrderResponse", "XtAccountStatus", "XtAccountInfo"]

@@ -29,7 +29,8 @@ or in a subclass:
 ``on_connected()``          session open and caught up (after every reconnect too)
 ``on_disconnected()``       the hub went silent or restarted; reconnecting on its own
 ``on_event(topic, payload)`` every event above as the raw payload, plus ``hub.*`` events
-                            and client notices (``client.gap``, ``client.gave_up``...)
+                            (``hub.heartbeat`` about once a second, for every role) and
+                            client notices (``client.gap``, ``client.gave_up``...)
 ==========================  ===========================================================
 """
 
@@ -46,7 +47,8 @@ from rpc_client.endpoints import pub_for
 from rpc_client.protocol import ErrorCode, HubError, Role, Topic
 from rpc_client.records import (XtAccountInfo, XtAccountStatus, XtAsset, XtCancelError, XtOrder, XtOrderError,
                                 XtPosition, XtTrade)
-from rpc_client.transport import BACKOFF_INITIAL, BACKOFF_MAX, DEFAULT_TIMEOUT, CallFuture, Transport, client_info
+from rpc_client.transport import (BACKOFF_INITIAL, BACKOFF_MAX, DEFAULT_TIMEOUT, CallFuture, Heartbeat, Transport,
+                                  client_info)
 
 log = logging.getLogger("rpc_client")
 
@@ -126,7 +128,7 @@ class RpcGateway:
         self._transport = Transport(self.rpc, self.pub, dispatcher=self._dispatcher, timeout=self.timeout,
                                     on_event=self._on_event, on_tick=self._on_tick,
                                     on_connected=self._on_connected, on_disconnected=self._on_disconnected,
-                                    on_notice=self._on_notice, **self._opts)
+                                    on_notice=self._on_notice, on_heartbeat=self._on_heartbeat, **self._opts)
         try:
             self.session = self._transport.connect(hello, resume_from, timeout).result()
         except BaseException as exc:
@@ -169,6 +171,12 @@ class RpcGateway:
     @property
     def strategy(self) -> str:
         return self._transport.strategy if self._transport else ""
+
+    @property
+    def last_heartbeat(self) -> Heartbeat | None:
+        """The last ``hub.heartbeat``: ``.payload`` (``data``: last_seq, heads, broker, halted, uptime,
+        clients), ``.received_at`` (local ``time.time()``), ``.age()`` (seconds since). None before the first."""
+        return self._transport.last_heartbeat if self._transport else None
 
     @property
     def missed_ticks(self) -> dict[str, int]:
@@ -457,6 +465,11 @@ class RpcGateway:
         if self._handler("on_event") is not None:
             self._emit("on_event", str(payload.get("topic") or P.tick_topic(code)), payload)
 
+    def _on_heartbeat(self, payload: dict) -> None:
+        # raw payload only: no record conversion (once a second, for every role)
+        if self._handler("on_event") is not None:
+            self._emit("on_event", Topic.HEARTBEAT, payload)
+
     def _on_connected(self, hello: dict) -> None:
         self.session = hello
         self._emit("on_connected")
@@ -492,4 +505,4 @@ def _cancel_result(result: Any) -> int:
     return int(result["cancel_result"]) if isinstance(result, dict) else int(result)
 
 
-__all__ = ["RpcGateway", "CALLBACK_NAMES", "ORDER_ATTEMPTS"]
+__all__ = ["RpcGateway", "Heartbeat", "CALLBACK_NAMES", "ORDER_ATTEMPTS"]

@@ -36,7 +36,7 @@ import uuid
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 import zmq
 
@@ -74,6 +74,18 @@ class CallFuture(Future):
             super().add_done_callback(lambda f: d.post(fn, f))
 
 
+class Heartbeat(NamedTuple):
+    """The last ``hub.heartbeat`` received: its payload and when it arrived here."""
+
+    payload: dict
+    received_at: float  # time.time() on arrival (wall clock, for display)
+    received_monotonic: float  # time.monotonic() on arrival (for ages)
+
+    def age(self, now_monotonic: float | None = None) -> float:
+        """Seconds since it arrived."""
+        return (time.monotonic() if now_monotonic is None else now_monotonic) - self.received_monotonic
+
+
 @dataclass(eq=False)
 class _Call:
     method: str
@@ -109,6 +121,7 @@ class Transport:
                  on_connected: Callable[[dict], None] | None = None,
                  on_disconnected: Callable[[str], None] | None = None,
                  on_notice: Callable[[str, dict], None] | None = None,
+                 on_heartbeat: Callable[[dict], None] | None = None,
                  timeout: float = DEFAULT_TIMEOUT,
                  heartbeat_interval: float = P.HEARTBEAT_INTERVAL,
                  dead_after: float = P.HUB_DEAD_AFTER,
@@ -126,6 +139,7 @@ class Transport:
         self._dispatcher = dispatcher
         self._cb_event, self._cb_tick = on_event, on_tick
         self._cb_connected, self._cb_disconnected, self._cb_notice = on_connected, on_disconnected, on_notice
+        self._cb_heartbeat = on_heartbeat
 
         self.instance = uuid.uuid4().hex
         self.state = IDLE
@@ -143,6 +157,8 @@ class Transport:
         self.reconnects = 0
         self.bad_frames = 0
         self.lost_events = 0
+        #: the last hub.heartbeat (payload + arrival time); replaced whole, so safe to read from any thread
+        self.last_heartbeat: Heartbeat | None = None
 
         self._cmds: queue.SimpleQueue = queue.SimpleQueue()
         self._wake_lock = threading.Lock()
@@ -658,7 +674,10 @@ class Transport:
             self._rehello(f"new hub_id {hub_id}")
             # fall through: journaled events are held by sseq until the new session replays
         if topic == Topic.HEARTBEAT:
+            self.last_heartbeat = Heartbeat(payload, time.time(), self._last_heard)
             self._on_heartbeat(payload)
+            if self._cb_heartbeat:
+                self._dispatcher.post(self._cb_heartbeat, payload)
             return
         kind, rest = P.split_topic(topic)
         if kind == Topic.TICK:

@@ -52,13 +52,14 @@ class Feed:
     # ---------------------------------------------------------------- callbacks (any thread)
 
     def on_event(self, topic: str, payload: Mapping[str, Any]) -> None:
-        self._events.put(("event", topic, payload))
+        # stamped on arrival: the heartbeat age on screen is the time since the hub was last heard
+        self._events.put(("event", topic, payload, self._clock()))
 
     def on_connected(self, info: Any = None) -> None:
-        self._events.put(("connected", None, info))
+        self._events.put(("connected", None, info, self._clock()))
 
     def on_disconnected(self, reason: Any = None) -> None:
-        self._events.put(("disconnected", None, reason))
+        self._events.put(("disconnected", None, reason, self._clock()))
 
     # ---------------------------------------------------------------- work
 
@@ -122,11 +123,12 @@ class Feed:
         with self.lock:
             while True:
                 try:
-                    kind, topic, payload = self._events.get_nowait()
+                    kind, topic, payload, at = self._events.get_nowait()
                 except queue.Empty:
                     return
                 if kind == "event":
-                    self.state.apply_event(topic, payload, now)
+                    # the arrival time when it is on the same clock as `now` (tests drive step(now) by hand)
+                    self.state.apply_event(topic, payload, at if now - 60.0 <= at <= now else now)
                 elif kind == "connected":
                     self.state.set_connected(now)
                 else:

@@ -115,6 +115,13 @@ def render_header(state: MonitorState, now: float, width: int, lang: str = "zh",
     if state.hub_id:
         line1.append("  hub_id ", style="dim")
         line1.append(state.hub_id)
+    hb_age = state.heartbeat_age(now)
+    if hb_age is not None:
+        line1.append("  hb ", style="dim")
+        # quiet for more than two heartbeat intervals: the hub (or its event socket) is stalling
+        line1.append(fmt_age(hb_age), style="bold white on red" if state.heartbeat_stale(now) else "green")
+    elif state.connected:
+        line1.append("  hb -", style="dim")
     up = state.hub_uptime(now)
     if up is not None:
         line1.append("  uptime ", style="dim")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from hub.monitor.labels import ORDER_JUNK, STOCK_BUY, STOCK_SELL, is_open
-from rpc_client.protocol import EXTERNAL_OWNER, Role, Topic, split_topic
+from rpc_client.protocol import EXTERNAL_OWNER, HEARTBEAT_INTERVAL, Role, Topic, split_topic
 
 #: How long a client that left stays on screen (dimmed) before it ages out.
 GONE_TTL = 30.0
@@ -90,6 +90,10 @@ class MonitorState:
     rates: dict[str, Any] = field(default_factory=dict)
     latency_ms: dict[str, Any] = field(default_factory=dict)
     counters: dict[str, Any] = field(default_factory=dict)
+    # hub.heartbeat: when the last one arrived (monitor clock) and how often the hub sends them
+    heartbeat_at: float | None = None
+    heartbeat_interval: float = HEARTBEAT_INTERVAL
+    hub_clients: int | None = None  # connected clients, as the last heartbeat counted them
 
     # the book
     asset: dict[str, Any] = field(default_factory=dict)
@@ -155,6 +159,9 @@ class MonitorState:
         self.account_id = str(st.get("account_id") or self.account_id)
         self.version = str(st.get("version") or self.version)
         self.started_at = st.get("started_at", self.started_at)
+        hb = st.get("heartbeat_interval")  # in the hello result
+        if isinstance(hb, (int, float)) and not isinstance(hb, bool) and hb > 0:
+            self.heartbeat_interval = float(hb)
         if st.get("uptime") is not None:
             self.uptime, self.uptime_at = float(st["uptime"]), now
         if "broker" in st:
@@ -254,14 +261,7 @@ class MonitorState:
             if owner:
                 self.quotes[owner] = data
         elif kind == Topic.HEARTBEAT:
-            if data.get("uptime") is not None:
-                self.uptime, self.uptime_at = float(data["uptime"]), now
-            if "broker" in data:
-                self.broker = _broker_map(data["broker"])
-            if "halted" in data:
-                self.halted = _halted_map(data["halted"])
-            if data.get("last_seq") is not None:
-                self.last_seq = data["last_seq"]
+            self._on_heartbeat(data, now)
         elif kind == Topic.BROKER:
             self._on_broker(data, ts)
         elif kind == Topic.HALT:
@@ -270,6 +270,40 @@ class MonitorState:
             self._on_client(data, ts)
         elif topic == "client.gap":  # a notice from the client library: events lost beyond the journal
             self.add_log(now, WARNING, f"monitor missed {data.get('lost', '?')} event(s): {data.get('reason', '')}")
+
+    def heartbeat_age(self, now: float) -> float | None:
+        """Seconds since the last hub.heartbeat arrived, or None before the first."""
+        return None if self.heartbeat_at is None else max(0.0, now - self.heartbeat_at)
+
+    def heartbeat_stale(self, now: float) -> bool:
+        """The hub has been quiet for more than two heartbeat intervals."""
+        age = self.heartbeat_age(now)
+        return age is not None and age > 2 * self.heartbeat_interval
+
+    def _on_heartbeat(self, data: dict[str, Any], now: float) -> None:
+        """A heartbeat is fresher than the 1 s status poll for what it carries, but it carries less:
+        the broker state without since/reason and only the global halt flag, so merge, never replace."""
+        self.heartbeat_at = now
+        if data.get("uptime") is not None:
+            self.uptime, self.uptime_at = float(data["uptime"]), now
+        if "broker" in data:
+            b = data["broker"]
+            if isinstance(b, Mapping):
+                self.broker = _broker_map(b)
+            elif isinstance(b, str) and b != self.broker.get("state"):
+                self.broker = {"state": b, "since": None, "reason": ""}  # status / hub.broker fill in the rest
+        if "halted" in data:
+            h = data["halted"]
+            if isinstance(h, Mapping):
+                self.halted = _halted_map(h)
+            elif bool(h) != bool(self.halted.get("all")):
+                self.halted["all"] = bool(h)
+                if not h:
+                    self.halted["reason"] = ""
+        if isinstance(data.get("last_seq"), int):
+            self.last_seq = data["last_seq"]
+        if isinstance(data.get("clients"), int):
+            self.hub_clients = data["clients"]
 
     def _on_order(self, data: dict[str, Any], ts: float) -> None:
         oid = data.get("order_id")

@@ -59,9 +59,12 @@ def test_dashboard_shows_strategies_rejection_halt_then_broker_down(trading):
     try:
         wait_until(lambda: len(state.clients) >= 4 and len(state.orders) == 3 and state.trades,
                    step=feed.step, what="clients, orders and the fill")
+        wait_until(lambda: state.heartbeat_at is not None, step=feed.step, what="a hub.heartbeat")
+        assert state.heartbeat_interval == 0.2  # from the hub's hello
         text = screen(state)
 
         head = text.splitlines()
+        assert " hb " in head[0]
         assert server.config.rpc in head[0] and "SIM0001" in head[0] and server.hub_id in head[0]
         assert "BROKER UP" in head[1] and "halted: gamma" in head[1]
         assert "total 1,000,000" not in head[2] and "cash" in head[2]  # money moved: the fill is in the asset
