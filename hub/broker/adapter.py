@@ -2,7 +2,8 @@
 
 The hub drives the broker only through the documented XtQuantTrader API, so the
 live path and the simulator run the same hub code. Everything here is called from
-the hub's loop thread; broker callbacks arrive on the broker's own threads and are
+the hub's loop thread except `open_trader` (the broker-connect thread, see
+`hub.broker.connector`); broker callbacks arrive on the broker's own threads and are
 handed to `sink(kind, payload)` untouched (the hub's mailbox takes them from there).
 """
 
@@ -118,10 +119,16 @@ class Broker:
         self._on_close = on_close
 
     # ---- connection -------------------------------------------------------------
-    def connect(self, sink: Sink) -> None:
-        """Make a fresh trader, start, connect and subscribe the account. Raises BrokerUnavailable."""
+    # The hub runs `open_trader` on its broker-connect thread (hub.broker.connector): xtquant
+    # wants connect() on the thread that created the trader, and a slow or hanging connect
+    # must not stop the hub's loop. The loop only `install`s the result and `detach_trader`s.
+    def open_trader(self, sink: Sink) -> Any:
+        """Make a fresh trader with a fresh session id, start, connect and subscribe the account.
+
+        Returns the connected trader, not yet in use (`install` it). Raises BrokerUnavailable
+        after stopping the failed trader. Does not touch the current trader.
+        """
         self._sink = sink
-        self._drop_trader()
         session = self._session_id or random.randint(100000, 999999999)
         self._session_id = 0  # a reconnect uses a fresh session id
         try:
@@ -130,31 +137,58 @@ class Broker:
             raise
         except Exception as exc:  # noqa: BLE001
             raise BrokerUnavailable(f"could not create the {self.name} trader at {self.where}: {exc}") from None
-        trader.register_callback(make_callback(self._callback_base, sink))
-        trader.start()
-        self._trader = trader
-        rc = trader.connect()
-        if rc != 0:
-            self._drop_trader()
-            raise BrokerUnavailable(
-                f"connect() to {self.name} at {self.where} returned {rc} (session {session})"
-                + (". " + QMT_HELP if self.name == "qmt" else ""))
-        rc = trader.subscribe(self.account)
-        if rc not in (0, None):
-            self._drop_trader()
-            raise BrokerUnavailable(f"subscribe({self.account_id}) on {self.name} returned {rc}: "
-                                    "is the account logged in to this terminal?")
-        self.connected = True
+        try:
+            trader.register_callback(make_callback(self._callback_base, sink))
+            trader.start()
+            rc = trader.connect()
+            if rc != 0:
+                raise BrokerUnavailable(
+                    f"connect() to {self.name} at {self.where} returned {rc} (session {session})"
+                    + (". " + QMT_HELP if self.name == "qmt" else ""))
+            rc = trader.subscribe(self.account)
+            if rc not in (0, None):
+                raise BrokerUnavailable(f"subscribe({self.account_id}) on {self.name} returned {rc}: "
+                                        "is the account logged in to this terminal?")
+        except BaseException as exc:
+            self.stop_trader(trader)
+            if isinstance(exc, BrokerUnavailable):
+                raise
+            raise BrokerUnavailable(f"connecting to {self.name} at {self.where} failed: "
+                                    f"{type(exc).__name__}: {exc}") from None
         log.info("broker %s connected (session %s, account %s)", self.name, session, self.account_id)
+        return trader
 
-    def _drop_trader(self) -> None:
+    @property
+    def has_trader(self) -> bool:
+        """A trader is installed (it may have lost its connection since)."""
+        return self._trader is not None
+
+    def install(self, trader: Any) -> None:
+        """Loop thread: use `trader` (from `open_trader`) from now on."""
+        self._trader = trader
+        self.connected = True
+
+    def detach_trader(self) -> Any:
+        """Loop thread: stop using the current trader and return it (to be stopped elsewhere), or None."""
         trader, self._trader = self._trader, None
         self.connected = False
+        return trader
+
+    @staticmethod
+    def stop_trader(trader: Any) -> None:
         if trader is not None:
             try:
                 trader.stop()
             except Exception:  # noqa: BLE001 - a dead trader may fail to stop
-                log.exception("stopping the old trader failed")
+                log.exception("stopping a trader failed")
+
+    def connect(self, sink: Sink) -> None:
+        """All in the caller's thread: stop the old trader, open and install a fresh one."""
+        self._drop_trader()
+        self.install(self.open_trader(sink))
+
+    def _drop_trader(self) -> None:
+        self.stop_trader(self.detach_trader())
 
     def close_trader(self) -> None:
         """Stop the current trader (its threads and connection), keep the quote source."""

@@ -29,6 +29,7 @@ from rpc_client.protocol import (HARD_MESSAGE_SIZE, MAX_MESSAGE_SIZE, METHODS, P
 
 import hub
 from hub.broker import Broker, BrokerUnavailable, make_broker, to_dict
+from hub.broker.connector import BrokerConnector
 from hub.config import HubConfig
 from hub.core import methods
 from hub.core.book import Book
@@ -83,6 +84,10 @@ class HubServer:
         self._timers: list[list[Any]] = []
         self._reconnect_attempts = 0
         self._reconnect_gave_up = False
+        self.connector: BrokerConnector | None = None
+        self._attempt_gen = 0  # generation of the last connect attempt started
+        self._broker_gen = 0  # generation of the trader in use (its pushes carry it)
+        self._lost_gens: set[int] = set()  # attempts whose trader reported a disconnect before it was installed
         self.broker_reconnects = 0
         self.day = trading_day()
 
@@ -162,12 +167,20 @@ class HubServer:
         halted = self.journal.get_json("halted")
         if isinstance(halted, dict):
             self.halted.update(halted)
-        # broker
+        # broker: connected on the broker-connect thread, as every reconnect is; start() waits for it
         try:
             self.broker = self._broker_override or make_broker(cfg)
-            self.broker.connect(self._on_broker)
         except BrokerUnavailable as exc:
             raise HubStartError(str(exc)) from None
+        self.connector = BrokerConnector(self.broker, lambda: self.mailbox.put("broker_attempt"))
+        self._start_attempt()
+        while not self.connector.wait(0.1):
+            if self._stop.is_set():
+                raise HubStartError("the hub was stopped while connecting to the broker")
+        attempt = self.connector.take()
+        if attempt is None or attempt.trader is None:
+            raise HubStartError(attempt.reason if attempt is not None else "the broker connect attempt vanished")
+        self._install(attempt.trader, attempt.token)
         self.quotes = QuoteFanout(self.broker.quotes, lambda data: self.mailbox.put("ticks", data))
         self.reconcile(initial=True)
         self._set_broker_state(BROKER_UP, "connected")
@@ -193,6 +206,11 @@ class HubServer:
                 except Exception:  # noqa: BLE001
                     log.exception("closing %s failed", name)
         if self.broker is not None:
+            if self.connector is not None:
+                # the trader is stopped on the thread that created it; an attempt still running
+                # stops its own late trader when it ends (bounded wait here, never a hang)
+                self.connector.stop_later(self.broker.detach_trader())
+                self.connector.close(timeout=2.0)
             try:
                 self.broker.close()
             except Exception:  # noqa: BLE001
@@ -369,8 +387,15 @@ class HubServer:
             self.reply(call, result)
 
     # ---- broker pushes (loop thread) --------------------------------------------------
-    def _on_broker(self, kind: str, obj: Any) -> None:
-        """Broker thread: convert and hand over. Never touches sockets or the book."""
+    def _on_broker(self, kind: str, obj: Any, gen: int | None = None) -> None:
+        """Broker thread: convert and hand over. Never touches sockets or the book.
+
+        `gen` is the connect attempt whose trader pushed this; a disconnect carries it so that
+        a late one from a replaced trader cannot mark its successor down.
+        """
+        if kind == "disconnected":
+            self.mailbox.put(kind, gen)
+            return
         try:
             data = to_dict(obj, kind) if obj is not None else None
         except Exception:  # noqa: BLE001
@@ -405,7 +430,15 @@ class HubServer:
         elif kind == "cancel_response":
             self.desk.on_cancel_response(data)
         elif kind == "disconnected":
-            self._broker_lost("the broker reported a disconnect")
+            gen = data if isinstance(data, int) else self._broker_gen
+            if gen == self._broker_gen and self.broker is not None and self.broker.has_trader:
+                self._broker_lost("the broker reported a disconnect")
+            elif gen > self._broker_gen:  # the trader of an attempt not yet applied
+                self._lost_gens.add(gen)
+            else:
+                log.debug("ignored a disconnect from a replaced trader (attempt %d)", gen)
+        elif kind == "broker_attempt":
+            self._apply_attempt()
         elif kind == "connected":
             log.info("broker reports connected")
         else:
@@ -440,30 +473,56 @@ class HubServer:
         self._set_broker_state(BROKER_DOWN, reason)
         self.desk.broker_lost(reason)
 
-    def _maybe_reconnect(self) -> None:
-        """Timer: while the broker is not up, one reconnect attempt per reconnect_interval.
+    def _start_attempt(self) -> None:
+        """Hand the old trader and a connect attempt to the broker-connect thread (never blocks)."""
+        self._attempt_gen += 1
+        gen = self._attempt_gen
+        old = self.broker.detach_trader()
+        self.connector.attempt(lambda kind, obj: self._on_broker(kind, obj, gen), old, token=gen)
 
-        Each attempt stops the old trader and connects a fresh one with a fresh session id
-        (Broker.connect). After `reconnect_max_attempts` failures (0 = never give up) the
+    def _install(self, trader: Any, gen: int) -> None:
+        self.broker.install(trader)
+        self._broker_gen = gen
+        self._lost_gens = {g for g in self._lost_gens if g > gen}
+
+    def _maybe_reconnect(self) -> None:
+        """Timer: while the broker is not up, start one reconnect attempt per reconnect_interval.
+
+        The attempt runs on the broker-connect thread (hub.broker.connector): it stops the old
+        trader and connects a fresh one with a fresh session id while this loop keeps serving
+        (orders get BROKER_DOWN). Its outcome comes back through the mailbox (`_apply_attempt`).
+        One attempt at a time; after `reconnect_max_attempts` failures (0 = never give up) the
         broker stays down (published) until the hub is restarted.
         """
         if self.broker is None or self.broker_state["state"] == BROKER_UP or self._reconnect_gave_up:
             return
-        limit = self.config.reconnect_max_attempts
+        if self.connector is None or self.connector.busy:
+            return  # the previous attempt is still running
         self._reconnect_attempts += 1
         self._set_broker_state(BROKER_RECONNECTING, "trying a fresh connection")
-        try:
-            self.broker.connect(self._on_broker)
-        except BrokerUnavailable as exc:
-            log.warning("broker reconnect attempt %d failed: %s", self._reconnect_attempts, exc)
-            self.broker_state["reason"] = f"attempt {self._reconnect_attempts}: {exc}"
+        self._start_attempt()
+
+    def _apply_attempt(self) -> None:
+        """Loop thread: the outcome of a connect attempt; on success reconcile, then say up."""
+        attempt = self.connector.take() if self.connector is not None else None
+        if attempt is None:
+            return
+        trader, reason = attempt.trader, attempt.reason
+        if trader is not None and attempt.token in self._lost_gens:
+            self._lost_gens.discard(attempt.token)
+            self.connector.stop_later(trader)
+            trader, reason = None, "the broker disconnected right after connecting"
+        if trader is None:
+            limit = self.config.reconnect_max_attempts
+            log.warning("broker reconnect attempt %d failed: %s", self._reconnect_attempts, reason)
+            self.broker_state["reason"] = f"attempt {self._reconnect_attempts}: {reason}"
             if limit and self._reconnect_attempts >= limit:
                 self._reconnect_gave_up = True
-                self.broker.close_trader()
                 log.error("broker: giving up after %d reconnect attempts; restart the hub", self._reconnect_attempts)
                 self._set_broker_state(BROKER_DOWN, f"gave up after {self._reconnect_attempts} reconnect attempts "
-                                                    f"({exc}); restart the hub")
+                                                    f"({reason}); restart the hub")
             return
+        self._install(trader, attempt.token)
         try:
             self.reconcile()
         except Exception as exc:  # noqa: BLE001 - a failed reconcile means not up yet
