@@ -164,9 +164,11 @@ class XtQuantTrader:
 
     def run_forever(self) -> None:
         """Block until stop() (from a callback or another thread); Ctrl+C stops the trader and re-raises."""
+        # Poll with time.sleep and the lock-free is_set(): a Ctrl+C landing inside Event.wait()'s
+        # lock handling could otherwise leave the event's lock taken, and stop() would then block.
         try:
-            while not self._stopped.wait(0.2):
-                pass
+            while not self._stopped.is_set():
+                time.sleep(0.2)
         except KeyboardInterrupt:
             self.stop()
             raise
