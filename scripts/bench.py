@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--orders", type=int, help="orders for the memory case (default: 5,000 quick, 100,000 full)")
     ap.add_argument("--only", metavar="CASES", help="comma-separated case numbers to run, e.g. 1,2,3")
     ap.add_argument("--profile", metavar="DIR",
-                    help="run the hub under cProfile and write its profile (hub.prof) to DIR")
+                    help="sample the quiet hub with py-spy (if installed) and write its stacks and a summary to DIR")
     ap.add_argument("--keep", action="store_true", help="keep the hub's data dir and log (path printed)")
     return ap.parse_args(argv)
 

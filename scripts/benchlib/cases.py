@@ -120,12 +120,15 @@ def declare(r: Report, s: Settings) -> None:
     r.declare("query_orders.ratio_same", c[2], "query_stock_orders p50 / same-size-reply floor p50", "×",
               goal="<= 1.15")
     r.declare("query_asset_raw.p50", c[2], "query_stock_asset p50, raw protocol client (info)", "µs", info=True)
+    r.declare("query_asset_raw.ratio", c[2], "same / floor p50: the hub alone, no client library (info)", "×",
+              info=True)
 
     r.declare("order.p50", c[3], "order_stock→ack p50", "µs")
     r.declare("order.p99", c[3], "order_stock→ack p99", "µs")
     r.declare("order.ratio", c[3], "order→ack p50 / floor p50", "×", goal="<= 1.3")
     r.declare("order.ratio_thread", c[3], "order→ack p50 / thread floor p50 (info)", "×", info=True)
     r.declare("order_raw.p50", c[3], "order_stock→ack p50, raw protocol client (info)", "µs", info=True)
+    r.declare("order_raw.ratio", c[3], "same / floor p50: the hub alone, no client library (info)", "×", info=True)
 
     r.declare("tput.floor", c[4], f"raw echo, {s.tput_clients} procs × {s.tput_window} in flight", "/s")
     r.declare("tput.hub", c[4], f"orders acked, {s.tput_clients} procs × {s.tput_window} in flight", "/s")
@@ -192,6 +195,11 @@ class Bench:
                                      "raw protocol client instead")
         self.zctx = zmq.Context()
         self.t_start = time.monotonic()
+        self.spies: dict[int, Any] = {}
+        self.handles: list[Any] = []
+        self.report.params["client"] = (
+            "hub figures through the client library (rpc_client.RpcGateway); 'raw protocol client' rows "
+            "speak the wire protocol directly" if self.via == "lib" else "raw protocol client (library missing)")
 
     # ------------------------------------------------------------------ plumbing
     def over_budget(self) -> bool:
@@ -246,9 +254,26 @@ class Bench:
             cases = [1, 2, 3] if case == 1 else [case]
             for c in cases:
                 self.report.na_case(CASES[c], reason)
+            self.recover_agents()
         finally:
             self.report.params.setdefault("seconds", {})[name] = round(time.monotonic() - t0, 1)
             progress(f"{name} done in {time.monotonic() - t0:.1f} s")
+
+    def recover_agents(self) -> None:
+        """After a failed case: stop jobs still running, replace agents that do not stop."""
+        server_agents = {id(a) for a, _ in self.servers.values()}
+        for lst in (self.workers, self.spare):
+            for i, a in enumerate(lst):
+                if not a.busy or id(a) in server_agents:
+                    continue
+                try:
+                    a.command("stop")
+                    a.result(10)
+                except Exception:
+                    a.stop(1.0)
+                    fresh = self.pool.start(1)[0]
+                    self.pool.warm([fresh])
+                    lst[i] = fresh
 
     def need_hub(self) -> HubProcess:
         if self.hub is None:
@@ -258,6 +283,11 @@ class Bench:
         return self.hub
 
     def close(self) -> None:
+        for handle in list(self.handles):
+            try:
+                self.disconnect(handle)
+            except Exception:
+                pass
         for name, (agent, _) in list(self.servers.items()):
             try:
                 agent.command("stop")
@@ -268,12 +298,12 @@ class Bench:
         self.pool.close()
         for h in self.hubs:
             try:
-                h.stop()
+                self.stop_hub(h)
             except Exception:
                 pass
             h.cleanup()
         try:
-            self.zctx.term()
+            self.zctx.destroy(linger=0)  # closes any socket still open: term() alone would wait for them
         except Exception:
             pass
 
@@ -303,18 +333,29 @@ class Bench:
         return sim
 
     def launch_hub(self, tag: str, sim: dict[str, Any]) -> HubProcess:
-        prof = None
-        if self.profile_dir is not None and tag == "quiet":
-            self.profile_dir.mkdir(parents=True, exist_ok=True)
-            prof = (self.profile_dir / f"hub-{tag}.prof").resolve()
-        h = HubProcess(self.hub_config(), sim, profile_to=prof, keep=self.keep)
+        h = HubProcess(self.hub_config(), sim, keep=self.keep)
         self.hubs.append(h)
         h.start()
         if self.keep:
             self.report.notes.append(f"hub '{tag}' data dir and log kept in {h.dir}")
+        if self.profile_dir is not None and tag == "quiet":
+            from benchlib.profile import Spy
+
+            try:
+                self.profile_dir.mkdir(parents=True, exist_ok=True)
+                self.spies[id(h)] = Spy(h.pid, (self.profile_dir / f"hub-{tag}.txt").resolve())
+            except Exception as exc:
+                self.report.notes.append(f"--profile: {exc}")
         return h
 
     def stop_hub(self, h: HubProcess) -> None:
+        spy = self.spies.pop(id(h), None)
+        if spy is not None:
+            try:
+                spy.stop()
+                self.report.notes.append(f"hub profile written to {spy.out} (+ -summary.txt)")
+            except Exception as exc:
+                self.report.notes.append(f"--profile failed: {exc}")
         h.stop()
         if h is self.hub:
             self.hub = None
@@ -352,12 +393,16 @@ class Bench:
         """(handle, call_order(), query(method)) for the client library (or the raw client)."""
         if self.via == "lib":
             gw = hubjobs.lib_connect(h.rpc, h.pub, strategy)
+            self.handles.append(gw)
             return gw, gw.order_stock, lambda m: getattr(gw, m)()
         c = rawhub.RawHubClient(h.rpc, self.zctx)
         c.hello(strategy)
+        self.handles.append(c)
         return c, lambda **kw: c.call("order_stock", kw), lambda m: c.call(m)
 
     def disconnect(self, handle: Any) -> None:
+        if handle in self.handles:
+            self.handles.remove(handle)
         if isinstance(handle, rawhub.RawHubClient):
             handle.close()
         else:
@@ -434,11 +479,13 @@ class Bench:
         put("floor_orders.p50", "canned", 0)
         ratio("query_orders.ratio_same", "orders", "canned")
         put("query_asset_raw.p50", "asset_raw", 0)
+        ratio("query_asset_raw.ratio", "asset_raw", "floor")
         put("order.p50", "order", 0)
         put("order.p99", "order", 1)
         ratio("order.ratio", "order", "floor")
         ratio("order.ratio_thread", "order", "thread")
         put("order_raw.p50", "order_raw", 0)
+        ratio("order_raw.ratio", "order_raw", "floor")
         self.lat_order_cols = cols["order"]
         self.disconnect(qh)
         self.disconnect(oh)
@@ -657,6 +704,9 @@ class Bench:
                   note=f"worst round; {median(acct_expected):.0f} events/round × {nmax} subs expected")
         else:
             r.na(["fan.hub.published", "fan.acct_lost"], hub_reason or "no hub")
+        if mon is not None:
+            mon.close(bye=False)
+            mon = None
         if fast is not None:
             self.stop_hub(fast)
 
@@ -676,6 +726,7 @@ class Bench:
             r.set("fan.fixed.rate", median(rates), rates,
                   note=f"sim: {len(codes)} codes every {interval * 1000:.0f} ms")
             r.set("fan.fixed.gaps", max(gaps), gaps, note="worst round")
+            mon.close(bye=False)
             self.stop_hub(fixed)
         except CaseSkipped:
             raise

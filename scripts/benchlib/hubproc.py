@@ -47,8 +47,7 @@ def write_toml(path: Path, top: dict[str, Any], tables: dict[str, dict[str, Any]
 class HubProcess:
     """`python -m hub start` in its own process, as in real use (no shared GIL with clients)."""
 
-    def __init__(self, config: dict[str, Any], sim: dict[str, Any], profile_to: Path | None = None,
-                 keep: bool = False):
+    def __init__(self, config: dict[str, Any], sim: dict[str, Any], keep: bool = False):
         self.rpc = free_endpoint()
         self.pub = free_endpoint()
         while self.pub == self.rpc:
@@ -59,7 +58,6 @@ class HubProcess:
         self.log_path = self.dir / "hub.log"
         self.config = dict(config)
         self.sim = dict(sim)
-        self.profile_to = profile_to
         self.keep = keep
         self.proc: subprocess.Popen | None = None
         self._log = None
@@ -69,10 +67,7 @@ class HubProcess:
                "log_level": "WARNING"}
         top.update(self.config)
         write_toml(self.config_path, top, {"sim": self.sim} if self.sim else {})
-        cmd = [sys.executable]
-        if self.profile_to is not None:
-            cmd += ["-m", "cProfile", "-o", str(self.profile_to)]
-        cmd += ["-m", "hub", "start", "--config", str(self.config_path),
+        cmd = [sys.executable, "-m", "hub", "start", "--config", str(self.config_path),
                 "--rpc", self.rpc, "--pub", self.pub, "--data-dir", str(self.data_dir)]
         env = dict(os.environ)
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
