@@ -297,8 +297,10 @@ def _make_remote_sim(config: Any, sim: Any) -> Broker:
     """The simulator running as its own process (`hub sim --endpoint tcp://...`): the hub does not own it."""
     endpoint = str(getattr(config, "sim_endpoint", "") or config.qmt_path)
     account = _Account(config.account_id)
+    # quotes from the same process (`hub sim` serves them too); SimXtData("tcp://…") is the remote one
+    quotes = SerializedQuotes(sim.SimXtData(endpoint))
     return Broker("sim", config.account_id, lambda session: sim.XtQuantTrader(endpoint, session),
-                  sim.XtQuantTraderCallback, account, None, config.session_id, where=endpoint)
+                  sim.XtQuantTraderCallback, account, quotes, config.session_id, where=endpoint)
 
 
 def _make_qmt(config: Any) -> Broker:

@@ -102,6 +102,42 @@ class QuoteFanout:
                 holders.discard(old)
                 holders.add(new)
 
+    @property
+    def missing(self) -> int:
+        """Items clients hold that have no upstream subscription (a re-subscribe was refused)."""
+        return sum(1 for r, holders in self.refs.items() if holders and r not in self.upstream)
+
+    def resubscribe(self, only_missing: bool = False) -> int:
+        """The source may have lost its subscriptions (the broker/terminal restarted): subscribe
+        every item a client still holds again, dropping the old upstream seq (`only_missing`:
+        just those without one). Returns how many took; one the source refuses stays held
+        without upstream and is retried by the next call."""
+        if self.source is None:
+            return 0
+        n = 0
+        for ref in [r for r, holders in self.refs.items() if holders and not (only_missing and r in self.upstream)]:
+            kind, item = ref
+            old = self.upstream.pop(ref, None)
+            if old is not None:
+                try:
+                    self.source.unsubscribe_quote(old)
+                except Exception:  # noqa: BLE001 - the old one may be gone with the source
+                    log.debug("unsubscribe of stale upstream %s failed", ref, exc_info=True)
+            try:
+                if kind == QUOTE:
+                    seq = self.source.subscribe_quote(item, self._deliver)
+                else:
+                    seq = self.source.subscribe_whole_quote([item], self._deliver)
+            except Exception:  # noqa: BLE001
+                log.exception("re-subscribing %s failed", ref)
+                continue
+            if seq is None or (isinstance(seq, int) and seq < 0):
+                log.warning("the quote source refused to re-subscribe %s (returned %s)", item, seq)
+                continue
+            self.upstream[ref] = seq
+            n += 1
+        return n
+
     def items_of(self, key: str) -> list[str]:
         return sorted({item for (_, item), holders in self.refs.items() if key in holders})
 

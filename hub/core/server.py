@@ -192,6 +192,7 @@ class HubServer:
         self._every(0.1, self.desk.expire)
         self._every(1.0, self._mark_rates)
         self._every(cfg.reconnect_interval, self._maybe_reconnect)
+        self._every(2.0, self._retry_quotes)
         if cfg.reconcile_interval > 0:
             self._every(cfg.reconcile_interval, lambda: self.broker_state["state"] == BROKER_UP and self.reconcile())
         log.info("hub %s listening on %s (calls) and %s (events); account %s; data dir %s",
@@ -530,9 +531,23 @@ class HubServer:
             self.broker.mark_down()
             self.broker_state["reason"] = f"reconcile failed: {exc}"
             return
+        # a restarted broker/terminal (MiniQMT, `hub sim`) has forgotten the quote subscriptions
+        if self.quotes.refs:
+            try:
+                n = self.quotes.resubscribe()
+                log.info("re-subscribed %d of %d quote items after the reconnect", n, len(self.quotes.refs))
+            except Exception:  # noqa: BLE001 - quotes must not keep the broker down
+                log.exception("re-subscribing quotes after the reconnect failed")
         self._reconnect_attempts = 0
         self.broker_reconnects += 1
         self._set_broker_state(BROKER_UP, "reconnected")
+
+    def _retry_quotes(self) -> None:
+        """Timer: items clients hold whose re-subscribe after a reconnect was refused, again."""
+        if self.broker_state["state"] == BROKER_UP and self.quotes.missing:
+            n = self.quotes.resubscribe(only_missing=True)
+            if n:
+                log.info("re-subscribed %d quote items", n)
 
     def reconcile(self, initial: bool = False) -> None:
         """Bring the book in line with the broker's own view; publish what changed."""

@@ -151,16 +151,27 @@ class Feed:
         self._next_status = now + self.status_every
 
     def _refresh_book(self, now: float) -> None:
-        orders = [as_dict(o) for o in self._call("query_stock_orders") or []]
-        trades = [as_dict(t) for t in self._call("query_stock_trades") or []]
-        positions = [as_dict(p) for p in self._call("query_stock_positions") or []]
-        asset = as_dict(self._call("query_stock_asset"))
+        # Events keep arriving while the four reads are in flight. Apply them first, then the
+        # snapshot, which keeps what an event changed after `taken_at` (the read may predate it) and
+        # never moves an order backwards (MonitorState.apply_orders).
+        taken_at = self._clock()
+        with self.lock:  # cleared first: a hub restart seen while reading sets it again
+            resync, self.state.needs_resync = self.state.needs_resync, False
+        try:
+            orders = [as_dict(o) for o in self._call("query_stock_orders") or []]
+            trades = [as_dict(t) for t in self._call("query_stock_trades") or []]
+            positions = [as_dict(p) for p in self._call("query_stock_positions") or []]
+            asset = as_dict(self._call("query_stock_asset"))
+        except BaseException:
+            with self.lock:
+                self.state.needs_resync = self.state.needs_resync or resync
+            raise
+        self._drain(self._clock())
         with self.lock:
-            self.state.apply_orders(orders)
-            self.state.apply_trades(trades)
-            self.state.apply_positions(positions)
-            self.state.apply_asset(asset)
-            self.state.needs_resync = False
+            self.state.apply_orders(orders, taken_at)
+            self.state.apply_trades(trades, taken_at)
+            self.state.apply_positions(positions, taken_at)
+            self.state.apply_asset(asset, taken_at)
         self._next_book = now + self.book_every
         self._next_quotes = 0.0
 

@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from hub.monitor.labels import ORDER_JUNK, STOCK_BUY, STOCK_SELL, is_open
+from hub.monitor.labels import DONE_STATES, ORDER_JUNK, STOCK_BUY, STOCK_SELL, is_open
 from rpc_client.protocol import EXTERNAL_OWNER, HEARTBEAT_INTERVAL, Role, Topic, split_topic
 
 #: How long a client that left stays on screen (dimmed) before it ages out.
@@ -53,6 +53,25 @@ def _broker_map(value: Any) -> dict[str, Any]:
 
 def order_owner(order: Mapping[str, Any]) -> str:
     return str(order.get("owner") or order.get("strategy_name") or EXTERNAL_OWNER)
+
+
+def _same_order(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Two maps describe the same order (not an order id reused on another day)."""
+    return all(a.get(k) == b.get(k) for k in ("stock_code", "order_type", "order_time") if a.get(k) is not None
+               and b.get(k) is not None)
+
+
+def order_behind(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
+    """True when `new` is an older state of the order than `old`: the hub's own rule (hub/core/book.py)
+    -- filled volume never shrinks and a final state (part cancelled, cancelled, filled, junk) is never left."""
+    if not _same_order(new, old):
+        return False
+    try:
+        if int(new.get("traded_volume") or 0) < int(old.get("traded_volume") or 0):
+            return True
+    except (TypeError, ValueError):
+        return False
+    return old.get("order_status") in DONE_STATES and new.get("order_status") not in DONE_STATES
 
 
 def order_reason(order: Mapping[str, Any]) -> str:
@@ -111,6 +130,10 @@ class MonitorState:
     #: set when the hub restarted or the monitor reconnected: the feed re-queries everything
     needs_resync: bool = True
     _rejects_logged: set = field(default_factory=set)
+    #: when an event last changed a book entry (monitor clock), keyed ('order', id), ('trade', key),
+    #: ('position', code), ('asset', None): a snapshot read that started earlier must not undo it
+    _event_at: dict = field(default_factory=dict)
+    _order_seq: dict = field(default_factory=dict)  # order id -> seq of the last event applied to it
 
     # ------------------------------------------------------------------ log
 
@@ -188,41 +211,80 @@ class MonitorState:
         for name in [n for n, (_, t) in self.gone.items() if now - t > GONE_TTL]:
             del self.gone[name]
 
-    def apply_orders(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """A full snapshot of today's orders replaces the book (keeping known rejection reasons)."""
+    def _newer_than(self, key: tuple, taken_at: float | None) -> bool:
+        """An event changed this entry after the snapshot read began (so the snapshot may predate it)."""
+        at = self._event_at.get(key)
+        return taken_at is not None and at is not None and at >= taken_at
+
+    def _forget_events_before(self, kind: str, taken_at: float | None) -> None:
+        if taken_at is None:
+            return
+        for key in [k for k, at in self._event_at.items() if k[0] == kind and at < taken_at]:
+            del self._event_at[key]
+
+    def apply_orders(self, rows: Iterable[Mapping[str, Any]], taken_at: float | None = None) -> None:
+        """A full snapshot of today's orders replaces the book (keeping known rejection reasons).
+
+        ``taken_at``: the monitor time when the read began. The snapshot never moves an order
+        backwards (the hub's monotonic rule), and an order an event changed after ``taken_at``
+        keeps the event's state (the snapshot may have been read before it).
+        """
         new = {}
         for r in rows:
             row = dict(r)
-            old = self.orders.get(row.get("order_id"))
-            if old and old.get("error_msg") and not row.get("error_msg"):
+            oid = row.get("order_id")
+            old = self.orders.get(oid)
+            if old is not None and (order_behind(row, old) or (self._newer_than(("order", oid), taken_at)
+                                                               and not order_behind(old, row))):
+                row = old  # the snapshot would move it back, or it predates an event it is not ahead of
+            elif old and old.get("error_msg") and not row.get("error_msg"):
                 row["error_msg"] = old["error_msg"]
-            new[row.get("order_id")] = row
+            new[oid] = row
+        for oid, old in self.orders.items():  # placed after the read began: not in the snapshot yet
+            if oid not in new and self._newer_than(("order", oid), taken_at):
+                new[oid] = old
         self.orders = new
+        self._forget_events_before("order", taken_at)
 
-    def apply_trades(self, rows: Iterable[Mapping[str, Any]]) -> None:
+    def apply_trades(self, rows: Iterable[Mapping[str, Any]], taken_at: float | None = None) -> None:
+        old = self.trades
         self.trades = {}
         for r in rows:
             self._add_trade(r)
+        for key, t in old.items():  # fills that arrived after the read began
+            if key not in self.trades and self._newer_than(("trade", key), taken_at):
+                self._add_trade(t)
+        self._forget_events_before("trade", taken_at)
 
-    def apply_positions(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        self.positions = {str(r.get("stock_code")): dict(r) for r in rows if r.get("stock_code")}
+    def apply_positions(self, rows: Iterable[Mapping[str, Any]], taken_at: float | None = None) -> None:
+        new = {str(r.get("stock_code")): dict(r) for r in rows if r.get("stock_code")}
+        for key in [k for k in self._event_at if k[0] == "position" and self._newer_than(k, taken_at)]:
+            code = key[1]
+            if code in self.positions:
+                new[code] = self.positions[code]
+            else:  # closed by an event after the read began
+                new.pop(code, None)
+        self.positions = new
+        self._forget_events_before("position", taken_at)
 
-    def apply_asset(self, asset: Mapping[str, Any] | None) -> None:
-        if asset:
+    def apply_asset(self, asset: Mapping[str, Any] | None, taken_at: float | None = None) -> None:
+        if asset and not self._newer_than(("asset", None), taken_at):
             self.asset = dict(asset)
             self.account_id = self.account_id or str(asset.get("account_id") or "")
+        self._forget_events_before("asset", taken_at)
 
     def apply_ticks(self, ticks: Mapping[str, Mapping[str, Any]]) -> None:
         for code, tick in (ticks or {}).items():
             if isinstance(tick, Mapping):
                 self.quotes[str(code)] = dict(tick)
 
-    def _add_trade(self, t: Mapping[str, Any]) -> None:
+    def _add_trade(self, t: Mapping[str, Any]) -> tuple:
         key = (t.get("traded_id"), t.get("order_id"))
         self.trades[key] = dict(t)
         if len(self.trades) > TRADES_KEPT:
             for k in sorted(self.trades, key=lambda k: self.trades[k].get("traded_time") or 0)[:-TRADES_KEPT]:
                 del self.trades[k]
+        return key
 
     # ------------------------------------------------------------------ events
 
@@ -240,23 +302,30 @@ class MonitorState:
         data = dict(data) if isinstance(data, Mapping) else {}
         ts = payload.get("ts") or now
         kind, owner = split_topic(topic)
+        seq = payload.get("seq") if isinstance(payload.get("seq"), int) else None
         if kind == Topic.ORDER:
             data.setdefault("owner", owner)
-            self._on_order(data, ts)
+            if self._on_order(data, ts, seq, history) and not history:
+                self._event_at[("order", data.get("order_id"))] = now
         elif kind == Topic.TRADE:
             data.setdefault("owner", owner)
-            self._add_trade(data)
+            key = self._add_trade(data)
+            if not history:
+                self._event_at[("trade", key)] = now
         elif kind == Topic.ERROR:
             self._on_error(owner or EXTERNAL_OWNER, data, ts)
         elif kind == Topic.POSITION:
             code = data.get("stock_code")
-            if code:
+            if code and not history:
                 if data.get("volume", 1) == 0 and not data.get("frozen_volume") and not data.get("on_road_volume"):
                     self.positions.pop(code, None)
                 else:
                     self.positions[code] = data
+                self._event_at[("position", code)] = now
         elif kind == Topic.ASSET:
-            self.apply_asset(data)
+            if not history:
+                self.apply_asset(data)
+                self._event_at[("asset", None)] = now
         elif kind == Topic.TICK:
             if owner:
                 self.quotes[owner] = data
@@ -305,14 +374,21 @@ class MonitorState:
         if isinstance(data.get("clients"), int):
             self.hub_clients = data["clients"]
 
-    def _on_order(self, data: dict[str, Any], ts: float) -> None:
+    def _on_order(self, data: dict[str, Any], ts: float, seq: int | None = None, history: bool = False) -> bool:
+        """Apply an order event unless it is older than what is shown (replayed history, or overtaken)."""
         oid = data.get("order_id")
         old = self.orders.get(oid) or {}
+        if old and (history or order_behind(data, old) or (seq is not None and seq <= self._order_seq.get(oid, 0)
+                                                           and _same_order(data, old))):
+            return False
         if old.get("error_msg") and not data.get("error_msg"):
             data["error_msg"] = old["error_msg"]
         self.orders[oid] = data
+        if seq is not None:
+            self._order_seq[oid] = seq
         if data.get("order_status") == ORDER_JUNK:
             self._log_reject(oid, order_owner(data), data.get("stock_code"), order_reason(data), ts)
+        return True
 
     def _on_error(self, owner: str, data: dict[str, Any], ts: float) -> None:
         oid = data.get("order_id")

@@ -11,6 +11,7 @@ returns -1 when no simulator answers.
 from __future__ import annotations
 
 import itertools
+import logging
 import queue
 import threading
 import time
@@ -25,35 +26,59 @@ CALL_TIMEOUT = 5.0  # seconds a call waits for its reply
 CONNECT_TIMEOUT = 1.5
 DEAD_AFTER = 1.5  # seconds without any message from the server
 PING_EVERY = 1.0
+QUOTE_CALL_TIMEOUT = 1.0  # quote calls: the simulator answers in ms; never hold a caller long
+PROBE_TIMEOUT = 0.2  # a quote call while the simulator is not heard from
 
 
 class _Failed(Exception):
     pass
 
 
-class RemoteExchange:
-    """The client side of one trader's connection to a simulator process."""
+class _Link:
+    """One DEALER connection to a `hub sim` process, owned by its own I/O thread.
 
-    def __init__(self, endpoint: str, trader: XtQuantTrader) -> None:
+    Calls (`_call`) wait for the reply with the same id; pushes (`{event, data}`) go to
+    `_on_event` on the I/O thread. While `_watching()` is true the link pings the server and,
+    when nothing has arrived for DEAD_AFTER, calls `_on_lost()` and fails the waiting calls.
+    """
+
+    def __init__(self, endpoint: str, name: str, immediate: bool = False) -> None:
         self.endpoint = endpoint
+        self._immediate = immediate
         self.closed = False
-        self._trader = trader
         self._ids = itertools.count(1)
         self._pending: dict[int, list] = {}  # id -> [event, ok, value]
         self._lock = threading.Lock()
         self._outq: queue.Queue = queue.Queue()
-        self._attached = False
-        self._alive = False
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._io, name=f"sim-remote-{trader.session_id}", daemon=True)
+        self._last_seen = time.monotonic()
+        self._thread = threading.Thread(target=self._io, name=name, daemon=True)
         self._thread.start()
+
+    # hooks
+    def _watching(self) -> bool:
+        return False
+
+    def _on_event(self, kind: str, data: Any) -> None:
+        pass
+
+    def _on_lost(self) -> None:
+        pass
+
+    def _on_seen(self) -> None:
+        pass
+
+    def _ping_every(self) -> float:
+        return PING_EVERY
 
     # ------------------------------------------------------------ I/O thread
     def _io(self) -> None:
         sock = zmq.Context.instance().socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
+        if self._immediate:  # no queueing for a simulator that is not there: a stale request never runs later
+            sock.setsockopt(zmq.IMMEDIATE, 1)
         sock.connect(self.endpoint)
-        last_seen = time.monotonic()
+        self._last_seen = time.monotonic()
         last_ping = 0.0
         try:
             while not self._stop.is_set():
@@ -72,13 +97,14 @@ class RemoteExchange:
                             break
                         except Exception:
                             continue
-                        last_seen = time.monotonic()
+                        self._last_seen = time.monotonic()
+                        self._on_seen()
                         self._on_message(msg)
                 now = time.monotonic()
-                if self._attached and now - last_ping > PING_EVERY:
+                if self._watching() and now - last_ping > self._ping_every():
                     last_ping = now
                     self._outq.put({"id": 0, "method": "ping", "params": {}})
-                if self._attached and now - last_seen > DEAD_AFTER:
+                if self._watching() and now - self._last_seen > DEAD_AFTER:
                     self._lost()
         finally:
             sock.close(0)
@@ -91,7 +117,7 @@ class RemoteExchange:
             if kind == "disconnected":
                 self._lost()
                 return
-            self._trader._sim_push(kind, msg["data"])
+            self._on_event(kind, msg.get("data"))
             return
         with self._lock:
             slot = self._pending.pop(msg.get("id"), None)
@@ -100,15 +126,13 @@ class RemoteExchange:
             slot[0].set()
 
     def _lost(self) -> None:
-        if self._attached:
-            self._attached = False
-            self._trader._sim_disconnected()
-            # calls waiting for a reply from the dead simulator fail now, not after CALL_TIMEOUT
-            with self._lock:
-                pending, self._pending = self._pending, {}
-            for slot in pending.values():
-                slot[1], slot[2] = False, "the simulator is gone"
-                slot[0].set()
+        self._on_lost()
+        # calls waiting for a reply from the dead simulator fail now, not after their timeout
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for slot in pending.values():
+            slot[1], slot[2] = False, "the simulator is gone"
+            slot[0].set()
 
     def _call(self, method: str, timeout: float = CALL_TIMEOUT, **params: Any) -> Any:
         if self._stop.is_set():
@@ -132,6 +156,31 @@ class RemoteExchange:
         except _Failed:
             return fail
 
+    def _close_link(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+
+
+class RemoteExchange(_Link):
+    """The client side of one trader's connection to a simulator process."""
+
+    def __init__(self, endpoint: str, trader: XtQuantTrader) -> None:
+        self._trader = trader
+        self._attached = False
+        super().__init__(endpoint, f"sim-remote-{trader.session_id}")
+
+    def _watching(self) -> bool:
+        return self._attached
+
+    def _on_event(self, kind: str, data: Any) -> None:
+        self._trader._sim_push(kind, data)
+
+    def _on_lost(self) -> None:
+        if self._attached:
+            self._attached = False
+            self._trader._sim_disconnected()
+
     # ------------------------------------------------------------ SimExchange look-alike
     def attach(self, session: Any) -> bool:
         """Connect: False when no simulator answers within CONNECT_TIMEOUT or it is offline."""
@@ -149,9 +198,7 @@ class RemoteExchange:
                 self._call("detach", timeout=1.0)
             except _Failed:
                 pass
-        self._stop.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=2)
+        self._close_link()
 
     def is_attached(self, session: Any) -> bool:
         return self._attached and not self._stop.is_set()
@@ -215,3 +262,141 @@ class RemoteXtQuantTrader(XtQuantTrader):
 
     def _ok(self) -> bool:
         return self.connected and not self._stopped.is_set() and self._ex.is_attached(self)
+
+
+_CB_STOP = object()
+
+
+class RemoteSimXtData(_Link):
+    """`SimXtData("tcp://host:port")`: xtdata-shaped quotes from a `hub sim` process.
+
+    Same calls as `SimXtData` (`subscribe_quote`, `subscribe_whole_quote`, `unsubscribe_quote`,
+    `get_full_tick`, `active_subscriptions`); ticks arrive pushed over the connection
+    (msgpack) and callbacks run on this object's own thread, `{code: [tick]}` for
+    `subscribe_quote` and `{code: tick, ...}` for `subscribe_whole_quote`. Calls wait at most
+    QUOTE_CALL_TIMEOUT, and only PROBE_TIMEOUT once the simulator has been silent for
+    DEAD_AFTER (then they fail: -1, {}), so a caller's thread is never held long by a dead
+    simulator. A restarted simulator
+    knows no subscriptions (as xtdata after a MiniQMT restart): subscribe again
+    (`resubscribe()` does it for every live seq; the hub re-subscribes after its broker
+    reconnects).
+    """
+
+    def __init__(self, endpoint: str, call_timeout: float = QUOTE_CALL_TIMEOUT) -> None:
+        self._subs: dict[int, tuple[str, tuple[str, ...], Any]] = {}
+        self._seq = itertools.count(1)
+        self._alive = True  # until proven otherwise
+        self._call_timeout = call_timeout
+        self._cbq: queue.Queue = queue.Queue()
+        self._cb_thread = threading.Thread(target=self._callbacks, name="sim-xtdata-remote", daemon=True)
+        self._cb_thread.start()
+        super().__init__(str(endpoint), "sim-xtdata-link", immediate=True)
+
+    # ------------------------------------------------------------ xtdata API
+    def subscribe_quote(self, stock_code: str, period: str = "tick", start_time: str = "", end_time: str = "",
+                        count: int = 0, callback: Any = None) -> int:
+        """One code's ticks: seq > 0, or -1 (unknown code, period other than 'tick', simulator unreachable)."""
+        if period != "tick" or not isinstance(stock_code, str):
+            return -1
+        return self._subscribe("one", (stock_code,), callback)
+
+    def subscribe_whole_quote(self, code_list: list[str], callback: Any = None) -> int:
+        """Many codes or whole markets ('SH', 'SZ', 'BJ'): callback gets {code: tick, ...}; seq or -1."""
+        codes = tuple(c for c in code_list if isinstance(c, str))
+        if not codes:
+            return -1
+        return self._subscribe("whole", codes, callback)
+
+    def unsubscribe_quote(self, seq: int) -> None:
+        with self._lock:
+            sub = self._subs.pop(seq, None)
+        if sub is not None:
+            self._quick(None, "quote_unsubscribe", key=seq)
+
+    def get_full_tick(self, code_list: list[str]) -> dict[str, dict]:
+        """{code: tick} for the known codes; {} when the simulator does not answer."""
+        return self._quick({}, "full_tick", codes=[c for c in code_list if isinstance(c, str)]) or {}
+
+    def active_subscriptions(self) -> dict[str, int]:
+        """Upstream subscriptions per code/market at the simulator (all its clients); {} if unreachable."""
+        return self._quick({}, "quote_active") or {}
+
+    def resubscribe(self) -> int:
+        """Send every live subscription again (after a simulator restart); returns how many it took."""
+        with self._lock:
+            subs = list(self._subs.items())
+        n = 0
+        for seq, (kind, codes, _) in subs:
+            rc = self._quick(-1, "quote_subscribe", key=seq, kind=kind, codes=list(codes))
+            n += 1 if isinstance(rc, int) and rc > 0 else 0
+        return n
+
+    def close(self) -> None:
+        """Drop every subscription (best effort) and end both threads."""
+        with self._lock:
+            seqs = list(self._subs)
+        for s in seqs:
+            self.unsubscribe_quote(s)
+        self._close_link()
+        self._cbq.put(_CB_STOP)
+        if self._cb_thread is not threading.current_thread():
+            self._cb_thread.join(timeout=2)
+
+    stop = close
+
+    @property
+    def alive(self) -> bool:
+        return self._alive
+
+    # ------------------------------------------------------------ internals
+    def _subscribe(self, kind: str, codes: tuple[str, ...], callback: Any) -> int:
+        seq = next(self._seq)
+        with self._lock:
+            self._subs[seq] = (kind, codes, callback)  # before the call: ticks may follow the reply at once
+        rc = self._quick(None, "quote_subscribe", key=seq, kind=kind, codes=list(codes))
+        if not isinstance(rc, int) or rc <= 0:
+            with self._lock:
+                self._subs.pop(seq, None)
+            if rc is None:  # no answer: should the request still arrive, this undoes it (same connection, in order)
+                self._outq.put({"id": 0, "method": "quote_unsubscribe", "params": {"key": seq}})
+            return -1
+        return seq
+
+    def _quick(self, fail: Any, method: str, **params: Any) -> Any:
+        # a simulator not heard from lately gets a short chance only (it may just have restarted)
+        timeout = self._call_timeout if self._alive else PROBE_TIMEOUT
+        try:
+            return self._call(method, timeout=timeout, **params)
+        except _Failed:
+            return fail
+
+    def _watching(self) -> bool:
+        return True
+
+    def _on_seen(self) -> None:
+        self._alive = True
+
+    def _ping_every(self) -> float:
+        return PING_EVERY if self._alive else 0.2
+
+    def _on_lost(self) -> None:
+        self._alive = False
+
+    def _on_event(self, kind: str, data: Any) -> None:
+        if kind == "ticks" and isinstance(data, dict):
+            self._cbq.put((data.get("key"), data.get("ticks")))
+
+    def _callbacks(self) -> None:
+        while True:
+            item = self._cbq.get()
+            if item is _CB_STOP:
+                return
+            key, ticks = item
+            with self._lock:
+                sub = self._subs.get(key)
+            if sub is None or sub[2] is None or not isinstance(ticks, dict):
+                continue
+            try:
+                sub[2](ticks)
+            except Exception:  # noqa: BLE001 - a failing user callback must not end the thread
+                logging.getLogger(__name__).exception("exception in remote sim quote callback")

@@ -5,7 +5,11 @@ sends msgpack requests `{id, method, params}` and gets `{id, ok, result}` or
 `{id, ok: false, error}`; pushes travel on the same connection as
 `{event, data}` so they keep the broker order relative to replies, and a
 `{event: "heartbeat"}` every `HEARTBEAT` seconds lets clients notice a dead
-simulator. No pickle: msgpack only, and only the methods in `METHODS`.
+simulator. Quotes (`RemoteSimXtData`, `QUOTE_METHODS`): a client subscribes under
+its own key and gets `{event: "ticks", data: {key, ticks}}` pushes shaped as
+xtdata's callbacks; its subscriptions end with its session (timeout or server
+stop). No pickle: msgpack only, and only the methods in `METHODS` and
+`QUOTE_METHODS`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import msgpack
 import zmq
 
 from hub.sim.exchange import SimExchange
+from hub.sim.xtdata import SimXtData
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,8 @@ METHODS: dict[str, bool] = {
     "position_list": False, "position": False, "account_infos": False, "account_statuses": False,
     "ping": False,
 }
+#: quote methods, served by the server's own SimXtData (see `SimServer._q_*`)
+QUOTE_METHODS = ("quote_subscribe", "quote_unsubscribe", "full_tick", "quote_active")
 
 
 def pack(obj: Any) -> bytes:
@@ -50,6 +57,7 @@ class _RemoteSession:
     def __init__(self, server: "SimServer", identity: bytes) -> None:
         self.server, self.identity = server, identity
         self.last_seen = time.monotonic()
+        self.quote_subs: dict[Any, int] = {}  # the client's key -> our SimXtData seq
 
     def _sim_push(self, kind: str, data: dict[str, Any]) -> None:
         self.server.outbox.put((self.identity, {"event": kind, "data": data}))
@@ -73,6 +81,7 @@ class SimServer:
         self._sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
         self._sock.bind(endpoint)
         self._thread: threading.Thread | None = None
+        self._xtdata: SimXtData | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.serve_forever, name="sim-server", daemon=True)
@@ -104,8 +113,18 @@ class SimServer:
                     self._heartbeat(now)
         finally:
             for sess in list(self._sessions.values()):
-                self.exchange.detach(sess)
+                self._drop_session(sess)
+            self._sessions.clear()
+            if self._xtdata is not None:
+                self._xtdata.close()
             self._sock.close(0)
+
+    def _drop_session(self, sess: _RemoteSession) -> None:
+        self.exchange.detach(sess)
+        if self._xtdata is not None:
+            for seq in sess.quote_subs.values():
+                self._xtdata.unsubscribe_quote(seq)
+        sess.quote_subs.clear()
 
     # ------------------------------------------------------------ internals
     def _drain(self) -> None:
@@ -122,7 +141,7 @@ class SimServer:
     def _heartbeat(self, now: float) -> None:
         for ident, sess in list(self._sessions.items()):
             if now - sess.last_seen > CLIENT_TIMEOUT:
-                self.exchange.detach(sess)
+                self._drop_session(sess)
                 del self._sessions[ident]
                 continue
             self.outbox.put((ident, {"event": "heartbeat", "data": None}))
@@ -143,12 +162,14 @@ class SimServer:
         if sess is None:
             sess = self._sessions[identity] = _RemoteSession(self, identity)
         sess.last_seen = time.monotonic()
-        if method not in METHODS or not isinstance(params, dict):
+        if (method not in METHODS and method not in QUOTE_METHODS) or not isinstance(params, dict):
             self.outbox.put((identity, {"id": rid, "ok": False, "error": f"unknown method {method!r}"}))
             return
         try:
             if method == "ping":
                 result: Any = True
+            elif method in QUOTE_METHODS:
+                result = getattr(self, "_q_" + method)(sess, **params)
             else:
                 fn = getattr(self.exchange, method)
                 result = fn(sess, **params) if METHODS[method] else fn(**params)
@@ -157,3 +178,44 @@ class SimServer:
             log.exception("sim request %s failed", method)
             reply = {"id": rid, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
         self.outbox.put((identity, reply))
+
+    # ------------------------------------------------------------ quotes (server thread)
+    def _quotes(self) -> SimXtData:
+        if self._xtdata is None:
+            self._xtdata = SimXtData(self.exchange.folder, exchange=self.exchange)
+        return self._xtdata
+
+    def _q_quote_subscribe(self, sess: _RemoteSession, key: Any, kind: str, codes: list, period: str = "tick") -> int:
+        """Subscribe under the client's `key` (again: replaces it). Returns our seq > 0 or -1."""
+        xt = self._quotes()
+        old = sess.quote_subs.pop(key, None)
+        if old is not None:
+            xt.unsubscribe_quote(old)
+        if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
+            return -1
+        outbox, ident = self.outbox, sess.identity
+
+        def deliver(ticks: dict) -> None:  # SimXtData's thread: only enqueue
+            outbox.put((ident, {"event": "ticks", "data": {"key": key, "ticks": ticks}}))
+
+        if kind == "one":
+            seq = xt.subscribe_quote(codes[0], period=period, callback=deliver)
+        elif kind == "whole":
+            seq = xt.subscribe_whole_quote(codes, callback=deliver)
+        else:
+            return -1
+        if seq > 0:
+            sess.quote_subs[key] = seq
+        return seq
+
+    def _q_quote_unsubscribe(self, sess: _RemoteSession, key: Any) -> bool:
+        seq = sess.quote_subs.pop(key, None)
+        if seq is not None and self._xtdata is not None:
+            self._xtdata.unsubscribe_quote(seq)
+        return seq is not None
+
+    def _q_full_tick(self, sess: _RemoteSession, codes: list) -> dict:
+        return self._quotes().get_full_tick(list(codes or []))
+
+    def _q_quote_active(self, sess: _RemoteSession) -> dict:
+        return self.exchange.active_subscriptions()

@@ -23,7 +23,18 @@ MARKETS = ("SH", "SZ", "BJ")
 
 
 class SimXtData:
-    """Quote subscriptions on the simulated exchange of `path`."""
+    """Quote subscriptions on the simulated exchange of `path`.
+
+    A `path` starting with ``tcp://`` gives a `hub.sim.remote.RemoteSimXtData`: the same
+    calls against a simulator process started with ``hub sim``.
+    """
+
+    def __new__(cls, path: Any = "", exchange: Any = None):
+        if cls is SimXtData and isinstance(path, str) and path.startswith("tcp://"):
+            from hub.sim.remote import RemoteSimXtData
+
+            return RemoteSimXtData(path)
+        return super().__new__(cls)
 
     def __init__(self, path: str | os.PathLike, exchange: Any = None) -> None:
         self._ex = exchange or get_exchange(path)
