@@ -74,6 +74,17 @@ def order_behind(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
     return old.get("order_status") in DONE_STATES and new.get("order_status") not in DONE_STATES
 
 
+_NAME_KEYS = ("stock_name", "instrument_name", "name", "InstrumentName")
+
+
+def _name_in(row: Mapping[str, Any]) -> str:
+    for key in _NAME_KEYS:
+        value = row.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
 def order_reason(order: Mapping[str, Any]) -> str:
     """Why an order was rejected (broker status_msg or the order error's message), for display.
 
@@ -120,6 +131,7 @@ class MonitorState:
     orders: dict[Any, dict[str, Any]] = field(default_factory=dict)
     trades: dict[Any, dict[str, Any]] = field(default_factory=dict)
     quotes: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> latest tick
+    names: dict[str, str] = field(default_factory=dict)  # code -> name seen on an order or trade
 
     # clients
     clients: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -240,6 +252,7 @@ class MonitorState:
             elif old and old.get("error_msg") and not row.get("error_msg"):
                 row["error_msg"] = old["error_msg"]
             new[oid] = row
+            self._remember_name(row)
         for oid, old in self.orders.items():  # placed after the read began: not in the snapshot yet
             if oid not in new and self._newer_than(("order", oid), taken_at):
                 new[oid] = old
@@ -281,6 +294,7 @@ class MonitorState:
     def _add_trade(self, t: Mapping[str, Any]) -> tuple:
         key = (t.get("traded_id"), t.get("order_id"))
         self.trades[key] = dict(t)
+        self._remember_name(t)
         if len(self.trades) > TRADES_KEPT:
             for k in sorted(self.trades, key=lambda k: self.trades[k].get("traded_time") or 0)[:-TRADES_KEPT]:
                 del self.trades[k]
@@ -384,6 +398,7 @@ class MonitorState:
         if old.get("error_msg") and not data.get("error_msg"):
             data["error_msg"] = old["error_msg"]
         self.orders[oid] = data
+        self._remember_name(data)
         if seq is not None:
             self._order_seq[oid] = seq
         if data.get("order_status") == ORDER_JUNK:
@@ -479,11 +494,19 @@ class MonitorState:
         return None
 
     def stock_name(self, code: str) -> str:
+        """The code's name: from its position, else its tick (when the hub's quote source carries one),
+        else today's orders or trades of that code (MiniQMT fills ``instrument_name`` there even where
+        its positions lack it); "" when none has one (the caller shows the code)."""
         for src in (self.positions.get(code) or {}, self.quotes.get(code) or {}):
-            for key in ("stock_name", "instrument_name", "name", "InstrumentName"):
-                if src.get(key):
-                    return str(src[key])
-        return ""
+            name = _name_in(src)
+            if name:
+                return name
+        return self.names.get(code, "")
+
+    def _remember_name(self, row: Mapping[str, Any]) -> None:
+        code, name = row.get("stock_code"), _name_in(row)
+        if code and name:
+            self.names[str(code)] = name
 
     def today_pnl(self) -> float | None:
         """Today's P&L before fees: value now - value at yesterday's close - net cash spent today.
