@@ -73,6 +73,7 @@ class Dispatcher:
                     self.pending_ticks -= 1
             try:
                 fn(*args)
-            except Exception:  # a user callback must never kill the thread
+            except BaseException:  # noqa: B036 - a user callback must never kill the thread, not even
+                # with sys.exit() (SystemExit) or a stray KeyboardInterrupt: every later event would be lost
                 self.errors += 1
                 log.exception("rpc_client: callback %s raised", getattr(fn, "__qualname__", fn))

@@ -36,7 +36,9 @@ or in a subclass:
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
+import threading
 import uuid
 from concurrent.futures import Future
 from typing import Any, Callable, Iterable, Mapping
@@ -57,6 +59,9 @@ CALLBACK_NAMES = ("on_stock_order", "on_stock_trade", "on_order_error", "on_canc
 
 #: Attempts of a timed-out order_stock (same client_order_id each time; the hub deduplicates).
 ORDER_ATTEMPTS = 3
+#: Seconds a blocking call waits beyond its own deadline(s) for the socket thread to resolve it. The
+#: socket thread resolves every call by its deadline; this bound is only for when it cannot (stuck or gone).
+WAIT_GRACE = 5.0
 
 
 def _plain(value: Any) -> Any:
@@ -72,7 +77,18 @@ def _codes(codes: str | Iterable[str]) -> list[str]:
 
 
 def _wait(fut: Future) -> Any:
-    return fut.result()  # the transport resolves every future by its deadline
+    """The result of a call; never waits forever (the transport resolves every future by its deadline,
+    and ``wait_budget`` bounds the wait should the socket thread not do so)."""
+    budget = getattr(fut, "wait_budget", None)
+    try:
+        return fut.result(budget)
+    except concurrent.futures.TimeoutError:
+        if fut.done():  # resolved with a TIMEOUT-like exception of its own: not ours to rename
+            raise
+        method = getattr(fut, "method", "call")
+        raise HubError(ErrorCode.TIMEOUT, f"no result for '{method}' within {budget:g} s: the client's socket "
+                       "thread did not resolve it (stuck or gone); close() and connect() again",
+                       {"method": method, "stuck": True}) from None
 
 
 class RpcGateway:
@@ -101,8 +117,10 @@ class RpcGateway:
                           backoff_initial=backoff_initial, backoff_max=backoff_max,
                           max_reconnect_attempts=max_reconnect_attempts, follow_events=follow_events)
         self._max_pending_ticks = max_pending_ticks
+        self.wait_grace = WAIT_GRACE
         self._transport: Transport | None = None
         self._dispatcher: Dispatcher | None = None
+        self._session_lock = threading.Lock()  # connect() / close() from several threads at once
         self.session: dict[str, Any] = {}
 
     # ------------------------------------------------------------------
@@ -117,6 +135,11 @@ class RpcGateway:
         a new client starts at the hub's current heads (query the book for the present state).
         Raises HubError (TIMEOUT when no hub answers, NAME_TAKEN, FORBIDDEN, ...).
         """
+        with self._session_lock:
+            return self._connect(strategy, role, token, cancel_on_disconnect, resume_from, timeout)
+
+    def _connect(self, strategy: str, role: str, token: str | None, cancel_on_disconnect: bool,
+                 resume_from: Mapping[str, int] | None, timeout: float | None) -> dict[str, Any]:
         if self._transport is not None and self._transport.state != "closed":
             raise HubError(ErrorCode.CLOSED, "already connected; close() first")
         hello: dict[str, Any] = {"protocol": P.PROTOCOL_VERSION, "strategy": strategy, "role": role,
@@ -129,10 +152,16 @@ class RpcGateway:
                                     on_event=self._on_event, on_tick=self._on_tick,
                                     on_connected=self._on_connected, on_disconnected=self._on_disconnected,
                                     on_notice=self._on_notice, on_heartbeat=self._on_heartbeat, **self._opts)
+        t = float(timeout or self.timeout)
+        # hello (t), then catching up (replays, each bounded by the call timeout): bounded, never forever
+        budget = 4 * max(t, self.timeout) + self.wait_grace
         try:
-            self.session = self._transport.connect(hello, resume_from, timeout).result()
+            try:
+                self.session = self._transport.connect(hello, resume_from, timeout).result(budget)
+            except concurrent.futures.TimeoutError:
+                raise HubError(ErrorCode.TIMEOUT, f"not connected within {budget:g} s", {"stuck": True}) from None
         except BaseException as exc:
-            self.close()
+            self._close()
             if isinstance(exc, HubError) and exc.code == ErrorCode.TIMEOUT:
                 raise HubError(ErrorCode.TIMEOUT,
                                f"no hub answered at {self.rpc} within {timeout or self.timeout:g} s. Is `hub start` "
@@ -142,7 +171,18 @@ class RpcGateway:
         return self.session
 
     def close(self) -> None:
-        """Say bye, stop the socket thread and the callback thread. Safe to call twice."""
+        """Say bye, stop the socket thread and the callback thread. Safe to call twice, and from a callback.
+
+        Bounded: returns within a few seconds even if the hub or a callback hangs."""
+        if self._session_lock.acquire(timeout=4 * self.timeout + self.wait_grace):
+            try:
+                self._close()
+            finally:
+                self._session_lock.release()
+        else:  # a connect() in another thread is stuck: close what is there anyway
+            self._close()
+
+    def _close(self) -> None:
         t, d = self._transport, self._dispatcher
         if t is not None:
             t.close()
@@ -225,8 +265,12 @@ class RpcGateway:
         if err is not None:
             out.set_exception(err)
         else:
+            assert t is not None
             raw: Future = Future()  # plain: its done-callback runs on the socket thread (cheap conversion only)
             raw.add_done_callback(lambda f: _transfer(f, out, _convert, _explain))
+            per_try = float(_timeout if _timeout is not None else t.timeout)
+            out.wait_budget = per_try * (_retries + 1) + self.wait_grace  # type: ignore[attr-defined]
+            out.method = method  # type: ignore[attr-defined]
             t.call(method, params, timeout=_timeout, retries=_retries, future=raw)
         if _callback is not None:
             out.add_done_callback(_callback)
@@ -358,6 +402,8 @@ class RpcGateway:
             fut.set_exception(exc)
             return fut
         fut = self._transport.quotes(op, codes, whole)
+        fut.wait_budget = self._transport.timeout + self.wait_grace  # type: ignore[attr-defined]
+        fut.method = method  # type: ignore[attr-defined]
         if callback is not None:
             fut.add_done_callback(callback)
         return fut
@@ -436,8 +482,15 @@ class RpcGateway:
 
     def _emit(self, name: str, *args: Any) -> None:
         fn = self._handler(name)
-        if fn is not None:
+        if fn is None:
+            return
+        try:
             fn(*args)
+        except BaseException:  # noqa: B036 - one failing callback must not keep the event from the next
+            # one (on_stock_order raising must not cost on_event the same order); logged and counted
+            if self._dispatcher is not None:
+                self._dispatcher.errors += 1
+            log.exception("rpc_client: callback %s raised", name)
 
     def _on_event(self, topic: str, payload: dict) -> None:
         kind, _owner = P.split_topic(topic)

@@ -37,7 +37,7 @@ from concurrent.futures import Future
 from typing import Any, Callable
 
 from rpc_client.endpoints import resolve
-from rpc_client.gateway import RpcGateway
+from rpc_client.gateway import RpcGateway, _wait
 from rpc_client.protocol import STRATEGY_NAME_RE, ErrorCode, HubError
 from rpc_client.records import XtCancelError, XtCancelOrderResponse, XtOrderError, XtOrderResponse
 from rpc_client.transport import DEFAULT_TIMEOUT
@@ -334,7 +334,7 @@ class XtQuantTrader:
             self._emit("on_cancel_error", self._cancel_error(account, order_id, market, sysid, reason))
             return -1
         try:
-            return int(start(self._gw).result())  # type: ignore[arg-type]
+            return int(_wait(start(self._gw)))  # type: ignore[arg-type]  # bounded, like every sync call
         except HubError as exc:
             log.warning("rpc_client: %s failed: %s", what, exc)
             self._emit("on_cancel_error", self._cancel_error(account, order_id, market, sysid, exc))
