@@ -310,8 +310,12 @@ class RemoteSimXtData(_Link):
     def unsubscribe_quote(self, seq: int) -> None:
         with self._lock:
             sub = self._subs.pop(seq, None)
-        if sub is not None:
+        if sub is None:
+            return
+        if self._alive:
             self._quick(None, "quote_unsubscribe", key=seq)
+        else:  # do not wait on a silent simulator; if it is there after all, this still reaches it
+            self._outq.put({"id": 0, "method": "quote_unsubscribe", "params": {"key": seq}})
 
     def get_full_tick(self, code_list: list[str]) -> dict[str, dict]:
         """{code: tick} for the known codes; {} when the simulator does not answer."""
