@@ -430,8 +430,6 @@ class Bench:
                 orders = [o if isinstance(o, dict) else _as_dict(o) for o in orders]
                 self.start_server("canned", self.spare[2], canned={"orders": orders, "asset": asset})
                 oh, o_order, _ = self.connect(h, "bench_lat")
-                rc = rawhub.RawHubClient(h.rpc, self.zctx)
-                rc.hello("bench_raw")
             except CaseSkipped as exc:
                 hub_ok, hub_reason = False, str(exc)
         else:
@@ -440,6 +438,21 @@ class Bench:
         cols: dict[str, list[tuple[float, float]]] = {k: [] for k in (
             "floor", "thread", "canned", "asset", "orders", "order", "asset_raw", "order_raw")}
         n, warm = s.lat_n, s.lat_warm
+        try:
+            self._latency_rounds(cols, hub_ok, locals())
+        finally:
+            self._latency_figures(cols, hub_ok, hub_reason)
+            if hub_ok:
+                self.disconnect(qh)
+                self.disconnect(oh)
+            if "canned" in self.servers:
+                self.stop_server("canned")
+
+    def _latency_rounds(self, cols: dict[str, list[tuple[float, float]]], hub_ok: bool, v: dict[str, Any]) -> None:
+        s = self.s
+        n, warm, order = s.lat_n, s.lat_warm, v["order"]
+        echo_ep, thread_ep = v["echo_ep"], v["thread_ep"]
+        q_query, o_order = v.get("q_query"), v.get("o_order")
         for _ in self.rounds(s.rounds, "latency"):
             cols["floor"].append(p50_p99(raw.raw_latency(echo_ep, n, warm=warm, zctx=self.zctx)))
             cols["thread"].append(p50_p99(raw.raw_latency(thread_ep, n, warm=warm, zctx=self.zctx)))
@@ -451,16 +464,28 @@ class Bench:
                                                           warm=warm, zctx=self.zctx)))
             cols["orders"].append(p50_p99(hubjobs.sample(lambda: q_query("query_stock_orders"), n, warm)))
             cols["order"].append(p50_p99(hubjobs.sample(lambda: o_order(**order), n, warm)))
-            cols["asset_raw"].append(p50_p99(hubjobs.sample(lambda: rc.call("query_stock_asset"), n, warm)))
-            cols["order_raw"].append(p50_p99(hubjobs.sample(lambda: rc.call("order_stock", order), n, warm)))
+            # a fresh raw session per round: it sends no pings, so the hub would drop it between rounds
+            rc = rawhub.RawHubClient(self.need_hub().rpc, self.zctx)
+            try:
+                rc.hello("bench_raw")
+                cols["asset_raw"].append(p50_p99(hubjobs.sample(lambda: rc.call("query_stock_asset"), n, warm)))
+                cols["order_raw"].append(p50_p99(hubjobs.sample(lambda: rc.call("order_stock", order), n, warm)))
+            finally:
+                rc.close()
+
+    def _latency_figures(self, cols: dict[str, list[tuple[float, float]]], hub_ok: bool,
+                         hub_reason: str | None) -> None:
+        r = self.report
 
         def put(fid: str, col: str, idx: int) -> None:
             vals = [x[idx] for x in cols[col]]
-            r.set(fid, median(vals), vals)
+            if vals:
+                r.set(fid, median(vals), vals)
 
         def ratio(fid: str, num: str, den: str) -> None:
             vals = [a[0] / b[0] for a, b in zip(cols[num], cols[den])]
-            r.set(fid, median(vals), vals, note="median of paired rounds")
+            if vals:
+                r.set(fid, median(vals), vals, note="median of paired rounds")
 
         put("floor.p50", "floor", 0)
         put("floor.p99", "floor", 1)
@@ -486,11 +511,6 @@ class Bench:
         ratio("order.ratio_thread", "order", "thread")
         put("order_raw.p50", "order_raw", 0)
         ratio("order_raw.ratio", "order_raw", "floor")
-        self.lat_order_cols = cols["order"]
-        self.disconnect(qh)
-        self.disconnect(oh)
-        rc.close()
-        self.stop_server("canned")
 
     # ------------------------------------------------------------------ case 4
     def case_throughput(self) -> None:
