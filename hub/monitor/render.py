@@ -277,7 +277,8 @@ def positions_table(state: MonitorState, max_rows: int, width: int = 80, lang: s
         cost = p.get("avg_price") if p.get("avg_price") is not None else p.get("open_price")
         mv = last * vol if last is not None and code in state.quotes else p.get("market_value")
         pnl = (last - float(cost)) * vol if last is not None and cost is not None else None
-        rows.append([code, state.stock_name(code) or Text(code, style="dim"), fmt_int(vol), fmt_int(p.get("can_use_volume")), fmt_price(cost),
+        name = state.stock_name(code) or Text(code, style="dim")  # no name known: the code
+        rows.append([code, name, fmt_int(vol), fmt_int(p.get("can_use_volume")), fmt_price(cost),
                      fmt_price(last), fmt_money(mv), Text(fmt_money(pnl, signed=True), style=_pnl_style(pnl))])
     return _fill(t, keep, rows, max_rows, "no positions")
 

@@ -41,8 +41,9 @@ def test_name_from_the_tick_when_the_position_has_none():
 def test_name_from_todays_orders_and_trades():
     s = real_miniqmt_state()
     s.apply_orders([dict(order(1, "alpha", "000001.SZ", 50, t=NOW - 60), instrument_name="平安银行")])
-    s.apply_event("trade.alpha", ev("trade.alpha", {"traded_id": "T1", "order_id": 2, "stock_code": "300750.SZ",
-                                                    "instrument_name": "宁德时代", "traded_volume": 100}, seq=3), NOW)
+    fill = {"traded_id": "T1", "order_id": 2, "stock_code": "300750.SZ", "instrument_name": "宁德时代",
+            "traded_volume": 100}
+    s.apply_event("trade.alpha", ev("trade.alpha", fill, seq=3), NOW)
     text = table_text(s)
     assert row_of(text, "000001.SZ")[1] == "平安银行"
     assert row_of(text, "300750.SZ")[1] == "宁德时代"
