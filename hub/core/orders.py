@@ -40,6 +40,11 @@ class Placement:
     waiters: list[tuple[Any, bool]] = field(default_factory=list)  # (call, duplicate)
     seq: int | None = None
     deadline: float = 0.0
+    cancel_on_arrival: bool = False  # a kill switch ran while the broker had not yet given an id
+
+    @property
+    def strategy(self) -> str:
+        return self.key[1]
 
     @property
     def client_order_id(self) -> str:
@@ -61,8 +66,10 @@ ReplyError = Callable[[Any, HubError], None]
 
 
 class OrderDesk:
-    def __init__(self, journal: Journal, book: Book, order_timeout: float, reply: Reply, reply_error: ReplyError):
+    def __init__(self, journal: Journal, book: Book, order_timeout: float, reply: Reply, reply_error: ReplyError,
+                 cancel_on_arrival: Callable[[int], None] | None = None):
         self.journal = journal
+        self._cancel_on_arrival = cancel_on_arrival
         self.book = book
         self.order_timeout = order_timeout
         self._reply = reply
@@ -161,10 +168,7 @@ class OrderDesk:
         if p.state == DONE:
             return  # already known from the broker's own push of the order
         if isinstance(order_id, int) and order_id > 0:
-            p.state, p.order_id, p.error = DONE, order_id, None
-            self.book.bind_order(order_id, p.tag)
-            self.journal.finish_order(p.tag, DONE, order_id, p.result(False))
-            self._flush(p)
+            self._done(p, order_id)
         else:
             msg = resp.get("error_msg") or "no order id"
             self._fail(p, HubError(ErrorCode.BROKER_ERROR, f"the broker refused the order: {msg}",
@@ -194,10 +198,35 @@ class OrderDesk:
             self.counters["resolved_by_broker"] += 1
             log.info("order %s (%s) of unknown outcome found at the broker as order %s", p.client_order_id, tag,
                      order_id)
+        self._done(p, order_id)
+
+    def _done(self, p: Placement, order_id: int) -> None:
+        """The broker has the order under `order_id`: record it, answer waiters, honour a pending kill switch."""
         p.state, p.order_id, p.error = DONE, order_id, None
-        self.book.bind_order(order_id, tag)
-        self.journal.finish_order(tag, DONE, order_id, p.result(False))
+        self.book.bind_order(order_id, p.tag)
+        self.journal.finish_order(p.tag, DONE, order_id, p.result(False))
         self._flush(p)
+        if p.cancel_on_arrival and self._cancel_on_arrival is not None:
+            p.cancel_on_arrival = False
+            log.info("order %s of %s got its id after a cancel-open; cancelling it now", order_id, p.strategy)
+            self._cancel_on_arrival(order_id)
+
+    def in_flight(self, strategy: str | None) -> tuple[list[int], int]:
+        """Orders a kill switch must not miss though the book has no push of them yet.
+
+        Returns (ids of orders the broker numbered whose first push has not arrived, count of
+        placements still waiting for an id — each flagged to be cancelled as soon as it gets one).
+        """
+        numbered, waiting = [], 0
+        for p in self.by_tag.values():
+            if strategy is not None and p.strategy != strategy:
+                continue
+            if p.state == DONE and p.order_id and p.order_id not in self.book.orders:
+                numbered.append(p.order_id)
+            elif p.state in (PENDING, UNKNOWN) and p.key[0] == trading_day():
+                p.cancel_on_arrival = True
+                waiting += 1
+        return numbered, waiting
 
     def _fail(self, p: Placement, err: HubError, state: str = FAILED) -> None:
         p.state = state

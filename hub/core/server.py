@@ -161,7 +161,8 @@ class HubServer:
         self.publisher = Publisher(self.pub, self.journal, self.hub_id)
         self.sessions = Sessions(self.token)
         self.book = Book()
-        self.desk = OrderDesk(self.journal, self.book, cfg.order_timeout, self.reply, self.reply_error)
+        self.desk = OrderDesk(self.journal, self.book, cfg.order_timeout, self.reply, self.reply_error,
+                              cancel_on_arrival=self._cancel_one)
         self.desk.recover(self.day)
         self._recover_book()
         halted = self.journal.get_json("halted")
@@ -600,21 +601,30 @@ class HubServer:
             self.drop_session(session, "timed_out", f"silent for more than {self.config.client_dead_after:g}s")
 
     def cancel_open(self, strategy: str | None) -> list[int]:
-        """Ask the broker to cancel every cancelable order (of one owner, or all). Returns the order ids."""
+        """Ask the broker to cancel every open order (of one owner, or all). Returns the order ids.
+
+        A kill switch must not miss an order just placed: besides the book's open orders it
+        cancels orders the broker numbered whose first push has not arrived yet, and flags
+        placements still waiting for their id so they are cancelled the moment it comes.
+        """
         if self.broker is None or self.broker_state["state"] != BROKER_UP:
             return []
-        cancelled = []
-        for order in self.book.open_orders(strategy):
-            order_id = order.get("order_id")
-            try:
-                seq = self.broker.cancel_async(order_id)
-            except Exception:  # noqa: BLE001
-                log.exception("cancel of %s failed", order_id)
-                continue
-            self.desk.cancel(None, order_id, seq)
-            if isinstance(seq, int) and seq >= 0:
-                cancelled.append(order_id)
-        return cancelled
+        numbered, _waiting = self.desk.in_flight(strategy)
+        ids = [o.get("order_id") for o in self.book.open_orders(strategy)]
+        ids += [i for i in numbered if i not in ids]
+        return [order_id for order_id in ids if self._cancel_one(order_id)]
+
+    def _cancel_one(self, order_id: int) -> bool:
+        """A hub-initiated cancel (no caller waits for it); True when the broker took the request."""
+        if self.broker is None or self.broker_state["state"] != BROKER_UP:
+            return False
+        try:
+            seq = self.broker.cancel_async(order_id)
+        except Exception:  # noqa: BLE001
+            log.exception("cancel of %s failed", order_id)
+            return False
+        self.desk.cancel(None, order_id, seq)
+        return isinstance(seq, int) and seq >= 0
 
     # ---- halts ------------------------------------------------------------------------
     def halt_reason(self, strategy: str) -> str | None:
