@@ -38,8 +38,20 @@ class RawHubClient:
         self.timeout_ms = int(timeout * 1000)
         self._ids = itertools.count(1)
         self.session: dict[str, Any] | None = None
+        self._hello: dict[str, Any] | None = None
 
     def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        try:
+            return self._call(method, params)
+        except P.HubError as exc:
+            # This client sends no pings, so a hub drops its session after client_dead_after of
+            # silence: say hello again (same name, fresh instance) and retry once.
+            if exc.code != P.ErrorCode.NO_SESSION or self._hello is None or method == "hello":
+                raise
+            self.session = self._call("hello", dict(self._hello, instance=uuid.uuid4().hex))
+            return self._call(method, params)
+
+    def _call(self, method: str, params: dict[str, Any] | None = None) -> Any:
         rid = next(self._ids)
         self.sock.send(_pack(P.request(rid, method, params or {})))
         while True:
@@ -57,7 +69,8 @@ class RawHubClient:
                   "instance": uuid.uuid4().hex,
                   "client": {"pid": os.getpid(), "host": socket.gethostname(), "version": "bench"}}
         params.update(extra)
-        self.session = self.call("hello", params)
+        self.session = self._call("hello", params)
+        self._hello = params
         return self.session
 
     def close(self, bye: bool = True) -> None:
