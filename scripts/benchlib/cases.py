@@ -739,7 +739,10 @@ class Bench:
             mon.call("subscribe_quote", {"codes": codes})
             time.sleep(0.3)
             rates, gaps = [], []
-            for _ in range(max(1, s.fan_rounds - 1)):
+            for rnd in range(max(1, s.fan_rounds - 1)):
+                if rnd:  # re-subscribe: a silent monitor session is dropped after client_dead_after
+                    mon.call("subscribe_quote", {"codes": codes})
+                    time.sleep(0.3)
                 fr = self.fan_round(fixed.pub, nmax, hub=fixed, duration=max(1.0, s.fan_duration))
                 rates.append(fr["rate"])
                 gaps.append(fr["gaps"])
