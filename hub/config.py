@@ -51,6 +51,9 @@ class HubConfig:
     pub_hwm: int = 10000  # PUB send high-water mark: messages queued per subscriber before it drops
     sim_endpoint: str = ""  # broker = sim: tcp:// endpoint of a `hub sim` process (else in-process)
     sim: dict[str, Any] = field(default_factory=dict)  # passed to hub.sim.SimConfig.from_dict
+    curve: bool = False  # CurveZMQ: encrypt, and answer only clients whose key is in <curve_dir>/authorized
+    curve_dir: str = ""  # keys folder; "" = <data_dir>/curve
+    allow_insecure_remote: bool = False  # listen beyond loopback WITHOUT curve (refused unless set)
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()
@@ -63,6 +66,10 @@ class HubConfig:
     @property
     def token_path(self) -> Path:
         return self.data_dir / "admin.token"
+
+    @property
+    def curve_path(self) -> Path:
+        return Path(self.curve_dir).expanduser() if self.curve_dir else self.data_dir / "curve"
 
     @property
     def sim_dir(self) -> Path:
@@ -80,8 +87,11 @@ class HubConfig:
         return cls().merged(values, source)
 
     @classmethod
-    def load(cls, path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> "HubConfig":
-        """Defaults, then the TOML file at `path` (if given), then `overrides` whose value is not None."""
+    def load(cls, path: str | Path | None = None, overrides: Mapping[str, Any] | None = None,
+             check_exposure: bool = True) -> "HubConfig":
+        """Defaults, then the TOML file at `path` (if given), then `overrides` whose value is not None.
+
+        `check_exposure=False` skips the exposure rule (for tools that only read paths, e.g. `hub keys`)."""
         cfg = cls()
         if path is not None:
             p = Path(path).expanduser()
@@ -97,12 +107,15 @@ class HubConfig:
                 hub_part = dict(data.pop("hub"))
                 hub_part.update(data)
                 data = hub_part
-            cfg = cfg.merged(data, str(p))
+            given = {k: v for k, v in (overrides or {}).items() if v is not None}
+            # a file may rely on a flag for the exposure rule (rpc in the file, --curve given): check once, at the end
+            cfg = cfg.merged(data, str(p), final=check_exposure and not given)
         if overrides:
-            cfg = cfg.merged({k: v for k, v in overrides.items() if v is not None}, "command line")
+            cfg = cfg.merged({k: v for k, v in overrides.items() if v is not None}, "command line",
+                             final=check_exposure)
         return cfg
 
-    def merged(self, values: Mapping[str, Any], source: str = "config") -> "HubConfig":
+    def merged(self, values: Mapping[str, Any], source: str = "config", final: bool = True) -> "HubConfig":
         known = {f.name: f for f in fields(self)}
         changes: dict[str, Any] = {}
         for key, value in values.items():
@@ -110,10 +123,12 @@ class HubConfig:
                 raise ConfigError(f"{source}: unknown key '{key}' (known keys: {', '.join(sorted(known))})")
             changes[key] = _coerce(key, value, getattr(self, key), source)
         cfg = replace(self, **changes)
-        cfg.validate(source)
+        cfg.validate(source, final=final)
         return cfg
 
-    def validate(self, source: str = "config") -> None:
+    def validate(self, source: str = "config", final: bool = True) -> None:
+        """Raise ConfigError on a bad value. `final`: also the exposure rule (a non-loopback endpoint
+        needs curve or allow_insecure_remote; see hub/security.py), which concerns the whole config."""
         if self.broker not in BROKERS:
             raise ConfigError(f"{source}: broker must be one of {', '.join(BROKERS)}, got {self.broker!r}")
         if self.log_level.upper() not in LOG_LEVELS:
@@ -142,6 +157,12 @@ class HubConfig:
             raise ConfigError(f"{source}: sim_endpoint needs broker = \"sim\"")
         if self.session_id < 0:
             raise ConfigError(f"{source}: session_id must be >= 0")
+        if final:
+            from hub.security import exposure_problem
+
+            problem = exposure_problem(self)
+            if problem:
+                raise ConfigError(f"{source}: {problem}")
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -150,6 +171,10 @@ class HubConfig:
 
 
 def _coerce(key: str, value: Any, current: Any, source: str) -> Any:
+    if key == "curve_dir":
+        if not isinstance(value, (str, Path)):
+            raise ConfigError(f"{source}: curve_dir must be a path string, got {type(value).__name__}")
+        return str(value)
     if key == "data_dir":
         if not isinstance(value, (str, Path)):
             raise ConfigError(f"{source}: data_dir must be a path string, got {type(value).__name__}")

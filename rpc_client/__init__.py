@@ -5,6 +5,7 @@ Imports nothing from `hub`. `rpc_client.protocol` is the one definition of the w
 * :class:`RpcGateway` -- the native client (``rpc_client.gateway``).
 * ``rpc_client.xttrader`` -- drop-in ``XtQuantTrader`` / ``XtQuantTraderCallback``.
 * ``rpc_client.xtdata`` -- drop-in ``subscribe_quote`` / ``subscribe_whole_quote`` / ``get_full_tick``.
+* :class:`CurveKeys` -- CurveZMQ keys for a hub with ``curve = true`` (``rpc_client.security``).
 """
 
 from rpc_client.gateway import Heartbeat, RpcGateway  # noqa: F401
@@ -12,7 +13,8 @@ from rpc_client.protocol import DEFAULT_PUB_ENDPOINT, DEFAULT_RPC_ENDPOINT, Erro
 from rpc_client.records import (XtAccountInfo, XtAccountStatus, XtAsset, XtCancelError,  # noqa: F401
                                 XtCancelOrderResponse, XtOrder, XtOrderError, XtOrderResponse, XtPosition,
                                 XtRecord, XtTrade)
+from rpc_client.security import CurveKeyError, CurveKeys  # noqa: F401
 
-__all__ = ["RpcGateway", "Heartbeat", "ErrorCode", "HubError", "Role", "DEFAULT_RPC_ENDPOINT", "DEFAULT_PUB_ENDPOINT",
+__all__ = ["RpcGateway", "Heartbeat", "CurveKeys", "CurveKeyError", "ErrorCode", "HubError", "Role", "DEFAULT_RPC_ENDPOINT", "DEFAULT_PUB_ENDPOINT",
            "XtRecord", "XtAsset", "XtOrder", "XtTrade", "XtPosition", "XtOrderError", "XtCancelError",
            "XtOrderResponse", "XtCancelOrderResponse", "XtAccountStatus", "XtAccountInfo"]

@@ -2,6 +2,8 @@
 
 * ``QMT_HUB``: the hub's rpc endpoint, e.g. ``tcp://192.168.1.5:5555`` (default ``tcp://127.0.0.1:5555``).
 * ``QMT_HUB_PUB``: the hub's event endpoint; default: the rpc endpoint's port + 1.
+* ``QMT_HUB_CURVE``: for a hub with CurveZMQ on, the folder with ``server.key`` and this client's
+  keypair (read by ``rpc_client.security.resolve_curve``, so every client picks it up).
 """
 
 from __future__ import annotations

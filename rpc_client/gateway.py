@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import os
 import threading
 import uuid
 from concurrent.futures import Future
@@ -49,6 +50,7 @@ from rpc_client.endpoints import pub_for
 from rpc_client.protocol import ErrorCode, HubError, Role, Topic
 from rpc_client.records import (XtAccountInfo, XtAccountStatus, XtAsset, XtCancelError, XtOrder, XtOrderError,
                                 XtPosition, XtTrade)
+from rpc_client.security import ENV_CURVE, CurveKeys, resolve_curve
 from rpc_client.transport import (BACKOFF_INITIAL, BACKOFF_MAX, DEFAULT_TIMEOUT, CallFuture, Heartbeat, Transport,
                                   client_info)
 
@@ -99,7 +101,8 @@ class RpcGateway:
                  dead_after: float = P.HUB_DEAD_AFTER, backoff_initial: float = BACKOFF_INITIAL,
                  backoff_max: float = BACKOFF_MAX, max_reconnect_attempts: int | None = None,
                  order_attempts: int = ORDER_ATTEMPTS, max_pending_ticks: int = 10000,
-                 follow_events: bool = True):
+                 follow_events: bool = True, curve: CurveKeys | None = None,
+                 curve_dir: str | os.PathLike[str] | None = None):
         """
         :param rpc: the hub's call endpoint (``hub start --rpc``).
         :param pub: the hub's event endpoint; default: the rpc port + 1.
@@ -107,15 +110,21 @@ class RpcGateway:
         :param callback: optional object with ``on_*`` methods (xtquant's names).
         :param max_reconnect_attempts: None (default) retries forever.
         :param follow_events: False: ticks only, no account events (used by ``rpc_client.xtdata``).
+        :param curve: CurveZMQ keys for a hub started with ``curve = true`` (see ``rpc_client.security``).
+        :param curve_dir: instead of `curve`: the folder ``hub keys add-client`` wrote (``server.key`` and
+            one client keypair). Neither given: ``$QMT_HUB_CURVE`` if set, else plain TCP.
+            Bad or missing key files raise :class:`rpc_client.security.CurveKeyError` here.
         """
         self.rpc = rpc
         self.pub = pub or pub_for(rpc)
         self.timeout = float(timeout)
         self.callback = callback
+        self.curve = resolve_curve(curve, curve_dir)
         self.order_attempts = max(1, int(order_attempts))
         self._opts = dict(heartbeat_interval=heartbeat_interval, dead_after=dead_after,
                           backoff_initial=backoff_initial, backoff_max=backoff_max,
-                          max_reconnect_attempts=max_reconnect_attempts, follow_events=follow_events)
+                          max_reconnect_attempts=max_reconnect_attempts, follow_events=follow_events,
+                          curve=self.curve)
         self._max_pending_ticks = max_pending_ticks
         self.wait_grace = WAIT_GRACE
         self._transport: Transport | None = None
@@ -165,7 +174,12 @@ class RpcGateway:
             if isinstance(exc, HubError) and exc.code == ErrorCode.TIMEOUT:
                 raise HubError(ErrorCode.TIMEOUT,
                                f"no hub answered at {self.rpc} within {timeout or self.timeout:g} s. Is `hub start` "
-                               f"running, and is {self.rpc} its --rpc endpoint (and {self.pub} its --pub)?",
+                               f"running, and is {self.rpc} its --rpc endpoint (and {self.pub} its --pub)?"
+                               + (f" With CurveZMQ (key {self.curve.name or '?'}): is this client's public key in "
+                                  f"the hub's authorized/ folder, and server.key the hub's current key?"
+                                  if self.curve is not None else
+                                  f" If the hub runs with curve = true, give this client its keys "
+                                  f"(${ENV_CURVE} or curve_dir=)."),
                                exc.data) from None
             raise
         return self.session

@@ -43,6 +43,7 @@ import zmq
 from rpc_client import protocol as P
 from rpc_client.dispatcher import Dispatcher
 from rpc_client.protocol import ErrorCode, HubError, Role, Topic
+from rpc_client.security import CurveKeys
 
 log = logging.getLogger("rpc_client")
 
@@ -128,8 +129,11 @@ class Transport:
                  backoff_initial: float = BACKOFF_INITIAL,
                  backoff_max: float = BACKOFF_MAX,
                  max_reconnect_attempts: int | None = None,
-                 follow_events: bool = True):
+                 follow_events: bool = True,
+                 curve: CurveKeys | None = None):
         self.rpc, self.pub = rpc, pub
+        #: CurveZMQ keys applied to the DEALER and the SUB at every (re)connect; None: plain TCP
+        self.curve = curve
         self.timeout = float(timeout)
         self.heartbeat_interval = heartbeat_interval
         self.dead_after = dead_after
@@ -368,10 +372,14 @@ class Transport:
         sub.setsockopt(zmq.RCVHWM, 100000)
         for prefix in self._sub_prefixes():
             sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+        if self.curve is not None:
+            self.curve.apply(sub)
         sub.connect(self.pub)
         dealer = self._ctx.socket(zmq.DEALER)
         dealer.setsockopt(zmq.LINGER, 0)
         dealer.setsockopt(zmq.ROUTING_ID, b"c-" + uuid.uuid4().hex.encode())
+        if self.curve is not None:
+            self.curve.apply(dealer)
         dealer.connect(self.rpc)
         self._sub, self._dealer = sub, dealer
         poller.register(dealer, zmq.POLLIN)

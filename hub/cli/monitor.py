@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -57,7 +58,7 @@ def monitor_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s",
                 width: Optional[int] = typer.Option(None, "--width", min=40, help="With --once: frame width."),
                 height: Optional[int] = typer.Option(None, "--height", min=10, help="With --once: frame height."),
                 rpc: Optional[str] = ops.RpcOpt, pub: Optional[str] = ops.PubOpt,
-                timeout: float = ops.TimeoutOpt) -> None:
+                timeout: float = ops.TimeoutOpt, curve_dir: Optional[Path] = ops.CurveDirOpt) -> None:
     """Live dashboard of a running hub: broker, asset, strategies, positions, orders, trades, traffic, log.
 
     Works from another terminal or machine (read-only monitor role). Survives hub
@@ -65,8 +66,9 @@ def monitor_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s",
     not a terminal, prints one frame as with --once.
     """
     rpc, pub = ops.endpoints(rpc, pub)
+    curve = ops.client_curve(curve_dir)
     state = MonitorState(rpc=rpc, pub=pub)
-    feed = Feed(state, lambda: ops.make_link(rpc, pub, role=Role.MONITOR, timeout=timeout))
+    feed = Feed(state, lambda: ops.make_link(rpc, pub, role=Role.MONITOR, timeout=timeout, curve=curve))
     console = Console()
     if once or not console.is_terminal:
         feed.step()

@@ -29,6 +29,7 @@ from hub.monitor.render import (fmt_money, orders_table, positions_table, strate
                                 visible_orders)
 from hub.monitor.state import MonitorState
 from rpc_client.protocol import ErrorCode, HubError, Role
+from rpc_client.security import CurveKeyError, CurveKeys, resolve_curve
 
 #: How the CLI makes its hub session; tests replace it with a fake.
 make_link: Callable[..., HubLink] = HubLink
@@ -54,6 +55,9 @@ TokenOpt = typer.Option(None, "--token", envvar="QMT_HUB_TOKEN",
                         help="The hub's admin token [default: read from <data-dir>/admin.token].")
 DataDirOpt = typer.Option(None, "--data-dir", metavar="DIR",
                           help="The hub's data folder, to read admin.token from [default: ~/.qmt-hub].")
+CurveDirOpt = typer.Option(None, "--curve-dir", metavar="DIR",
+                           help="For a hub with CurveZMQ on: the folder `hub keys add-client` wrote (server.key and "
+                                "one client keypair) [default: $QMT_HUB_CURVE; neither: no CurveZMQ].")
 
 
 def out() -> Console:
@@ -91,12 +95,21 @@ def endpoints(rpc: str | None, pub: str | None) -> tuple[str, str]:
     raise AssertionError("not reached")
 
 
+def client_curve(curve_dir: Path | str | None) -> CurveKeys | None:
+    """The CurveZMQ keys of --curve-dir (else $QMT_HUB_CURVE), or None; unreadable keys are a usage error."""
+    try:
+        return resolve_curve(curve_dir=curve_dir)
+    except CurveKeyError as exc:
+        fail(EXIT_USAGE, f"bad CurveZMQ keys: {exc}")
+    raise AssertionError("not reached")
+
+
 @contextmanager
 def session(rpc: str | None, pub: str | None, timeout: float, role: str = Role.MONITOR,
-            token: str = "") -> Iterator[HubLink]:
+            token: str = "", curve_dir: Path | None = None) -> Iterator[HubLink]:
     """A connected link; every failure becomes a message and a fixed exit code."""
     rpc, pub = endpoints(rpc, pub)
-    link = make_link(rpc, pub, role=role, token=token, timeout=timeout)
+    link = make_link(rpc, pub, role=role, token=token, timeout=timeout, curve=client_curve(curve_dir))
     try:
         try:
             link.connect()
@@ -136,9 +149,10 @@ def rows(result: Any) -> list[dict[str, Any]]:
 
 @app.command("clients")
 def clients_cmd(rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, timeout: float = TimeoutOpt,
+                curve_dir: Optional[Path] = CurveDirOpt,
                 as_json: bool = JsonOpt) -> None:
     """Connected clients: role, since, last heard, orders / fills / rejects today, halted."""
-    with session(rpc, pub, timeout) as link:
+    with session(rpc, pub, timeout, curve_dir=curve_dir) as link:
         result = rows(link.call("clients"))
         status = as_dict(link.call("status")) if not as_json else {}
     if as_json:
@@ -154,14 +168,15 @@ def clients_cmd(rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, timeou
 def orders_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s", help="Only this strategy's orders."),
                open_only: bool = typer.Option(False, "--open", help="Only orders that can still trade."),
                lang: Lang = LangOpt, rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt,
-               timeout: float = TimeoutOpt, as_json: bool = JsonOpt) -> None:
+               timeout: float = TimeoutOpt,
+               curve_dir: Optional[Path] = CurveDirOpt, as_json: bool = JsonOpt) -> None:
     """Today's orders, newest first, with readable states and rejection reasons."""
     params: dict[str, Any] = {}
     if strategy:
         params["strategy"] = strategy
     if open_only:
         params["cancelable_only"] = True
-    with session(rpc, pub, timeout) as link:
+    with session(rpc, pub, timeout, curve_dir=curve_dir) as link:
         result = rows(link.call("query_stock_orders", **params))
     state = MonitorState()
     state.apply_orders(result)
@@ -173,9 +188,10 @@ def orders_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s", 
 @app.command("trades")
 def trades_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s", help="Only this strategy's trades."),
                lang: Lang = LangOpt, rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt,
-               timeout: float = TimeoutOpt, as_json: bool = JsonOpt) -> None:
+               timeout: float = TimeoutOpt,
+               curve_dir: Optional[Path] = CurveDirOpt, as_json: bool = JsonOpt) -> None:
     """Today's trades (fills), newest first."""
-    with session(rpc, pub, timeout) as link:
+    with session(rpc, pub, timeout, curve_dir=curve_dir) as link:
         result = rows(link.call("query_stock_trades", **({"strategy": strategy} if strategy else {})))
     if as_json:
         return print_json(result)
@@ -186,9 +202,10 @@ def trades_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s", 
 
 @app.command("positions")
 def positions_cmd(rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, timeout: float = TimeoutOpt,
+                  curve_dir: Optional[Path] = CurveDirOpt,
                   as_json: bool = JsonOpt) -> None:
     """The account's positions with last price and floating P&L (when the hub has quotes)."""
-    with session(rpc, pub, timeout) as link:
+    with session(rpc, pub, timeout, curve_dir=curve_dir) as link:
         result = rows(link.call("query_stock_positions"))
         ticks: dict[str, Any] = {}
         codes = sorted({str(p.get("stock_code")) for p in result if p.get("stock_code")})
@@ -208,9 +225,10 @@ def positions_cmd(rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, time
 
 @app.command("asset")
 def asset_cmd(rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, timeout: float = TimeoutOpt,
+              curve_dir: Optional[Path] = CurveDirOpt,
               as_json: bool = JsonOpt) -> None:
     """The account's asset: total, cash, frozen cash, market value."""
-    with session(rpc, pub, timeout) as link:
+    with session(rpc, pub, timeout, curve_dir=curve_dir) as link:
         result = as_dict(link.call("query_stock_asset"))
     if as_json:
         return print_json(result)
@@ -227,9 +245,9 @@ def asset_cmd(rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, timeout:
 # ----------------------------------------------------------------------------- operator actions (admin)
 
 def _admin_call(method: str, params: dict[str, Any], token: str | None, data_dir: Path | None, rpc: str | None,
-                pub: str | None, timeout: float) -> dict[str, Any]:
+                pub: str | None, timeout: float, curve_dir: Path | None = None) -> dict[str, Any]:
     secret = admin_token(token, data_dir)
-    with session(rpc, pub, timeout, role=Role.ADMIN, token=secret) as link:
+    with session(rpc, pub, timeout, role=Role.ADMIN, token=secret, curve_dir=curve_dir) as link:
         return as_dict(link.call(method, **params))
 
 
@@ -243,14 +261,15 @@ def halt_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s",
              cancel_open: bool = typer.Option(False, "--cancel-open", help="Also cancel the open orders."),
              reason: Optional[str] = typer.Option(None, "--reason", help="Shown to the strategies in HALTED."),
              token: Optional[str] = TokenOpt, data_dir: Optional[Path] = DataDirOpt, rpc: Optional[str] = RpcOpt,
-             pub: Optional[str] = PubOpt, timeout: float = TimeoutOpt, as_json: bool = JsonOpt) -> None:
+             pub: Optional[str] = PubOpt, timeout: float = TimeoutOpt,
+             curve_dir: Optional[Path] = CurveDirOpt, as_json: bool = JsonOpt) -> None:
     """Block new orders (rejected with HALTED) for one strategy or all. Needs the admin token."""
     params: dict[str, Any] = {"cancel_open": cancel_open}
     if strategy:
         params["strategy"] = strategy
     if reason:
         params["reason"] = reason
-    result = _admin_call("halt", params, token, data_dir, rpc, pub, timeout)
+    result = _admin_call("halt", params, token, data_dir, rpc, pub, timeout, curve_dir)
     if as_json:
         return print_json(result)
     msg = f"halted {strategy or 'all strategies'}: new orders are rejected with HALTED"
@@ -264,9 +283,11 @@ def resume_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s",
                                                       help="Resume only this strategy [default: all]."),
                token: Optional[str] = TokenOpt, data_dir: Optional[Path] = DataDirOpt,
                rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, timeout: float = TimeoutOpt,
+               curve_dir: Optional[Path] = CurveDirOpt,
                as_json: bool = JsonOpt) -> None:
     """Undo `hub halt`: accept new orders again. Needs the admin token."""
-    result = _admin_call("resume", {"strategy": strategy} if strategy else {}, token, data_dir, rpc, pub, timeout)
+    result = _admin_call("resume", {"strategy": strategy} if strategy else {}, token, data_dir, rpc, pub, timeout,
+                         curve_dir)
     if as_json:
         return print_json(result)
     out().print(f"resumed {strategy or 'all strategies'}", markup=False, highlight=False)
@@ -277,10 +298,11 @@ def cancel_all_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-
                                                           help="Only this strategy's orders [default: all]."),
                    token: Optional[str] = TokenOpt, data_dir: Optional[Path] = DataDirOpt,
                    rpc: Optional[str] = RpcOpt, pub: Optional[str] = PubOpt, timeout: float = TimeoutOpt,
+                   curve_dir: Optional[Path] = CurveDirOpt,
                    as_json: bool = JsonOpt) -> None:
     """Cancel every open order (of one strategy or all). Needs the admin token."""
     result = _admin_call("cancel_all", {"strategy": strategy} if strategy else {}, token, data_dir, rpc, pub,
-                         timeout)
+                         timeout, curve_dir)
     if as_json:
         return print_json(result)
     out().print(f"cancel requested for {_count(result.get('cancelled'))} open order(s) of "

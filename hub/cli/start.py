@@ -36,19 +36,38 @@ def start(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="journal, sim state, admin token [~/.qmt-hub]"),
     log_level: Optional[str] = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING or ERROR [INFO]"),
     keep_days: Optional[int] = typer.Option(None, "--keep-days", help="trading days the journal keeps; 0 = all [30]"),
+    curve: Optional[bool] = typer.Option(None, "--curve/--no-curve",
+                                         help="CurveZMQ: encrypt, and answer only clients whose key is in "
+                                              "<curve-dir>/authorized (see `hub keys`) [off]"),
+    curve_dir: Optional[Path] = typer.Option(None, "--curve-dir", help="the hub's keys folder [<data-dir>/curve]"),
+    allow_insecure_remote: Optional[bool] = typer.Option(
+        None, "--allow-insecure-remote",
+        help="listen on a non-loopback address WITHOUT CurveZMQ: anyone who can reach it can trade (refused unless "
+             "given)"),
 ) -> None:
     """Start the hub: own the broker connection and serve strategies until Ctrl+C or SIGTERM."""
+    from hub import security
     from hub.config import ConfigError, HubConfig
     from hub.core import HubServer, HubStartError
 
     overrides = {"broker": broker, "qmt_path": qmt_path, "account": account, "session_id": session_id,
                  "rpc": rpc, "pub": pub, "data_dir": data_dir, "log_level": log_level, "sim_endpoint": sim_endpoint,
-                 "keep_days": keep_days}
+                 "keep_days": keep_days, "curve": curve, "curve_dir": str(curve_dir) if curve_dir else None,
+                 "allow_insecure_remote": allow_insecure_remote or None}
     try:
         cfg = HubConfig.load(config, overrides)
     except ConfigError as exc:
         _err(str(exc))
         raise typer.Exit(EXIT_USAGE)
+    if cfg.curve:
+        from hub.security import load_server_keys
+        from rpc_client.security import CurveKeyError
+
+        try:
+            load_server_keys(cfg.curve_path)
+        except CurveKeyError as exc:
+            _err(str(exc))
+            raise typer.Exit(EXIT_USAGE)
     logging.basicConfig(level=getattr(logging, cfg.log_level), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = HubServer(cfg)
@@ -64,6 +83,11 @@ def start(
     typer.echo(f"  account {server.account_id}")
     typer.echo(f"  data    {cfg.data_dir}")
     typer.echo(f"  admin token file {cfg.token_path}")
+    authorized = len(server.curve.keys) if server.curve is not None else None
+    typer.echo(f"  access  {_fmt_security(security.summary(cfg, authorized))}")
+    warning = security.insecure_warning(cfg)
+    if warning:
+        _err(f"WARNING: {warning}")
     typer.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
 
@@ -89,8 +113,10 @@ def start(
     typer.echo("stopped.")
 
 
-def call_hub(rpc: str, method: str, params: dict[str, Any] | None = None, timeout: float = 2.0) -> dict[str, Any] | None:
-    """One call to a hub with a plain DEALER; the reply envelope, or None if no hub answered."""
+def call_hub(rpc: str, method: str, params: dict[str, Any] | None = None, timeout: float = 2.0,
+             curve: Any = None) -> dict[str, Any] | None:
+    """One call to a hub with a plain DEALER (a CURVE client with `curve`, rpc_client.security.CurveKeys);
+    the reply envelope, or None if no hub answered."""
     import zmq
 
     from rpc_client.protocol import pack, request, unpack
@@ -99,6 +125,8 @@ def call_hub(rpc: str, method: str, params: dict[str, Any] | None = None, timeou
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.ROUTING_ID, uuid.uuid4().bytes)
+    if curve is not None:
+        curve.apply(sock)
     try:
         sock.connect(rpc)
         req_id = uuid.uuid4().hex[:8]
@@ -139,7 +167,22 @@ def _fmt_status(s: dict[str, Any]) -> str:
     errors = counters.get("errors") or {}
     if errors:
         lines.append("  errors    " + ", ".join(f"{k} {v}" for k, v in sorted(errors.items())))
+    if s.get("security"):
+        lines.append(f"  access    {_fmt_security(s['security'], counters)}")
+        if s["security"].get("warning"):
+            lines.append(f"  WARNING   {s['security']['warning']}")
     return "\n".join(lines)
+
+
+def _fmt_security(sec: dict[str, Any], counters: dict[str, Any] | None = None) -> str:
+    """One line: who may connect (the `security` map of the hub's status)."""
+    if sec.get("curve"):
+        denied = (counters or {}).get("auth_denied")
+        return (f"CurveZMQ, {sec.get('authorized_clients')} authorised client key(s) in {sec.get('curve_dir')}"
+                + (f", {denied} refused handshake(s)" if denied else ""))
+    if sec.get("remote"):
+        return "NO encryption, NO authentication (allow_insecure_remote)"
+    return "loopback only (this machine)"
 
 
 @app.command()
@@ -147,14 +190,20 @@ def status(
     rpc: str = typer.Option(DEFAULT_RPC_ENDPOINT, "--rpc", help="the hub's call endpoint"),
     timeout: float = typer.Option(2.0, "--timeout", help="seconds to wait for an answer"),
     as_json: bool = typer.Option(False, "--json", help="print the raw status map as JSON"),
+    curve_dir: Optional[Path] = typer.Option(None, "--curve-dir", metavar="DIR",
+                                             help="for a hub with CurveZMQ on: the folder `hub keys add-client` "
+                                                  "wrote [default: $QMT_HUB_CURVE]"),
 ) -> None:
     """Show a running hub's state. Exit 0 when a hub answers, 3 when none does."""
     if timeout <= 0:
         _err("--timeout must be > 0")
         raise typer.Exit(EXIT_USAGE)
-    reply = call_hub(rpc, "status", timeout=timeout)
+    from hub.cli.ops import client_curve
+
+    reply = call_hub(rpc, "status", timeout=timeout, curve=client_curve(curve_dir))
     if reply is None:
-        _err(f"no hub answered at {rpc} within {timeout:g}s (is `hub start` running with this --rpc?)")
+        _err(f"no hub answered at {rpc} within {timeout:g}s (is `hub start` running with this --rpc? With CurveZMQ "
+             f"on: --curve-dir or $QMT_HUB_CURVE, and this client's key authorised)")
         raise typer.Exit(EXIT_UNREACHABLE)
     if not reply.get("ok"):
         err = reply.get("error") or {}

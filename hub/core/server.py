@@ -26,8 +26,10 @@ import zmq
 
 from rpc_client.protocol import (HARD_MESSAGE_SIZE, MAX_MESSAGE_SIZE, METHODS, PROTOCOL_VERSION, ErrorCode,
                                  HubError, Topic, error, ok, owned_topic, pack, tick_topic, unpack)
+from rpc_client.security import CurveKeyError
 
 import hub
+from hub import security
 from hub.broker import Broker, BrokerUnavailable, make_broker, to_dict
 from hub.broker.connector import BrokerConnector
 from hub.config import HubConfig
@@ -85,6 +87,7 @@ class HubServer:
         self._reconnect_attempts = 0
         self._reconnect_gave_up = False
         self.connector: BrokerConnector | None = None
+        self.curve: security.CurveServer | None = None
         self._attempt_gen = 0  # generation of the last connect attempt started
         self._broker_gen = 0  # generation of the trader in use (its pushes carry it)
         self._lost_gens: set[int] = set()  # attempts whose trader reported a disconnect before it was installed
@@ -132,6 +135,18 @@ class HubServer:
     # ---- setup and teardown (loop thread) ---------------------------------------------
     def _setup(self) -> None:
         cfg = self.config
+        # checked before any socket exists: a refused exposure never listens, not even for a moment
+        problem = security.exposure_problem(cfg)
+        if problem:
+            raise HubStartError(problem)
+        if cfg.curve:
+            try:
+                self.curve = security.CurveServer(cfg.curve_path)
+            except CurveKeyError as exc:
+                raise HubStartError(str(exc)) from None
+        warning = security.insecure_warning(cfg)
+        if warning:
+            log.warning("*" * 20 + " %s " + "*" * 20, warning)
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         self.token = load_or_create_token(cfg.token_path)
         self.journal = Journal(cfg.journal_path)
@@ -139,6 +154,8 @@ class HubServer:
         if pruned:
             log.info("journal: pruned %d events older than the last %d trading days", pruned, cfg.keep_days)
         self.ctx = zmq.Context()
+        if self.curve is not None:
+            self.curve.start(self.ctx)  # the ZAP handler must exist before a CURVE socket binds
         self.router = self.ctx.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
@@ -149,6 +166,9 @@ class HubServer:
         # bounds the hub's memory per subscriber that stops reading: at most pub_hwm messages
         # queued for it (then PUB drops for that subscriber only; see docs/guarantees.md)
         self.pub.setsockopt(zmq.SNDHWM, cfg.pub_hwm)
+        if self.curve is not None:  # both are CURVE servers: no call and no event without an authorised key
+            self.curve.apply(self.router)
+            self.curve.apply(self.pub)
         for sock, ep, what in ((self.router, cfg.rpc, "rpc"), (self.pub, cfg.pub, "pub")):
             try:
                 sock.bind(ep)
@@ -228,6 +248,8 @@ class HubServer:
                 self.journal.close()
             except Exception:  # noqa: BLE001
                 log.exception("closing the journal failed")
+        if self.curve is not None:
+            self.curve.stop()
         if getattr(self, "ctx", None) is not None:
             self.ctx.term()
 
@@ -718,9 +740,12 @@ class HubServer:
                          "broker_reconnects": self.broker_reconnects,
                          "pending_orders": self.desk.pending_count(), "dropped_events": self.publisher.dropped,
                          "quote_upstream": self.quotes.upstream_count})
+        if self.curve is not None:
+            counters.update(self.curve.counters())
         return {"hub_id": self.hub_id, "version": hub.__version__, "account_id": self.account_id,
                 "broker_name": self.config.broker,
                 "endpoints": {"rpc": self.config.rpc, "pub": self.config.pub},
+                "security": security.summary(self.config, len(self.curve.keys) if self.curve is not None else None),
                 "data_dir": str(self.config.data_dir), "started_at": self.started_at,
                 "uptime": round(self.uptime, 3), "broker": dict(self.broker_state),
                 "halted": {"all": self.halted["all"], "reason": self.halted["reason"],

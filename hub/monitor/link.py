@@ -75,15 +75,17 @@ def read_token(token: str | None, data_dir: str | Path | None) -> str:
 def unreachable_hint(rpc: str, timeout: float) -> str:
     return (f"hub unreachable: no answer from {rpc} within {timeout:g}s. Check that the hub is running "
             f"(`hub start`, `hub status`), that --rpc or ${ENV_RPC} names its address, and, for a hub on another "
-            f"machine, that it listens on a non-loopback address and lets this host in.")
+            f"machine, that it listens on a non-loopback address and lets this host in (with CurveZMQ on: "
+            f"--curve-dir or $QMT_HUB_CURVE, and this client's key in the hub's authorized/ folder).")
 
 
 class HubLink:
     """One session with the hub (monitor role unless told otherwise), over `rpc_client.RpcGateway`."""
 
     def __init__(self, rpc: str, pub: str, *, role: str = Role.MONITOR, token: str = "", timeout: float = 3.0,
-                 name: str | None = None):
+                 name: str | None = None, curve: Any = None):
         self.rpc, self.pub, self.role, self.token, self.timeout = rpc, pub, role, token, float(timeout)
+        self.curve = curve  # rpc_client.security.CurveKeys for a hub with CurveZMQ on (None: $QMT_HUB_CURVE or none)
         self.name = name or client_name("admin" if role == Role.ADMIN else "monitor")
         self.on_event: Callable[[str, dict], None] | None = None
         self.on_connected: Callable[[Any], None] | None = None
@@ -95,7 +97,7 @@ class HubLink:
         from rpc_client import RpcGateway  # imported late: the CLI's --help must not need a hub client
 
         # an operator watching wants the screen back soon after a hub restart: retry every 2 s at most
-        gw = RpcGateway(self.rpc, self.pub, timeout=self.timeout, backoff_max=RECONNECT_EVERY)
+        gw = RpcGateway(self.rpc, self.pub, timeout=self.timeout, backoff_max=RECONNECT_EVERY, curve=self.curve)
         gw.on_event = lambda topic, payload: self.on_event and self.on_event(topic, payload)
         gw.on_connected = lambda *a: self.on_connected and self.on_connected(*a)
         gw.on_disconnected = lambda *a: self.on_disconnected and self.on_disconnected(*a)

@@ -1,0 +1,268 @@
+"""Who may talk to the hub: loopback by default, CurveZMQ with an allow-list for other hosts.
+
+* `exposure_problem(cfg)`: the refusal to listen on a non-loopback address without CurveZMQ
+  (unless `allow_insecure_remote`); checked by `HubConfig.validate` and again by the server
+  before it opens any socket.
+* Cert files: `create_keypair` writes pyzmq's `zmq.auth.create_certificates` format
+  (`NAME.key` public, `NAME.key_secret` secret), the secret file created readable by the user
+  only where the OS supports it. Layout of `curve_dir` (default `<data_dir>/curve`)::
+
+      server.key  server.key_secret     the hub's keypair (`hub keys init`)
+      authorized/NAME.key               allow-list: one public key per client (`hub keys add-client`)
+      clients/NAME/                     what `hub keys add-client` hands out: server.key, NAME.key(_secret)
+
+* `CurveServer`: the hub's keys plus a `zmq.auth.thread.ThreadAuthenticator` on the hub's
+  context whose allow-list is `authorized/`, read once when the hub starts (removing a file
+  revokes that client at the next start).
+
+Imports no `hub.core` module (hub.config imports this one).
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import logging
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import zmq
+
+from rpc_client.security import SERVER_KEY, SERVER_SECRET, CurveKeyError, load_cert
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hub.config import HubConfig
+
+log = logging.getLogger("hub.security")
+
+AUTHORIZED = "authorized"
+CLIENTS = "clients"
+SERVER_NAME = "server"
+#: ZAP domain of the hub's sockets; the authenticator checks keys for this domain.
+ZAP_DOMAIN = b"qmt-hub"
+#: Client key names: also file names, on every OS.
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+_TCP = re.compile(r"^tcp://(?P<host>.+):(?P<port>\d+|\*)$")
+
+
+# ----------------------------------------------------------------------------- loopback check
+
+def endpoint_host(endpoint: str) -> str:
+    m = _TCP.match(endpoint.strip())
+    host = m.group("host") if m else ""
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host
+
+
+def is_loopback_endpoint(endpoint: str) -> bool:
+    """True only for tcp:// on 127.0.0.0/8, ::1 or localhost. `*`, 0.0.0.0, interface and host names: False."""
+    host = endpoint_host(endpoint).lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def remote_endpoints(cfg: "HubConfig") -> list[tuple[str, str]]:
+    """[(what, endpoint)] of the hub's endpoints reachable from other hosts."""
+    return [(what, ep) for what, ep in (("rpc", cfg.rpc), ("pub", cfg.pub)) if not is_loopback_endpoint(ep)]
+
+
+def exposure_problem(cfg: "HubConfig") -> str | None:
+    """Why the hub must not listen as configured, or None when it may."""
+    remote = remote_endpoints(cfg)
+    if not remote or cfg.curve or cfg.allow_insecure_remote:
+        return None
+    where = " and ".join(f"{ep} ({what})" for what, ep in remote)
+    return (f"refusing to listen on {where}: not a loopback address, and without CurveZMQ anyone who can reach "
+            f"it could place and cancel orders on the account, unauthenticated and unencrypted. Either turn "
+            f"CurveZMQ on (`hub keys init`, `hub keys add-client NAME`, then `curve = true` or --curve), or, on a "
+            f"network you fully trust, set `allow_insecure_remote = true` (or --allow-insecure-remote). Or keep "
+            f"the default loopback endpoints (tcp://127.0.0.1:...). See docs/security.md.")
+
+
+def insecure_warning(cfg: "HubConfig") -> str:
+    """The loud warning for a hub listening beyond loopback without CurveZMQ; '' when there is none."""
+    remote = remote_endpoints(cfg)
+    if not remote or cfg.curve:
+        return ""
+    where = ", ".join(ep for _, ep in remote)
+    return (f"INSECURE: listening on {where} without CurveZMQ (allow_insecure_remote = true): anyone who can "
+            f"reach it can trade on this account, and all traffic is clear text")
+
+
+def summary(cfg: "HubConfig", authorized: int | None = None) -> dict[str, Any]:
+    """The `security` part of the hub's status."""
+    return {"curve": bool(cfg.curve), "curve_dir": str(cfg.curve_path) if cfg.curve else None,
+            "authorized_clients": authorized if cfg.curve else None,
+            "remote": bool(remote_endpoints(cfg)), "allow_insecure_remote": bool(cfg.allow_insecure_remote),
+            "warning": insecure_warning(cfg)}
+
+
+# ----------------------------------------------------------------------------- cert files
+
+def _private_file(path: Path, text: str) -> None:
+    """Write `path` readable by its owner only (mode 0600 where the OS has it; Windows ignores the bits)."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(text.encode("utf-8"))
+    try:
+        os.chmod(path, 0o600)
+    except OSError:  # pragma: no cover - a file system without permission bits
+        pass
+
+
+def _cert_text(public: bytes, secret: bytes | None, name: str) -> str:
+    now = datetime.datetime.now().replace(microsecond=0)
+    kind = "**Secret**" if secret else "Public"
+    lines = [f"#   ****  Generated on {now} by qmt-hub  ****", f"#   ZeroMQ CURVE {kind} Certificate"]
+    if secret:
+        lines.append("#   DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions.")
+    lines += ["", "metadata", f"    name = \"{name}\"", "curve", f"    public-key = \"{public.decode('ascii')}\""]
+    if secret:
+        lines.append(f"    secret-key = \"{secret.decode('ascii')}\"")
+    return "\n".join(lines) + "\n"
+
+
+def write_public(path: Path, public: bytes, name: str) -> Path:
+    path.write_text(_cert_text(public, None, name), encoding="utf-8")
+    return path
+
+
+def create_keypair(folder: Path, name: str) -> tuple[Path, Path]:
+    """A fresh keypair as `folder/NAME.key` (public) and `folder/NAME.key_secret` (owner-only)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    public, secret = zmq.curve_keypair()
+    pub_path = write_public(folder / f"{name}.key", public, name)
+    sec_path = folder / f"{name}.key_secret"
+    _private_file(sec_path, _cert_text(public, secret, name))
+    return pub_path, sec_path
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.match(name or "") or name == SERVER_NAME:
+        raise CurveKeyError(f"bad client key name {name!r}: 1-64 letters, digits, '_', '-', '.', starting with a "
+                            f"letter or digit, and not {SERVER_NAME!r}")
+    return name
+
+
+@dataclass
+class AuthorizedKey:
+    name: str
+    public: bytes
+    path: Path
+
+
+def authorized_keys(curve_dir: Path) -> list[AuthorizedKey]:
+    """The allow-list: every readable `authorized/*.key`; an unreadable file is logged and skipped."""
+    folder = curve_dir / AUTHORIZED
+    out: list[AuthorizedKey] = []
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.key")):
+        try:
+            public, _ = load_cert(path)
+        except CurveKeyError as exc:
+            log.error("curve: ignoring %s: %s", path, exc)
+            continue
+        out.append(AuthorizedKey(path.stem, public, path))
+    return out
+
+
+def load_server_keys(curve_dir: Path) -> tuple[bytes, bytes]:
+    secret_path = curve_dir / SERVER_SECRET
+    if not secret_path.is_file():
+        raise CurveKeyError(f"curve is on but the hub has no keypair: {secret_path} is missing. Create it with "
+                            f"`hub keys init` (same --data-dir / --curve-dir as the hub).")
+    public, secret = load_cert(secret_path)
+    if not secret:
+        raise CurveKeyError(f"{secret_path} holds no secret key")
+    if zmq.curve_public(secret) != public:
+        raise CurveKeyError(f"{secret_path}: the public key does not belong to the secret key")
+    return public, secret
+
+
+# ----------------------------------------------------------------------------- the hub's side
+
+class _AllowList:
+    """ZAP credentials provider: the key must be on the allow-list. Denials are counted and logged
+    (each key at most once a minute: a refused client reconnects many times a second)."""
+
+    LOG_EVERY = 60.0
+
+    def __init__(self, keys: list[AuthorizedKey]):
+        self.names = {k.public: k.name for k in keys}
+        self.denied = 0
+        self.allowed = 0
+        self._logged: dict[bytes, float] = {}
+        self._lock = threading.Lock()
+
+    def callback(self, domain: str, key: bytes) -> bool:  # noqa: ARG002 - zmq.auth's signature
+        name = self.names.get(bytes(key))
+        with self._lock:
+            if name is not None:
+                self.allowed += 1
+                return True
+            self.denied += 1
+            now = time.monotonic()
+            if now - self._logged.get(key, -1e9) >= self.LOG_EVERY:
+                self._logged[key] = now
+                log.warning("curve: refused a client whose key is not on the allow-list: %s (to let it in: copy "
+                            "its public key file into authorized/ and restart the hub)", key.decode("ascii", "replace"))
+        return False
+
+
+class CurveServer:
+    """The hub's CurveZMQ side: its keypair and the authenticator thread on its context."""
+
+    def __init__(self, curve_dir: Path):
+        self.curve_dir = curve_dir
+        self.public, self.secret = load_server_keys(curve_dir)
+        self.keys = authorized_keys(curve_dir)
+        self.allow = _AllowList(self.keys)
+        self._auth: Any = None
+
+    def start(self, ctx: zmq.Context) -> None:
+        from zmq.auth.thread import ThreadAuthenticator
+
+        auth = ThreadAuthenticator(ctx, log=logging.getLogger("hub.security.zap"))
+        auth.start()
+        auth.configure_curve_callback(domain=ZAP_DOMAIN.decode(), credentials_provider=self.allow)
+        self._auth = auth
+        if not self.keys:
+            log.warning("curve: no client key in %s: nobody can connect. Add one with `hub keys add-client NAME`.",
+                        self.curve_dir / AUTHORIZED)
+        else:
+            log.info("curve: on; %d authorised client key(s): %s", len(self.keys), ", ".join(k.name for k in self.keys))
+
+    def apply(self, sock: zmq.Socket) -> None:
+        """Make `sock` a CURVE server checked by the authenticator; call before ``bind``."""
+        sock.zap_domain = ZAP_DOMAIN
+        sock.curve_secretkey = self.secret
+        sock.curve_publickey = self.public
+        sock.curve_server = True
+
+    def stop(self) -> None:
+        auth, self._auth = self._auth, None
+        if auth is not None:
+            try:
+                auth.stop()
+            except Exception:  # noqa: BLE001
+                log.exception("stopping the ZAP authenticator failed")
+
+    def counters(self) -> dict[str, int]:
+        return {"auth_allowed": self.allow.allowed, "auth_denied": self.allow.denied}
