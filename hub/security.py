@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
-from rpc_client.security import SERVER_KEY, SERVER_SECRET, CurveKeyError, load_cert
+from rpc_client.security import SERVER_KEY, SERVER_SECRET, CurveKeyError, load_cert  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:  # pragma: no cover
     from hub.config import HubConfig
