@@ -6,13 +6,20 @@ attach to it. All state changes happen under one lock; the events they cause
 are collected and then handed to the listeners' queues in broker order
 (order accepted, then trade, order update, position, asset), so callbacks run
 on the listeners' own threads, never on the caller's.
+
+Async requests (`order_stock_async`, `cancel_order_stock_async`, ...) only queue
+the request for the exchange's own worker thread and return, as xtquant's calls
+only send a request to MiniQMT: the caller's thread never runs the exchange.
+Requests run in the order they were queued; a sync call first runs whatever is
+still queued, so it never overtakes an earlier async request.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-from collections import Counter
+from collections import Counter, deque
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -36,6 +43,7 @@ from hub.sim.universe import Instrument, Universe
 log = logging.getLogger(__name__)
 
 MARKET_ENUM = {"SH": C.SH_MARKET, "SZ": C.SZ_MARKET, "BJ": C.MARKET_ENUM_BEIJING}
+_STOP_WORKER = object()
 
 
 class Listener(Protocol):
@@ -72,6 +80,11 @@ class SimExchange:
         self._tick_listeners: list[Callable[[dict[str, dict]], None]] = []
         self._quote_subs: Counter[str] = Counter()
         self._events: list[tuple[Any, str, dict[str, Any]]] = []
+        # async requests: (function, args), run by the worker thread under the lock, oldest first
+        self._requests: deque[tuple[Callable[..., Any], tuple]] = deque()
+        self._wake: queue.SimpleQueue = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
+        self._worker_lock = threading.Lock()
 
         self._load()
         self._market = self._make_market()
@@ -169,6 +182,11 @@ class SimExchange:
             self.disconnect_all()
             self.closed = True
             self._stop.set()
+        with self._worker_lock:
+            worker = self._worker
+        self._wake.put(_STOP_WORKER)
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout=5)
         if self._thread and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         with self.lock:
@@ -306,6 +324,56 @@ class SimExchange:
     def _trading_now(self) -> bool:
         return not self.config.enforce_trading_hours or in_trading_hours(self.clock.now())
 
+    # ------------------------------------------------------------------ async requests
+    def request(self, fn: Callable[..., Any], *args: Any) -> bool:
+        """Queue one async request for the worker thread and return at once; False once shut down."""
+        if self.closed:
+            return False
+        self._requests.append((fn, args))
+        if self._worker is None:
+            self._start_worker()
+        self._wake.put(None)
+        return True
+
+    def _start_worker(self) -> None:
+        with self._worker_lock:
+            if self._worker is None and not self.closed:
+                self._worker = threading.Thread(target=self._work, name=f"sim-exchange-{self.folder.name}",
+                                                daemon=True)
+                self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            if self._wake.get() is _STOP_WORKER:
+                return
+            if self._requests:
+                with self.lock:
+                    self._run_requests()
+
+    def _run_requests(self) -> None:
+        """Under the lock: run every queued async request, oldest first."""
+        while self._requests:
+            try:
+                fn, args = self._requests.popleft()
+            except IndexError:
+                return
+            try:
+                fn(*args)
+            except Exception:  # noqa: BLE001 - one bad request must not end the worker
+                log.exception("sim async request failed")
+
+    def place_order_async(self, session: Listener, account_id: Any, account_type: Any, stock_code: Any,
+                          order_type: Any, order_volume: Any, price_type: Any, price: Any, strategy_name: Any,
+                          order_remark: Any, seq: int) -> bool:
+        """Queue an order request: `session` gets its `order_response` (then the order's pushes) later."""
+        return self.request(self._place_order, session, account_id, account_type, stock_code, order_type,
+                            order_volume, price_type, price, strategy_name, order_remark, seq)
+
+    def cancel_async(self, session: Listener, account_id: Any, order_id: Any = None, market: Any = None,
+                     sysid: Any = None, seq: int | None = None) -> bool:
+        """Queue a cancel request: `session` gets its `cancel_response` (then the pushes) later."""
+        return self.request(self._cancel, session, account_id, order_id, market, sysid, seq)
+
     # ------------------------------------------------------------------ orders
     def place_order(self, session: Listener | None, account_id: Any, account_type: Any, stock_code: Any,
                     order_type: Any, order_volume: Any, price_type: Any, price: Any, strategy_name: Any = "",
@@ -315,7 +383,25 @@ class SimExchange:
         With `seq` (an async request) `session` first gets an `order_response`
         push carrying it, before any push about the order. A rejection gives
         an ORDER_JUNK order push and an `order_error` push to `session`.
+        Async requests queued before this call run first.
         """
+        with self.lock:
+            self._run_requests()
+            return self._place_order(session, account_id, account_type, stock_code, order_type, order_volume,
+                                     price_type, price, strategy_name, order_remark, seq)
+
+    def _place_order(self, *args: Any) -> int:
+        with self.lock:
+            if self.closed:
+                return -1
+            with self.store.transaction():  # one commit for every write the request causes
+                rc = self._place_order_tx(*args)
+            self._flush()  # pushes only once their state is committed
+            return rc
+
+    def _place_order_tx(self, session: Listener | None, account_id: Any, account_type: Any, stock_code: Any,
+                        order_type: Any, order_volume: Any, price_type: Any, price: Any, strategy_name: Any = "",
+                        order_remark: Any = "", seq: int | None = None) -> int:
         with self.lock:
             if self.closed:
                 return -1
@@ -567,8 +653,24 @@ class SimExchange:
         """Cancel by order id (or by market + sysid): 0 if the cancel is under way, -1 if not.
 
         With `seq` `session` first gets a `cancel_response` push; a failure then
-        gives `session` an `on_cancel_error` push.
+        gives `session` an `on_cancel_error` push. Async requests queued before
+        this call run first.
         """
+        with self.lock:
+            self._run_requests()
+            return self._cancel(session, account_id, order_id, market, sysid, seq)
+
+    def _cancel(self, *args: Any) -> int:
+        with self.lock:
+            if self.closed:
+                return -1
+            with self.store.transaction():  # one commit for every write the request causes
+                rc = self._cancel_tx(*args)
+            self._flush()  # pushes only once their state is committed
+            return rc
+
+    def _cancel_tx(self, session: Listener | None, account_id: Any, order_id: Any = None, market: Any = None,
+                   sysid: Any = None, seq: int | None = None) -> int:
         with self.lock:
             if self.closed:
                 return -1
@@ -678,6 +780,8 @@ class SimExchange:
 
     def _flush(self) -> None:
         """Hand queued events to their listeners (an account's subscribers, or one session)."""
+        if self.store.in_transaction:
+            return  # the outermost transaction flushes once it has committed
         events, self._events = self._events, []
         for target, kind, data in events:
             if isinstance(target, str):

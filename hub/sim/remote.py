@@ -222,6 +222,15 @@ class RemoteExchange(_Link):
         return self._try(-1, "cancel", account_id=_plain(account_id), order_id=_plain(order_id),
                          market=_plain(market), sysid=_plain(sysid), seq=seq)
 
+    # async requests: the simulator process runs them in order; the answer is its reply (-1 if it is gone)
+    def place_order_async(self, session: Any, *args: Any) -> bool:
+        return self.place_order(session, *args) > 0
+
+    def cancel_async(self, session: Any, account_id: Any, order_id: Any = None, market: Any = None,
+                     sysid: Any = None, seq: int | None = None) -> bool:
+        self.cancel(session, account_id, order_id, market, sysid, seq)
+        return True
+
     def asset(self, account_id: Any) -> dict | None:
         return self._try(None, "asset", account_id=_plain(account_id))
 

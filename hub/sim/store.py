@@ -50,6 +50,7 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._depth = 0  # open transaction() blocks (callers hold the exchange lock)
 
     def close(self) -> None:
         self._db.close()
@@ -83,9 +84,13 @@ class Store:
         """`last` is the last trade shown; `fair` the market's own (random-walk) price."""
         self._db.execute(_upsert("quotes", ["code", "last_close", "last", "fair"]), (code, last_close, last, fair))
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
     def transaction(self) -> "sqlite3.Connection":
-        """Use as `with store.transaction():` to group writes atomically."""
-        return _Tx(self._db)  # type: ignore[return-value]
+        """Use as `with store.transaction():` to group writes atomically (nests: one commit at the outermost)."""
+        return _Tx(self)  # type: ignore[return-value]
 
     # loading ------------------------------------------------------------------
     def load_accounts(self) -> list[Account]:
@@ -121,11 +126,17 @@ def _cols(cls: type) -> str:
 
 
 class _Tx:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN")
+        st = self._store
+        if st._depth == 0:
+            st._db.execute("BEGIN")
+        st._depth += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        st = self._store
+        st._depth -= 1
+        if st._depth == 0:
+            st._db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -241,13 +241,18 @@ class XtQuantTrader:
 
     def order_stock_async(self, account: Any, stock_code: str, order_type: int, order_volume: int,
                           price_type: int, price: float, strategy_name: str = "", order_remark: str = "") -> int:
-        """Request seq (> 0) matched by `on_order_stock_async_response`, or -1."""
+        """Request seq (> 0) matched by `on_order_stock_async_response`, or -1.
+
+        Like xtquant, this only sends the request: the exchange runs it on its own thread and
+        the response (then the order's pushes) arrives on this trader's callback thread.
+        """
         if not self._ok():
             return -1
         seq = next(self._seq)
-        rc = self._ex.place_order(self, *_acct(account), stock_code, order_type, order_volume, price_type,
-                                  price, strategy_name, order_remark, seq)
-        return seq if rc > 0 else -1
+        if not self._ex.place_order_async(self, *_acct(account), stock_code, order_type, order_volume, price_type,
+                                          price, strategy_name, order_remark, seq):
+            return -1
+        return seq
 
     def cancel_order_stock(self, account: Any, order_id: int) -> int:
         """0 if the cancel was sent, -1 (and `on_cancel_error`) if the order cannot be cancelled."""
@@ -259,7 +264,7 @@ class XtQuantTrader:
         if not self._ok():
             return -1
         seq = next(self._seq)
-        self._ex.cancel(self, _acct(account)[0], order_id=order_id, seq=seq)
+        self._ex.cancel_async(self, _acct(account)[0], order_id=order_id, seq=seq)
         return seq
 
     def cancel_order_stock_sysid(self, account: Any, market: Any, sysid: str) -> int:
@@ -271,7 +276,7 @@ class XtQuantTrader:
         if not self._ok():
             return -1
         seq = next(self._seq)
-        self._ex.cancel(self, _acct(account)[0], market=market, sysid=sysid, seq=seq)
+        self._ex.cancel_async(self, _acct(account)[0], market=market, sysid=sysid, seq=seq)
         return seq
 
     # ------------------------------------------------------------ queries
