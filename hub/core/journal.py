@@ -9,10 +9,16 @@ One job: durable, ordered storage. It knows nothing of sockets or the broker.
   trading day, user remark), written BEFORE the broker is called, and later its outcome.
   This is what makes client_order_id idempotent across hub restarts and what attributes
   broker pushes to their owner.
-* ``meta``: small durable values (the owner-tag counter, halts).
+* ``meta``: small durable values (the owner-tag counter as of the last prune, halts).
 
 Durability: ``journal_mode=WAL`` and ``synchronous=NORMAL``: a commit survives a crash of
 the process; a power cut may lose the last commits but never corrupts the file.
+
+Group commit: with ``group = True`` (the hub's loop sets it) writes open one transaction that
+stays open until ``commit()``; the loop commits once per iteration and only then publishes
+what it journaled (see the publisher). ``reserve_order`` always commits at once: an order
+request is durable before the broker is called. Without ``group`` every write commits by
+itself.
 
 Only one thread uses a Journal at a time (the hub's loop thread).
 """
@@ -20,13 +26,17 @@ Only one thread uses a Journal at a time (the hub's loop thread).
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from rpc_client.protocol import HubError, ErrorCode, REMARK_TAG_PREFIX, pack, stream_of, unpack
+
+log = logging.getLogger("hub.journal")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -107,17 +117,91 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._checkpointer: _Checkpointer | None = None
         # heads and last seq survive pruning: what was pruned is remembered in meta
         pruned = self.get_json("pruned_heads", {}) or {}
         self.heads: dict[str, int] = {str(k): int(v) for k, v in pruned.get("heads", {}).items()}
         self.heads.update(dict(self._db.execute("SELECT stream, MAX(sseq) FROM events GROUP BY stream")))
         self.last_seq: int = max(int(pruned.get("last_seq", 0)),
                                  self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+        self.tag_counter = self._recover_tag_counter()
         self.closed = False
+        self.group = False  # group commit: writes wait for commit() (the hub's loop)
+        self.in_tx = False
+        self.tx = 0  # number of the transaction open or last opened
+        self.rolled_back: set[int] = set()  # transactions that failed to commit (their events must not go out)
+        self._mark: tuple[int, dict[str, int]] = (self.last_seq, dict(self.heads))
+
+    def _recover_tag_counter(self) -> int:
+        """The owner-tag counter: the highest tag in the orders table, or what pruning remembered."""
+        counter = int(self.get_meta("tag_counter", "0") or 0)
+        row = self._db.execute("SELECT tag FROM orders WHERE tag LIKE ? ORDER BY length(tag) DESC, tag DESC "
+                               "LIMIT 1", (REMARK_TAG_PREFIX + "%",)).fetchone()
+        if row is not None:
+            try:
+                counter = max(counter, int(row[0][len(REMARK_TAG_PREFIX):], 36))
+            except ValueError:
+                pass
+        return counter
+
+    # ---- transactions --------------------------------------------------------------
+    def use_group_commit(self, on: bool = True) -> None:
+        """The hub's loop: group commit, and WAL checkpoints on a helper thread, not in a commit.
+
+        A checkpoint copies the WAL into the database file and syncs it (milliseconds); SQLite
+        runs one inside whichever commit crosses 1000 WAL pages. The helper thread runs them
+        instead (its own connection, PASSIVE: never blocks a commit), so no order waits for one.
+        Durability is unchanged: a commit is in the WAL either way.
+        """
+        self.group = on
+        if on and self._checkpointer is None:
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = _Checkpointer(self.path)
+        elif not on:
+            self.commit()
+
+    def _write(self) -> None:
+        """Before a write: in group mode, open the group transaction if none is open."""
+        if self.group and not self.in_tx:
+            self.begin()
+
+    def begin(self) -> None:
+        if self.in_tx:
+            return
+        self._db.execute("BEGIN")
+        self.in_tx = True
+        self.tx += 1
+        self._mark = (self.last_seq, dict(self.heads))
+
+    def commit(self) -> bool:
+        """Commit the open transaction; False (and rolled back) if that failed."""
+        if not self.in_tx:
+            return True
+        try:
+            self._db.execute("COMMIT")
+        except Exception:  # noqa: BLE001 - disk full, I/O error: nothing of it may be published
+            log.exception("journal commit failed; the transaction is rolled back")
+            self.rollback()
+            return False
+        self.in_tx = False
+        return True
+
+    def rollback(self) -> None:
+        if not self.in_tx:
+            return
+        self.in_tx = False
+        self.rolled_back.add(self.tx)
+        self.last_seq, self.heads = self._mark[0], dict(self._mark[1])
+        try:
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite may already have rolled it back
 
     # ---- events ------------------------------------------------------------------
     def append(self, topic: str, data: Any, ts: float, hub_id: str) -> Appended:
         """Write one event and commit; returns its seq and stream position."""
+        if self.group and not self.in_tx:
+            self.begin()
         stream = stream_of(topic)
         seq = self.last_seq + 1
         sseq = self.heads.get(stream, 0) + 1
@@ -199,6 +283,7 @@ class Journal:
         cutoff = days[-keep_days]  # the oldest day kept
         with self._tx():
             self._set_meta("pruned_heads", json.dumps({"heads": self.heads, "last_seq": self.last_seq}))
+            self._set_meta("tag_counter", str(self.tag_counter))  # the pruned tags are never given again
             n = self._db.execute("DELETE FROM events WHERE day < ?", (cutoff,)).rowcount
             self._db.execute("DELETE FROM orders WHERE day < ?", (cutoff,))
         return n
@@ -206,22 +291,29 @@ class Journal:
     # ---- orders ------------------------------------------------------------------
     def reserve_order(self, day: str, strategy: str, client_order_id: str, params: dict[str, Any],
                       order_remark: str, ts: float) -> str:
-        """Journal an accepted order request and give it a fresh owner tag (one transaction)."""
-        with self._tx():
-            counter = int(self.get_meta("tag_counter", "0")) + 1
-            self._set_meta("tag_counter", str(counter))
-            tag = REMARK_TAG_PREFIX + base36(counter)
-            self._db.execute("INSERT INTO orders (day, strategy, client_order_id, tag, params, order_remark, "
-                             "created, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'sent')",
-                             (day, strategy, client_order_id, tag, pack(params), order_remark, ts))
+        """Journal an accepted order request with a fresh owner tag, and commit (before the broker call).
+
+        One INSERT; the tag counter lives in memory (recovered from the orders table at start,
+        guarded by the UNIQUE tag column). An open group transaction is committed with it.
+        """
+        counter = self.tag_counter + 1
+        tag = REMARK_TAG_PREFIX + base36(counter)
+        self._db.execute("INSERT INTO orders (day, strategy, client_order_id, tag, params, order_remark, "
+                         "created, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'sent')",
+                         (day, strategy, client_order_id, tag, pack(params), order_remark, ts))
+        if self.in_tx and not self.commit():
+            raise sqlite3.OperationalError("the journal could not commit the order request")
+        self.tag_counter = counter
         return tag
 
     def finish_order(self, tag: str, state: str, order_id: int | None, result: Any) -> None:
+        self._write()
         self._db.execute("UPDATE orders SET state = ?, order_id = ?, result = ?, updated = ? WHERE tag = ?",
                          (state, order_id, pack(result), time.time(), tag))
 
     def forget_order(self, tag: str) -> None:
         """Delete an order request that never reached the broker (its key may be used again)."""
+        self._write()
         self._db.execute("DELETE FROM orders WHERE tag = ? AND state = 'sent'", (tag,))
 
     def orders(self, day: str | None = None) -> list[OrderRecord]:
@@ -238,6 +330,7 @@ class Journal:
         return row[0] if row else default
 
     def _set_meta(self, key: str, value: str) -> None:
+        self._write()
         self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
@@ -253,14 +346,20 @@ class Journal:
 
     # ---- lifecycle ---------------------------------------------------------------
     def _tx(self):
-        db = self._db
+        """One atomic block: its own transaction, or part of the open group transaction."""
+        journal = self
 
         class _Tx:
             def __enter__(self_inner):
-                db.execute("BEGIN IMMEDIATE")
+                self_inner.own = not journal.in_tx
+                if self_inner.own:
+                    journal._db.execute("BEGIN IMMEDIATE")
 
             def __exit__(self_inner, exc_type, exc, tb):
-                db.execute("ROLLBACK" if exc_type else "COMMIT")
+                if exc_type and journal.in_tx:
+                    journal.rollback()  # the group is incomplete now: none of it may go out
+                elif self_inner.own:
+                    journal._db.execute("ROLLBACK" if exc_type else "COMMIT")
                 return False
         return _Tx()
 
@@ -269,6 +368,43 @@ class Journal:
             return
         self.closed = True
         try:
+            self.commit()
+        except Exception:  # noqa: BLE001
+            log.exception("journal: final commit failed")
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+        try:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             self._db.close()
+
+
+class _Checkpointer:
+    """Runs `PRAGMA wal_checkpoint(PASSIVE)` every `every` seconds on its own thread and connection."""
+
+    def __init__(self, path: Path, every: float = 1.0):
+        self._path, self._every = path, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hub-journal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            db = sqlite3.connect(str(self._path), isolation_level=None, check_same_thread=False, timeout=0.5)
+        except sqlite3.Error:
+            log.exception("journal checkpointer could not open the journal")
+            return
+        try:
+            db.execute("PRAGMA synchronous=NORMAL")
+            while not self._stop.wait(self._every):
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:  # busy now: the next round does it
+                    log.debug("journal checkpoint skipped: %s", exc)
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)

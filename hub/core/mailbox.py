@@ -1,16 +1,21 @@
 """The mailbox: how broker and quote-source threads hand work to the hub's loop thread.
 
-Producers (any thread) `put(kind, payload)`: the item goes on a queue.Queue and a
-one-byte wake-up goes over an inproc PUSH socket to the loop's PULL socket, which
-sits in the loop's poller. The PUSH socket is shared under a lock (a lock is the full
-memory barrier ZeroMQ asks for when a socket is used from several threads), so no
+Producers (any thread) `put(kind, payload)`: the item goes on a deque and, unless a wake-up
+is already on its way, a one-byte wake-up goes over an inproc PUSH socket to the loop's PULL
+socket, which sits in the loop's poller. The PUSH socket is shared under a lock (a lock is
+the full memory barrier ZeroMQ asks for when a socket is used from several threads), so no
 producer ever touches another socket and the loop never busy-waits.
+
+At most one wake-up is outstanding: `drain` takes it first, then re-arms, then takes the
+items, so an item put at any moment is either taken by this drain or announced by a fresh
+wake-up. Nothing on either side raises in the normal course (no `zmq.Again`, no
+`queue.Empty`).
 """
 
 from __future__ import annotations
 
-import queue
 import threading
+from collections import deque
 from typing import Any
 
 import zmq
@@ -19,7 +24,7 @@ import zmq
 class Mailbox:
     def __init__(self, ctx: zmq.Context, name: str):
         self.endpoint = f"inproc://hub-mailbox-{name}"
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._queue: deque[tuple[str, Any]] = deque()
         self.pull = ctx.socket(zmq.PULL)
         self.pull.setsockopt(zmq.LINGER, 0)
         self.pull.bind(self.endpoint)
@@ -28,36 +33,35 @@ class Mailbox:
         self._push.setsockopt(zmq.SNDHWM, 1000)
         self._push.connect(self.endpoint)
         self._lock = threading.Lock()
+        self._armed = True  # no wake-up outstanding: the next put sends one
         self._closed = False
 
     def put(self, kind: str, payload: Any = None) -> None:
         """Thread-safe: queue an item for the loop and wake it."""
-        self._queue.put((kind, payload))
+        self._queue.append((kind, payload))
         with self._lock:
-            if self._closed:
+            if self._closed or not self._armed:
                 return
+            self._armed = False
             try:
                 self._push.send(b"", zmq.NOBLOCK)
-            except zmq.ZMQError:  # HWM reached: the loop is already awake and will drain the queue
-                pass
+            except zmq.ZMQError:  # cannot happen with one wake-up in flight; never block a producer
+                self._armed = True
 
     def drain(self, limit: int = 10000) -> list[tuple[str, Any]]:
-        """Loop thread: clear wake-ups and take queued items."""
-        while True:
-            try:
-                self.pull.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                break
-        items = []
-        for _ in range(limit):
-            try:
-                items.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        return items
+        """Loop thread: take the wake-up, re-arm, then take up to `limit` queued items."""
+        pull = self.pull
+        while pull.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            pull.recv(zmq.NOBLOCK)
+        with self._lock:
+            self._armed = True
+        q = self._queue
+        n = min(len(q), limit)
+        popleft = q.popleft
+        return [popleft() for _ in range(n)]
 
     def pending(self) -> bool:
-        return not self._queue.empty()
+        return bool(self._queue)
 
     def close(self) -> None:
         with self._lock:

@@ -78,6 +78,9 @@ class OrderDesk:
         self.by_seq: dict[int, Placement] = {}
         self.by_tag: dict[str, Placement] = {}
         self.cancels: dict[int, CancelRequest] = {}
+        # earliest deadline that may still be pending (None: nothing to expire); the loop runs
+        # expire() when it passes instead of on a fixed tick
+        self.next_due: float | None = None
         self.counters = {"orders": 0, "duplicates": 0, "cancels": 0, "unknown_outcomes": 0, "late_responses": 0,
                          "resolved_by_broker": 0}
 
@@ -152,7 +155,12 @@ class OrderDesk:
         p.seq = seq
         p.deadline = time.monotonic() + self.order_timeout
         self.by_seq[seq] = p
+        self._due(p.deadline)
         return True
+
+    def _due(self, deadline: float) -> None:
+        if self.next_due is None or deadline < self.next_due:
+            self.next_due = deadline
 
     def on_response(self, resp: dict[str, Any]) -> None:
         """on_order_stock_async_response, in the loop thread."""
@@ -257,7 +265,8 @@ class OrderDesk:
                                                  {"order_id": order_id}))
             return
         self.counters["cancels"] += 1
-        self.cancels[seq] = CancelRequest(call, order_id, time.monotonic() + self.order_timeout)
+        req = self.cancels[seq] = CancelRequest(call, order_id, time.monotonic() + self.order_timeout)
+        self._due(req.deadline)
 
     def on_cancel_response(self, resp: dict[str, Any]) -> None:
         req = self.cancels.pop(resp.get("seq"), None)
@@ -268,10 +277,15 @@ class OrderDesk:
 
     # ---- time and broker loss ------------------------------------------------------
     def expire(self) -> None:
+        """Answer UNKNOWN_OUTCOME for what passed its deadline; set `next_due` to the next deadline."""
         now = time.monotonic()
+        due = None
         for p in list(self.by_seq.values()):
-            if p.state == PENDING and now >= p.deadline:
-                self._unknown(p, f"the broker did not answer within {self.order_timeout:g}s")
+            if p.state == PENDING:
+                if now >= p.deadline:
+                    self._unknown(p, f"the broker did not answer within {self.order_timeout:g}s")
+                elif due is None or p.deadline < due:
+                    due = p.deadline
         for seq, req in list(self.cancels.items()):
             if now >= req.deadline:
                 del self.cancels[seq]
@@ -280,6 +294,9 @@ class OrderDesk:
                         ErrorCode.UNKNOWN_OUTCOME,
                         f"the broker did not answer the cancel within {self.order_timeout:g}s; query the order",
                         {"order_id": req.order_id}))
+            elif due is None or req.deadline < due:
+                due = req.deadline
+        self.next_due = due
 
     def broker_lost(self, reason: str) -> None:
         for p in list(self.by_seq.values()):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import threading
 import time
 import uuid
@@ -84,6 +85,7 @@ class HubServer:
         self._latency: deque[tuple[float, float]] = deque(maxlen=20000)
         self._rate_marks: deque[tuple[float, int, int, int]] = deque(maxlen=120)
         self._timers: list[list[Any]] = []
+        self._replies: list[tuple[bytes, bytes, Session | None]] = []  # waiting for the journal's commit
         self._reconnect_attempts = 0
         self._reconnect_gave_up = False
         self.connector: BrokerConnector | None = None
@@ -210,7 +212,6 @@ class HubServer:
         self.poller.register(self.mailbox.pull, zmq.POLLIN)
         self._every(cfg.heartbeat_interval, self._heartbeat)
         self._every(min(0.5, cfg.client_dead_after / 4), self._check_clients)
-        self._every(0.1, self.desk.expire)
         self._every(1.0, self._mark_rates)
         self._every(cfg.reconnect_interval, self._maybe_reconnect)
         self._every(2.0, self._retry_quotes)
@@ -276,39 +277,83 @@ class HubServer:
     def _every(self, interval: float, fn: Any) -> None:
         self._timers.append([time.monotonic() + interval, interval, fn])
 
-    def _run_timers(self) -> float:
+    TIMER_SLACK = 0.02  # timers due this soon run now, with the others: fewer wake-ups
+
+    def _run_timers(self) -> float | None:
+        """Run the timers that are due; seconds until the next one (None: nothing scheduled).
+
+        Order deadlines are not a fixed tick: `desk.expire` runs only when the earliest
+        deadline that may still be pending has passed (`desk.next_due`).
+        """
         now = time.monotonic()
-        nearest = now + 0.2
+        soon = now + self.TIMER_SLACK
+        nearest = None
         for timer in self._timers:
-            if now >= timer[0]:
+            if soon >= timer[0]:
                 timer[0] = now + timer[1]
                 try:
                     timer[2]()
                 except Exception:  # noqa: BLE001 - a timer must not kill the loop
                     log.exception("timer %s failed", getattr(timer[2], "__name__", timer[2]))
-            nearest = min(nearest, timer[0])
-        return max(0.0, nearest - time.monotonic())
+            if nearest is None or timer[0] < nearest:
+                nearest = timer[0]
+        desk = self.desk
+        if desk.next_due is not None and now >= desk.next_due:
+            try:
+                desk.expire()
+            except Exception:  # noqa: BLE001
+                desk.next_due = None
+                log.exception("expiring orders failed")
+        if desk.next_due is not None and (nearest is None or desk.next_due < nearest):
+            nearest = desk.next_due
+        return None if nearest is None else max(0.0, nearest - time.monotonic())
 
     # ---- the loop ---------------------------------------------------------------------
     def _loop(self) -> None:
-        while not self._stop.is_set():
-            wait = self._run_timers()
-            if self.mailbox.pending():
-                wait = 0
+        """Poll until the next timer is due; take calls, then broker mail; commit; send; repeat.
+
+        The journal is in group-commit mode: what one iteration journals is committed once, at
+        its end (`_flush_out`), and only then are its events published and the replies that
+        depend on them sent (journal before publish). An order request is committed on its own
+        before the broker is called (`Journal.reserve_order`).
+        """
+        self.journal.use_group_commit(True)
+        router, mailbox, poll = self.router, self.mailbox, self.poller.poll
+        try:
+            while not self._stop.is_set():
+                wait = self._run_timers()
+                self._flush_out()
+                if mailbox.pending():
+                    wait = 0
+                try:
+                    ready = poll(-1 if wait is None else math.ceil(wait * 1000))
+                except zmq.ZMQError as exc:
+                    if exc.errno == errno.EINTR:
+                        continue
+                    raise
+                for sock, _ in ready:
+                    if sock is router:
+                        self._take_calls()
+                if ready or mailbox.pending():
+                    self._drain_mailbox()
+                self._flush_out()
+        finally:
             try:
-                events = dict(self.poller.poll(int(wait * 1000)))
-            except zmq.ZMQError as exc:
-                if exc.errno == errno.EINTR:
-                    continue
-                raise
-            if self.router in events:
-                for _ in range(1000):
-                    try:
-                        frames = self.router.recv_multipart(zmq.NOBLOCK)
-                    except zmq.Again:
-                        break
-                    self._dispatch(frames)
-            self._drain_mailbox()
+                self._flush_out()
+            except Exception:  # noqa: BLE001 - stopping anyway; the journal commits on close
+                log.exception("flushing at stop failed")
+            self.journal.group = False  # teardown writes commit by themselves (close stops the checkpointer)
+
+    def _take_calls(self) -> None:
+        router = self.router
+        for _ in range(1000):
+            try:
+                frames = router.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self._dispatch(frames)
+            if not router.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                return
 
     def _drain_mailbox(self) -> None:
         for kind, payload in self.mailbox.drain():
@@ -318,10 +363,28 @@ class HubServer:
                 self.counters["internal"] += 1
                 log.exception("handling broker %s failed: %r", kind, payload)
 
+    def _flush_out(self) -> None:
+        """Commit what this iteration journaled, then send the replies and events that waited for it."""
+        if self.journal.in_tx and not self.journal.commit():
+            self.counters["internal"] += 1
+        if self._replies:
+            replies, self._replies = self._replies, []
+            for identity, frame, session in replies:
+                self._send_frame(identity, frame, session)
+        if self.publisher.pending:
+            self.publisher.flush()
+
     # ---- replies ----------------------------------------------------------------------
     def _send(self, identity: bytes, msg: dict[str, Any], session: Session | None = None) -> None:
+        """Send a reply; while the journal has uncommitted writes it waits for their commit."""
+        if self.journal.in_tx:
+            self._replies.append((identity, pack(msg), session))
+        else:
+            self._send_frame(identity, pack(msg), session)
+
+    def _send_frame(self, identity: bytes, frame: bytes, session: Session | None) -> None:
         try:
-            self.router.send_multipart([identity, pack(msg)], zmq.NOBLOCK)
+            self.router.send_multipart([identity, frame], zmq.NOBLOCK)
         except zmq.ZMQError as exc:  # EHOSTUNREACH (client gone) or EAGAIN (its queue is full)
             self.counters["dropped_replies"] += 1
             who = session or self.sessions.get(identity)
