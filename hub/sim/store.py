@@ -8,7 +8,8 @@ start-up.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import asdict, fields
+import threading
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,33 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._depth = 0  # open transaction() blocks (callers hold the exchange lock)
+        # WAL checkpoints (a copy and a sync, milliseconds) on a helper thread, never inside the
+        # commit of an order request
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
+        self._ckpt_stop = threading.Event()
+        self._ckpt = threading.Thread(target=self._checkpoints, name=f"sim-store-checkpoint-{folder.name}",
+                                      daemon=True)
+        self._ckpt.start()
+
+    def _checkpoints(self) -> None:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=0.5)
+        try:
+            while not self._ckpt_stop.wait(1.0):
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    pass  # busy: the next round does it
+        finally:
+            db.close()
 
     def close(self) -> None:
+        self._ckpt_stop.set()
+        if self._ckpt is not threading.current_thread():
+            self._ckpt.join(timeout=5)
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass
         self._db.close()
 
     # meta -----------------------------------------------------------------
@@ -63,22 +89,20 @@ class Store:
     def set_meta(self, key: str, value: Any) -> None:
         self._db.execute(_upsert("meta", ["key", "value"]), (key, str(value)))
 
-    # records ----------------------------------------------------------------
+    # records (flat dataclasses: a tuple of their fields, no `asdict` deep copy per write) ------
     def save_account(self, a: Account) -> None:
-        d = asdict(a)
-        self._db.execute(_upsert("accounts", list(d)), tuple(d.values()))
+        self._db.execute(_ACCOUNT_SQL, _row(a, _ACCOUNT_COLS))
 
     def save_position(self, p: Position) -> None:
-        d = asdict(p)
-        self._db.execute(_upsert("positions", list(d)), tuple(d.values()))
+        self._db.execute(_POSITION_SQL, _row(p, _POSITION_COLS))
 
     def save_order(self, o: Order) -> None:
-        d = o.row()
-        self._db.execute(_upsert("orders", list(d)), tuple(d.values()))
+        row = list(_row(o, _ORDER_COLS))
+        row[_ORDER_HISTORY] = ",".join(map(str, o.history))
+        self._db.execute(_ORDER_SQL, row)
 
     def save_trade(self, t: Trade) -> None:
-        d = asdict(t)
-        self._db.execute(_upsert("trades", list(d)), tuple(d.values()))
+        self._db.execute(_TRADE_SQL, _row(t, _TRADE_COLS))
 
     def save_quote(self, code: str, last_close: float, last: float, fair: float) -> None:
         """`last` is the last trade shown; `fair` the market's own (random-walk) price."""
@@ -123,6 +147,21 @@ class Store:
 
 def _cols(cls: type) -> str:
     return ", ".join(f.name for f in fields(cls))
+
+
+def _row(obj: Any, cols: tuple[str, ...]) -> tuple:
+    return tuple([getattr(obj, c) for c in cols])
+
+
+_ACCOUNT_COLS = tuple(f.name for f in fields(Account))
+_POSITION_COLS = tuple(f.name for f in fields(Position))
+_ORDER_COLS = tuple(f.name for f in fields(Order))
+_TRADE_COLS = tuple(f.name for f in fields(Trade))
+_ORDER_HISTORY = _ORDER_COLS.index("history")
+_ACCOUNT_SQL = _upsert("accounts", list(_ACCOUNT_COLS))
+_POSITION_SQL = _upsert("positions", list(_POSITION_COLS))
+_ORDER_SQL = _upsert("orders", list(_ORDER_COLS))
+_TRADE_SQL = _upsert("trades", list(_TRADE_COLS))
 
 
 class _Tx:
