@@ -118,6 +118,7 @@ class Journal:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._checkpointer: _Checkpointer | None = None
+        self._day_sec, self._day = -1, ""
         # heads and last seq survive pruning: what was pruned is remembered in meta
         pruned = self.get_json("pruned_heads", {}) or {}
         self.heads: dict[str, int] = {str(k): int(v) for k, v in pruned.get("heads", {}).items()}
@@ -207,10 +208,17 @@ class Journal:
         sseq = self.heads.get(stream, 0) + 1
         self._db.execute("INSERT INTO events (seq, stream, sseq, topic, ts, day, hub_id, data) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (seq, stream, sseq, topic, ts, trading_day(ts), hub_id, pack(data)))
+                         (seq, stream, sseq, topic, ts, self._day_of(ts), hub_id, pack(data)))
         self.last_seq = seq
         self.heads[stream] = sseq
         return Appended(seq, stream, sseq)
+
+    def _day_of(self, ts: float) -> str:
+        """trading_day(ts), computed once per second of `ts`."""
+        sec = int(ts)
+        if sec != self._day_sec:
+            self._day_sec, self._day = sec, trading_day(ts)
+        return self._day
 
     @staticmethod
     def _event(row: tuple) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from typing import Any
 
 import zmq
 
+_EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)
+
 
 class Mailbox:
     def __init__(self, ctx: zmq.Context, name: str):
@@ -51,7 +53,7 @@ class Mailbox:
     def drain(self, limit: int = 10000) -> list[tuple[str, Any]]:
         """Loop thread: take the wake-up, re-arm, then take up to `limit` queued items."""
         pull = self.pull
-        while pull.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        while pull.getsockopt(_EVENTS) & _POLLIN:
             pull.recv(zmq.NOBLOCK)
         with self._lock:
             self._armed = True

@@ -46,6 +46,7 @@ from hub.core.sessions import Session, Sessions, load_or_create_token
 log = logging.getLogger("hub.server")
 
 BROKER_UP, BROKER_DOWN, BROKER_RECONNECTING = "up", "down", "reconnecting"
+_EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)  # plain ints: no enum objects per call
 
 
 class HubStartError(RuntimeError):
@@ -352,7 +353,7 @@ class HubServer:
             except zmq.Again:
                 return
             self._dispatch(frames)
-            if not router.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            if not router.getsockopt(_EVENTS) & _POLLIN:
                 return
 
     def _drain_mailbox(self) -> None:
