@@ -84,6 +84,25 @@ def test_async_order_response_comes_before_the_order_push(s, acc):
     assert seq2 == seq + 1
 
 
+def test_async_calls_only_queue_the_request_and_sync_calls_do_not_overtake_it(s, ex, acc):
+    with ex.lock:  # the exchange is busy: an async call must still return at once
+        seq = s.trader.order_stock_async(acc, "600000.SH", C.STOCK_BUY, 100, C.FIX_PRICE, 10.0, "s", "r")
+        cseq = s.trader.cancel_order_stock_async(acc, 424242)
+        assert seq > 0 and cseq == seq + 1
+        assert s.cb.of("order_response") == [] and ex.orders == {}
+    resp = s.cb.wait("order_response")
+    assert resp.seq == seq and resp.order_id > 0
+    s.cb.wait("cancel_response", lambda r: r.seq == cseq and r.cancel_result == -1)
+    kinds = s.cb.kinds()
+    assert kinds.index("order_response") < kinds.index("order") < kinds.index("cancel_response")
+    # a sync call queued behind async requests runs after them (order ids in request order)
+    with ex.lock:
+        s.trader.order_stock_async(acc, "600000.SH", C.STOCK_BUY, 100, C.FIX_PRICE, 10.0)
+        oid = s.trader.order_stock(acc, "600000.SH", C.STOCK_BUY, 100, C.FIX_PRICE, 10.0)
+    first = s.cb.wait("order_response", lambda r: r.seq == cseq + 1)
+    assert first.order_id == oid - 1
+
+
 def test_async_rejection_response_then_junk_then_error(s, acc):
     seq = s.trader.order_stock_async(acc, "600000.SH", C.STOCK_BUY, 150, C.FIX_PRICE, 10.2, "s", "r")
     err = s.cb.wait("order_error")
