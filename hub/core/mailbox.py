@@ -10,6 +10,10 @@ At most one wake-up is outstanding: `drain` takes it first, then re-arms, then t
 items, so an item put at any moment is either taken by this drain or announced by a fresh
 wake-up. Nothing on either side raises in the normal course (no `zmq.Again`, no
 `queue.Empty`).
+
+Ticks do not come through here: the quote source's callbacks fill the hub's `TickStore`
+(latest tick per code, hub/core/quotes.py) and only call `wake`, so a tick flood never puts
+anything in front of a broker or account event in this FIFO.
 """
 
 from __future__ import annotations
@@ -41,6 +45,11 @@ class Mailbox:
     def put(self, kind: str, payload: Any = None) -> None:
         """Thread-safe: queue an item for the loop and wake it."""
         self._queue.append((kind, payload))
+        self.wake()
+
+    def wake(self) -> None:
+        """Thread-safe: wake the loop without queuing an item (the tick store keeps its own; the
+        loop looks at it after every drain, so the same one-outstanding rule covers it)."""
         with self._lock:
             if self._closed or not self._armed:
                 return

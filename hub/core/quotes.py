@@ -4,13 +4,18 @@ Clients (keyed by session key) subscribe codes (`subscribe_quote`) or markets/co
 (`subscribe_whole_quote`). The first client to want an item makes the hub subscribe
 upstream; the last one to leave (unsubscribe, bye or timeout) unsubscribes it.
 
-The source's callbacks run on its own thread: they only hand the raw data to
-`deliver` (the hub's mailbox). The loop then calls `on_ticks` to get what to publish.
+The source's callbacks run on its own thread: they hand the raw data to `deliver`, the
+hub's `TickStore`, which keeps only the latest tick per code until the loop publishes it
+(conflation: only when the hub is behind) and wakes the loop through the mailbox. Ticks never
+go through the mailbox's FIFO, so they never delay a call or an account event. The loop takes
+ticks from the store a slice at a time and asks `stamp` for each one's `tseq`.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
 from typing import Any, Callable
 
 from rpc_client.protocol import ErrorCode, HubError
@@ -147,22 +152,16 @@ class QuoteFanout:
         self.refs.clear()
 
     # ---- data ---------------------------------------------------------------------
-    def on_ticks(self, batch: Any) -> list[tuple[str, dict[str, Any], int]]:
-        """Raw callback data ({code: tick} or {code: [tick]}) -> [(code, tick, tseq)] to publish."""
-        out = []
-        if not isinstance(batch, dict):
-            return out
-        for code, value in batch.items():
-            ticks = value if isinstance(value, list) else [value]
-            for tick in ticks:
-                tick = plain(tick)
-                if not isinstance(tick, dict) or self.latest.get(code) == tick:
-                    continue  # the same tick from a code and a whole-market subscription
-                self.latest[code] = tick
-                n = self.tseq.get(code, 0) + 1
-                self.tseq[code] = n
-                out.append((str(code), tick, n))
-        return out
+    def stamp(self, code: str, tick: dict[str, Any]) -> int | None:
+        """Loop thread: the tseq to publish `tick` with, or None if it repeats the code's last
+        published tick (the same tick from a code and a whole-market subscription). tseq is
+        contiguous per code over what is published; a tick conflated in the store never gets one."""
+        if self.latest.get(code) == tick:
+            return None
+        self.latest[code] = tick
+        n = self.tseq.get(code, 0) + 1
+        self.tseq[code] = n
+        return n
 
     def full_tick(self, codes: list[str]) -> dict[str, Any]:
         result = {c: self.latest[c] for c in codes if c in self.latest}
@@ -175,3 +174,59 @@ class QuoteFanout:
             for code, tick in fetched.items():
                 result[str(code)] = plain(tick)
         return result
+
+
+class TickStore:
+    """The quote source's hand-over to the loop: the latest tick per code, waiting to be published.
+
+    `put` (any thread) converts a callback's batch ({code: tick} or {code: [tick]}), keeps the
+    latest tick per code (a newer one replaces a pending one in its place in line and counts in
+    `conflated`; an identical one is a duplicate, not counted) and wakes the loop. `take` (loop
+    thread) hands over the oldest pending codes first, so every code gets its turn. Memory is
+    bounded by the number of codes, whatever the tick rate. Conflation only happens when the hub
+    is behind (or a callback carries several ticks of one code): a client then sees the latest
+    tick without a gap in tseq, and `ticks_conflated` in `status` counts what was skipped.
+    """
+
+    def __init__(self, wake: Callable[[], None]):
+        self._wake = wake
+        self._lock = threading.Lock()
+        self._pending: dict[str, dict[str, Any]] = {}
+        self.conflated = 0
+
+    def put(self, batch: Any) -> None:
+        if not isinstance(batch, dict):
+            return
+        items = []
+        for code, value in batch.items():
+            for tick in (value if isinstance(value, list) else (value,)):
+                tick = plain(tick)
+                if isinstance(tick, dict):
+                    items.append((str(code), tick))
+        if not items:
+            return
+        with self._lock:
+            pending = self._pending
+            for code, tick in items:
+                old = pending.get(code)
+                if old is not None:
+                    if old == tick:
+                        continue
+                    self.conflated += 1
+                pending[code] = tick
+        self._wake()
+
+    def take(self, n: int) -> list[tuple[str, dict[str, Any]]]:
+        """Loop thread: up to `n` pending (code, tick), oldest first; they are no longer pending."""
+        with self._lock:
+            pending = self._pending
+            if len(pending) <= n:
+                self._pending = {}
+                return list(pending.items())
+            return [(code, pending.pop(code)) for code in list(itertools.islice(pending, n))]
+
+    def pending(self) -> bool:
+        return bool(self._pending)
+
+    def __len__(self) -> int:
+        return len(self._pending)

@@ -40,7 +40,7 @@ from hub.core.journal import Journal, trading_day
 from hub.core.mailbox import Mailbox
 from hub.core.orders import OrderDesk
 from hub.core.publisher import Publisher
-from hub.core.quotes import QuoteFanout
+from hub.core.quotes import QuoteFanout, TickStore
 from hub.core.sessions import Session, Sessions, load_or_create_token
 
 log = logging.getLogger("hub.server")
@@ -205,7 +205,9 @@ class HubServer:
         if attempt is None or attempt.trader is None:
             raise HubStartError(attempt.reason if attempt is not None else "the broker connect attempt vanished")
         self._install(attempt.trader, attempt.token)
-        self.quotes = QuoteFanout(self.broker.quotes, lambda data: self.mailbox.put("ticks", data))
+        # ticks bypass the mailbox's FIFO: latest per code in the store, the mailbox only wakes the loop
+        self.tick_store = TickStore(self.mailbox.wake)
+        self.quotes = QuoteFanout(self.broker.quotes, self.tick_store.put)
         self.reconcile(initial=True)
         self._set_broker_state(BROKER_UP, "connected")
         self.poller = zmq.Poller()
@@ -311,7 +313,12 @@ class HubServer:
 
     # ---- the loop ---------------------------------------------------------------------
     def _loop(self) -> None:
-        """Poll until the next timer is due; take calls, then broker mail; commit; send; repeat.
+        """Poll until the next timer is due; take calls, then broker mail, then one slice of
+        ticks; commit; send; repeat.
+
+        Calls and account events come first: ticks wait in the tick store (latest per code) and
+        each iteration publishes at most one slice of them (`TICK_BUDGET`); while ticks remain,
+        the poll does not wait, so a call arriving mid-flood is answered after at most one slice.
 
         The journal is in group-commit mode: what one iteration journals is committed once, at
         its end (`_flush_out`), and only then are its events published and the replies that
@@ -319,12 +326,12 @@ class HubServer:
         before the broker is called (`Journal.reserve_order`).
         """
         self.journal.use_group_commit(True)
-        router, mailbox, poll = self.router, self.mailbox, self.poller.poll
+        router, mailbox, ticks, poll = self.router, self.mailbox, self.tick_store, self.poller.poll
         try:
             while not self._stop.is_set():
                 wait = self._run_timers()
                 self._flush_out()
-                if mailbox.pending():
+                if mailbox.pending() or ticks.pending():
                     wait = 0
                 try:
                     ready = poll(-1 if wait is None else math.ceil(wait * 1000))
@@ -337,6 +344,8 @@ class HubServer:
                         self._take_calls()
                 if ready or mailbox.pending():
                     self._drain_mailbox()
+                if ticks.pending():  # after the drain (which re-arms the wake-up): none is missed
+                    self._publish_ticks()
                 self._flush_out()
         finally:
             try:
@@ -363,6 +372,26 @@ class HubServer:
             except Exception:  # noqa: BLE001 - one bad push must not kill the loop
                 self.counters["internal"] += 1
                 log.exception("handling broker %s failed: %r", kind, payload)
+
+    TICK_SLICE = 32  # ticks taken from the store at a time
+    TICK_BUDGET = 0.001  # seconds of tick publishing per loop iteration (plus at most one take)
+
+    def _publish_ticks(self) -> None:
+        """Publish pending ticks, oldest code first, for about `TICK_BUDGET`; the rest wait."""
+        take, stamp, publisher = self.tick_store.take, self.quotes.stamp, self.publisher
+        deadline = time.perf_counter() + self.TICK_BUDGET
+        while True:
+            for code, tick in take(self.TICK_SLICE):
+                try:
+                    n = stamp(code, tick)
+                    if n is not None:
+                        publisher.publish_unjournaled(tick_topic(code), tick, code=code, tseq=n)
+                        publisher.ticks += 1
+                except Exception:  # noqa: BLE001 - one bad tick must not kill the loop
+                    self.counters["internal"] += 1
+                    log.exception("publishing the tick of %s failed", code)
+            if not self.tick_store.pending() or time.perf_counter() >= deadline:
+                return
 
     def _flush_out(self) -> None:
         """Commit what this iteration journaled, then send the replies and events that waited for it."""
@@ -494,10 +523,6 @@ class HubServer:
     def _on_mail(self, kind: str, data: Any) -> None:
         if kind == "stop":
             self._stop.set()
-        elif kind == "ticks":
-            for code, tick, n in self.quotes.on_ticks(data):
-                self.publisher.publish_unjournaled(tick_topic(code), tick, code=code, tseq=n)
-                self.publisher.ticks += 1
         elif kind == "order":
             self._publish_order(data)
         elif kind == "trade":
@@ -803,7 +828,8 @@ class HubServer:
                          "resolved_by_broker": self.desk.counters["resolved_by_broker"],
                          "broker_reconnects": self.broker_reconnects,
                          "pending_orders": self.desk.pending_count(), "dropped_events": self.publisher.dropped,
-                         "quote_upstream": self.quotes.upstream_count})
+                         "quote_upstream": self.quotes.upstream_count,
+                         "ticks_conflated": self.tick_store.conflated, "ticks_pending": len(self.tick_store)})
         if self.curve is not None:
             counters.update(self.curve.counters())
         return {"hub_id": self.hub_id, "version": hub.__version__, "account_id": self.account_id,
