@@ -84,7 +84,11 @@ def test_dashboard_shows_strategies_rejection_halt_then_broker_down(trading):
         assert "halted gamma: risk check" in text and "rejected" in text  # the log pane
 
         exchange_of(server).disconnect_all(offline=True)
-        wait_until(lambda: state.broker["state"] == "down", step=feed.step, what="broker down")
+        # the state turns "down" from the heartbeat or the status poll; the log line comes from the
+        # journaled hub.broker event, which may land a moment later: wait for both
+        wait_until(lambda: state.broker["state"] == "down"
+                   and any(e.text.startswith("broker down") for e in list(state.log)),
+                   step=feed.step, what="broker down (state and log)")
         text = screen(state)
         assert "BROKER DOWN" in text.splitlines()[1]
         assert "ERROR" in " ".join(row(text, "broker down"))
