@@ -335,6 +335,16 @@ class SimExchange:
         self._wake.put(None)
         return True
 
+    def settle(self) -> None:
+        """Run every queued async request now: a sync query never overtakes an earlier request.
+
+        One session's requests reach a real broker over one connection in order, so a query
+        sent after `order_stock_async` sees that order. Sync orders and cancels already do this.
+        """
+        if self._requests:
+            with self.lock:
+                self._run_requests()
+
     def _start_worker(self) -> None:
         with self._worker_lock:
             if self._worker is None and not self.closed:

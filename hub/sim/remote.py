@@ -165,6 +165,9 @@ class _Link:
 class RemoteExchange(_Link):
     """The client side of one trader's connection to a simulator process."""
 
+    def settle(self) -> None:
+        """Nothing to do: the simulator process runs each call of this link in order, at once."""
+
     def __init__(self, endpoint: str, trader: XtQuantTrader) -> None:
         self._trader = trader
         self._attached = False

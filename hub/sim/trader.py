@@ -283,39 +283,46 @@ class XtQuantTrader:
     def query_stock_asset(self, account: Any) -> Any:
         if not self._ok():
             return None
+        self._ex.settle()
         d = self._ex.asset(_acct(account)[0])
         return to_xt("asset", d) if d else None
 
     def query_stock_order(self, account: Any, order_id: int) -> Any:
         if not self._ok():
             return None
+        self._ex.settle()
         d = self._ex.order(_acct(account)[0], order_id)
         return to_xt("order", d) if d else None
 
     def query_stock_orders(self, account: Any, cancelable_only: bool = False) -> list | None:
         if not self._ok():
             return None
+        self._ex.settle()
         return [to_xt("order", d) for d in self._ex.order_list(_acct(account)[0], bool(cancelable_only)) or []]
 
     def query_stock_trades(self, account: Any) -> list | None:
         if not self._ok():
             return None
+        self._ex.settle()
         return [to_xt("trade", d) for d in self._ex.trade_list(_acct(account)[0]) or []]
 
     def query_stock_positions(self, account: Any) -> list | None:
         if not self._ok():
             return None
+        self._ex.settle()
         return [to_xt("position", d) for d in self._ex.position_list(_acct(account)[0]) or []]
 
     def query_stock_position(self, account: Any, stock_code: str) -> Any:
         if not self._ok():
             return None
+        self._ex.settle()
         d = self._ex.position(_acct(account)[0], stock_code)
         return to_xt("position", d) if d else None
 
     def query_account_infos(self) -> list | None:
         if not self._ok():
             return None
+        self._ex.settle()
         return [to_xt("account_info", d) for d in self._ex.account_infos()]
 
     query_account_info = query_account_infos
@@ -323,6 +330,7 @@ class XtQuantTrader:
     def query_account_status(self) -> list | None:
         if not self._ok():
             return None
+        self._ex.settle()
         return [to_xt("account_status", d) for d in self._ex.account_statuses()]
 
     # async queries: the answer is computed now and delivered on the callback thread

@@ -103,6 +103,21 @@ def test_async_calls_only_queue_the_request_and_sync_calls_do_not_overtake_it(s,
     assert first.order_id == oid - 1
 
 
+def test_a_sync_query_never_overtakes_an_earlier_async_order(s, ex, acc):
+    """One connection's requests are handled in order: a query after order_stock_async sees it."""
+    real_wake = ex._wake
+    # the worker (started lazily) waits on the real queue, which this test never wakes
+    ex._wake = type("NoWake", (), {"put": lambda self, item: None, "get": lambda self: real_wake.get()})()
+    try:
+        seq = s.trader.order_stock_async(acc, "600000.SH", C.STOCK_BUY, 100, C.FIX_PRICE, 9.5, "s", "r")
+        assert seq > 0 and ex._requests  # queued, not yet run
+        orders = s.trader.query_stock_orders(acc)
+        assert [o.order_remark for o in orders] == ["r"]  # the query ran the queued request first
+        assert s.trader.query_stock_asset(acc).frozen_cash > 0
+    finally:
+        ex._wake = real_wake
+
+
 def test_async_rejection_response_then_junk_then_error(s, acc):
     seq = s.trader.order_stock_async(acc, "600000.SH", C.STOCK_BUY, 150, C.FIX_PRICE, 10.2, "s", "r")
     err = s.cb.wait("order_error")
