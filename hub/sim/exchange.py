@@ -401,11 +401,15 @@ class SimExchange:
                                      price_type, price, strategy_name, order_remark, seq)
 
     def _place_order(self, *args: Any) -> int:
+        return self._committed(self._place_order_tx, *args)
+
+    def _committed(self, fn: Callable[..., int], *args: Any) -> int:
+        """Run one request under the lock in one store commit; its pushes go out only after it."""
         with self.lock:
             if self.closed:
                 return -1
             with self.store.transaction():  # one commit for every write the request causes
-                rc = self._place_order_tx(*args)
+                rc = fn(*args)
             self._flush()  # pushes only once their state is committed
             return rc
 
@@ -671,13 +675,7 @@ class SimExchange:
             return self._cancel(session, account_id, order_id, market, sysid, seq)
 
     def _cancel(self, *args: Any) -> int:
-        with self.lock:
-            if self.closed:
-                return -1
-            with self.store.transaction():  # one commit for every write the request causes
-                rc = self._cancel_tx(*args)
-            self._flush()  # pushes only once their state is committed
-            return rc
+        return self._committed(self._cancel_tx, *args)
 
     def _cancel_tx(self, session: Listener | None, account_id: Any, order_id: Any = None, market: Any = None,
                    sysid: Any = None, seq: int | None = None) -> int:
