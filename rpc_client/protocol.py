@@ -24,6 +24,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import msgpack
 
+from rpc_client.xt import is_market
+
 PROTOCOL_VERSION = 1
 
 DEFAULT_RPC_ENDPOINT = "tcp://127.0.0.1:5555"
@@ -249,7 +251,7 @@ def _code_list(v: list) -> str | None:
     if len(v) > 10000:
         return "must hold at most 10000 codes"
     for code in v:
-        if not isinstance(code, str) or (_stock_code(code) and code not in ("SH", "SZ", "BJ")):
+        if not isinstance(code, str) or (_stock_code(code) and not is_market(code)):
             return f"must hold codes like '600000.SH' (or markets 'SH', 'SZ', 'BJ'), got {code!r:.40}"
     return None
 

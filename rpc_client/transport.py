@@ -44,6 +44,7 @@ from rpc_client import protocol as P
 from rpc_client.dispatcher import Dispatcher
 from rpc_client.protocol import ErrorCode, HubError, Role, Topic
 from rpc_client.security import CurveKeys
+from rpc_client.xt import MARKETS, is_market
 
 log = logging.getLogger("rpc_client")
 
@@ -430,7 +431,7 @@ class Transport:
     def _tick_prefixes(codes: set[str] | list[str]) -> list[str]:
         out = set()
         for c in codes:
-            out.add(Topic.TICK + "." if c in ("SH", "SZ", "BJ") else P.tick_topic(c))
+            out.add(Topic.TICK + "." if is_market(c) else P.tick_topic(c))
         return sorted(out)
 
     def _on_hello(self, ok: bool, result: Any) -> None:
@@ -479,7 +480,7 @@ class Transport:
                     self._syncing.add(key)
                     self._replay(key)
         # put the hub-side quote subscriptions back
-        if self._quote_codes - {"SH", "SZ", "BJ"} and not first:
+        if self._quote_codes - set(MARKETS) and not first:
             self._internal("subscribe_quote", {"codes": sorted(self._quote_codes)}, None)
         if self._whole_codes and not first:
             self._internal("subscribe_whole_quote", {"codes": sorted(self._whole_codes)}, None)

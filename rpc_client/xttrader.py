@@ -33,6 +33,7 @@ import os
 import re
 import threading
 import time
+import time as _time
 from concurrent.futures import Future
 from typing import Any, Callable
 
@@ -41,69 +42,17 @@ from rpc_client.gateway import RpcGateway, _wait
 from rpc_client.protocol import STRATEGY_NAME_RE, ErrorCode, HubError
 from rpc_client.records import XtCancelError, XtCancelOrderResponse, XtOrderError, XtOrderResponse
 from rpc_client.transport import DEFAULT_TIMEOUT
+from rpc_client.xt import MARKET_ENUM, XtQuantTraderCallback  # noqa: F401 (re-exported)
 
 log = logging.getLogger("rpc_client")
 
 ENV_STRATEGY = "QMT_HUB_STRATEGY"
-_MARKETS = {"SH": 0, "SZ": 1, "BJ": 70}
 
 
 def strategy_for_session(session: Any) -> str:
     """The strategy name used for an xtquant session id: 123456 -> 'xt123456'."""
     name = "xt" + re.sub(r"[^A-Za-z0-9_-]", "_", str(session))
     return name[:32] if STRATEGY_NAME_RE.match(name[:32]) else "xt"
-
-
-class XtQuantTraderCallback:
-    """Same methods as ``xtquant.xttrader.XtQuantTraderCallback``; override what you need."""
-
-    def on_connected(self):
-        pass
-
-    def on_disconnected(self):
-        pass
-
-    def on_account_status(self, status):
-        pass
-
-    def on_stock_asset(self, asset):
-        pass
-
-    def on_stock_order(self, order):
-        pass
-
-    def on_stock_trade(self, trade):
-        pass
-
-    def on_stock_position(self, position):
-        pass
-
-    def on_order_error(self, order_error):
-        pass
-
-    def on_cancel_error(self, cancel_error):
-        pass
-
-    def on_order_stock_async_response(self, response):
-        pass
-
-    def on_cancel_order_stock_async_response(self, response):
-        pass
-
-    def on_smt_appointment_async_response(self, response):
-        pass
-
-    def on_bank_transfer_async_response(self, response):
-        pass
-
-    def on_ctp_internal_transfer_async_response(self, response):
-        pass
-
-    def on_smart_algo_order_async_response(self, response):
-        pass
-
-    def on_operate_smart_task_async_response(self, response):
-        pass
 
 
 def _account_id(account: Any) -> str:
@@ -159,8 +108,8 @@ class XtQuantTrader:
         self.connected = True
         return 0
 
-    def sleep(self, time_s: float) -> None:
-        time.sleep(time_s)
+    def sleep(self, time: float) -> None:  # noqa: A002 (xtquant's parameter name)
+        _time.sleep(time)
 
     def run_forever(self) -> None:
         """Block until stop() (from a callback or another thread); Ctrl+C stops the trader and re-raises."""
@@ -382,12 +331,12 @@ class XtQuantTrader:
                                   lambda gw: gw.cancel_order_stock_async(order_id), order_id, None, "")
 
     def cancel_order_stock_sysid(self, account: Any, market: Any, sysid: str) -> int:
-        m = _MARKETS.get(market, -1) if isinstance(market, str) else market
+        m = MARKET_ENUM.get(market, -1) if isinstance(market, str) else market
         return self._cancel(account, "cancel_order_stock_sysid",
                             lambda gw: gw.cancel_order_stock_sysid_async(m, sysid), 0, m, sysid)
 
     def cancel_order_stock_sysid_async(self, account: Any, market: Any, sysid: str) -> int:
-        m = _MARKETS.get(market, -1) if isinstance(market, str) else market
+        m = MARKET_ENUM.get(market, -1) if isinstance(market, str) else market
         return self._cancel_async(account, "cancel_order_stock_sysid_async",
                                   lambda gw: gw.cancel_order_stock_sysid_async(m, sysid), 0, m, sysid)
 

@@ -14,24 +14,14 @@ import random
 import threading
 from typing import Any, Callable
 
+from rpc_client.xt import CALLBACK_KIND
+
 from hub.broker.convert import to_dict
 
 log = logging.getLogger("hub.broker")
 
 #: Callback kinds handed to the sink, one per XtQuantTraderCallback method.
-CALLBACKS = {
-    "on_connected": "connected",
-    "on_disconnected": "disconnected",
-    "on_account_status": "account_status",
-    "on_stock_asset": "asset",
-    "on_stock_order": "order",
-    "on_stock_trade": "trade",
-    "on_stock_position": "position",
-    "on_order_error": "order_error",
-    "on_cancel_error": "cancel_error",
-    "on_order_stock_async_response": "order_response",
-    "on_cancel_order_stock_async_response": "cancel_response",
-}
+CALLBACKS = CALLBACK_KIND
 
 Sink = Callable[[str, Any], None]
 

@@ -16,14 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rpc_client.protocol import EXTERNAL_OWNER, REMARK_TAG_PREFIX, STRATEGY_NAME_RE
-
-ORDER_JUNK = 57
-#: Order states in which an order can still be cancelled (xtconstant).
-CANCELABLE = frozenset({48, 49, 50, 55})  # unreported, wait reporting, reported, part filled
-#: Order states that are not final.
-OPEN = CANCELABLE | {51}  # + reported, cancel pending
-#: Final order states: part cancelled, cancelled, filled, junk.
-FINAL = frozenset({53, 54, 56, 57})
+from rpc_client.xt import CANCELABLE, ORDER_JUNK, is_open, moved_backwards
 
 
 @dataclass
@@ -93,7 +86,7 @@ class Book:
         data = self._public(raw, owner)
         order_id = raw.get("order_id")
         old = self.orders.get(order_id)
-        if old == data or (old is not None and _stale(old, data)):
+        if old == data or (old is not None and moved_backwards(old, data)):
             return None
         self.orders[order_id] = data
         return data
@@ -173,23 +166,9 @@ class Book:
     def counts(self, owner: str) -> dict[str, int]:
         orders = [o for o in self.orders.values() if o["owner"] == owner]
         return {
-            "open_orders": sum(1 for o in orders if o.get("order_status") in OPEN),
+            "open_orders": sum(1 for o in orders if is_open(o.get("order_status"))),
             "orders_today": len(orders),
             "fills_today": sum(1 for t in self.trades.values() if t["owner"] == owner),
             "rejects_today": sum(1 for o in orders if o.get("order_status") == ORDER_JUNK),
         }
 
-
-def _stale(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """True when `new` is an older state of the order than `old` (a push overtaken by a reconcile).
-
-    Order states only move forward: filled volume never shrinks and a final state is never left.
-    A push that was queued before a reconcile's query may arrive after it; applying it would
-    publish the order going backwards.
-    """
-    try:
-        if int(new.get("traded_volume") or 0) < int(old.get("traded_volume") or 0):
-            return True
-    except (TypeError, ValueError):
-        return False
-    return old.get("order_status") in FINAL and new.get("order_status") not in FINAL

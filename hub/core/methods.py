@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from rpc_client.protocol import (ACCOUNT_STREAM, CLIENT_DEAD_AFTER, MAX_MESSAGE_SIZE, PROTOCOL_VERSION, ErrorCode,
                                  HubError, Role, Topic, streams_for)
 
+from rpc_client.xt import is_market
+
 from hub.core.quotes import QUOTE, WHOLE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -188,7 +190,7 @@ def query_account_infos(hub: "HubServer", call: "Call", p: dict[str, Any]) -> An
 
 @handler("subscribe_quote")
 def subscribe_quote(hub: "HubServer", call: "Call", p: dict[str, Any]) -> Any:
-    codes = [c for c in p["codes"] if c not in ("SH", "SZ", "BJ")]
+    codes = [c for c in p["codes"] if not is_market(c)]
     if not codes:
         raise HubError(ErrorCode.INVALID_PARAMS, "subscribe_quote takes codes; use subscribe_whole_quote for markets")
     return {"codes": hub.quotes.subscribe(call.session.key, codes, QUOTE)}

@@ -1,32 +1,15 @@
 """Readable names for xtquant codes, in Chinese (as the QMT terminal shows them) or English.
 
-The values are xtquant's (`xtquant.xtconstant`), written out here so the monitor never
-imports xtquant (its import runs a network update check, and the monitor may run on a
-machine without it).
+The codes themselves come from `rpc_client.xt`, the one vocabulary module (it never imports
+xtquant, whose import runs a network update check, so the monitor runs without it).
 """
 
 from __future__ import annotations
 
-ORDER_UNREPORTED = 48
-ORDER_WAIT_REPORTING = 49
-ORDER_REPORTED = 50
-ORDER_REPORTED_CANCEL = 51
-ORDER_PARTSUCC_CANCEL = 52
-ORDER_PART_CANCEL = 53
-ORDER_CANCELED = 54
-ORDER_PART_SUCC = 55
-ORDER_SUCCEEDED = 56
-ORDER_JUNK = 57
-ORDER_UNKNOWN = 255
-
-#: Order states that can still trade or be cancelled.
-OPEN_STATES = frozenset({ORDER_UNREPORTED, ORDER_WAIT_REPORTING, ORDER_REPORTED, ORDER_REPORTED_CANCEL,
-                         ORDER_PARTSUCC_CANCEL, ORDER_PART_SUCC})
-#: Order states that are final.
-DONE_STATES = frozenset({ORDER_PART_CANCEL, ORDER_CANCELED, ORDER_SUCCEEDED, ORDER_JUNK})
-
-STOCK_BUY = 23
-STOCK_SELL = 24
+from rpc_client.xt import (FINAL as DONE_STATES, OPEN as OPEN_STATES, ORDER_CANCELED, ORDER_JUNK,  # noqa: F401
+                           ORDER_PART_CANCEL, ORDER_PART_SUCC, ORDER_PARTSUCC_CANCEL, ORDER_REPORTED,
+                           ORDER_REPORTED_CANCEL, ORDER_SUCCEEDED, ORDER_UNKNOWN, ORDER_UNREPORTED,
+                           ORDER_WAIT_REPORTING, STOCK_BUY, STOCK_SELL, is_open)
 
 LANGS = ("zh", "en")
 
@@ -67,6 +50,3 @@ def broker_state_name(state: object, lang: str = "zh") -> str:
     pair = _BROKER.get(str(state))
     return _pick(pair, lang) if pair else str(state or "?")
 
-
-def is_open(status: object) -> bool:
-    return status in OPEN_STATES

@@ -14,7 +14,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from hub.monitor.labels import DONE_STATES, ORDER_JUNK, STOCK_BUY, STOCK_SELL, is_open
+from hub.monitor.labels import ORDER_JUNK, STOCK_BUY, STOCK_SELL, is_open
+from rpc_client.xt import moved_backwards
 from rpc_client.protocol import EXTERNAL_OWNER, HEARTBEAT_INTERVAL, Role, Topic, split_topic
 
 #: How long a client that left stays on screen (dimmed) before it ages out.
@@ -62,16 +63,9 @@ def _same_order(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 def order_behind(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
-    """True when `new` is an older state of the order than `old`: the hub's own rule (hub/core/book.py)
-    -- filled volume never shrinks and a final state (part cancelled, cancelled, filled, junk) is never left."""
-    if not _same_order(new, old):
-        return False
-    try:
-        if int(new.get("traded_volume") or 0) < int(old.get("traded_volume") or 0):
-            return True
-    except (TypeError, ValueError):
-        return False
-    return old.get("order_status") in DONE_STATES and new.get("order_status") not in DONE_STATES
+    """True when `new` is an older state of the same order than `old`: the hub's own rule
+    (`rpc_client.xt.moved_backwards`), applied only when both maps are the same order."""
+    return _same_order(new, old) and moved_backwards(old, new)
 
 
 _NAME_KEYS = ("stock_name", "instrument_name", "name", "InstrumentName")

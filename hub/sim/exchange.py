@@ -39,10 +39,10 @@ from hub.sim.models import (
 from hub.sim.quotes import CsvReplay, Quote, RandomWalk
 from hub.sim.store import Store
 from hub.sim.universe import Instrument, Universe
+from rpc_client.xt import MARKET_ENUM
 
 log = logging.getLogger(__name__)
 
-MARKET_ENUM = {"SH": C.SH_MARKET, "SZ": C.SZ_MARKET, "BJ": C.MARKET_ENUM_BEIJING}
 _STOP_WORKER = object()
 
 

@@ -14,9 +14,7 @@ from typing import Any
 from xtquant import xtconstant as C
 from xtquant import xttype
 
-OPEN_STATES = frozenset({C.ORDER_UNREPORTED, C.ORDER_WAIT_REPORTING, C.ORDER_REPORTED, C.ORDER_PART_SUCC})
-CANCEL_PENDING = frozenset({C.ORDER_REPORTED_CANCEL, C.ORDER_PARTSUCC_CANCEL})
-FINAL_STATES = frozenset({C.ORDER_PART_CANCEL, C.ORDER_CANCELED, C.ORDER_SUCCEEDED, C.ORDER_JUNK})
+from rpc_client.xt import CANCEL_PENDING, CANCELABLE as OPEN_STATES, FINAL as FINAL_STATES  # noqa: F401
 
 
 @dataclass

@@ -18,9 +18,11 @@ import logging
 import queue
 import threading
 import time
+import time as _time
 from typing import Any, Callable
 
 from hub.sim.models import to_xt
+from rpc_client.xt import CALLBACK_OF_KIND, XtQuantTraderCallback  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -28,70 +30,7 @@ _STOP = object()
 
 #: push kind -> (callback method, xttype kind or None)
 _PUSHES: dict[str, tuple[str, str | None]] = {
-    "order": ("on_stock_order", "order"),
-    "trade": ("on_stock_trade", "trade"),
-    "position": ("on_stock_position", "position"),
-    "asset": ("on_stock_asset", "asset"),
-    "order_error": ("on_order_error", "order_error"),
-    "cancel_error": ("on_cancel_error", "cancel_error"),
-    "order_response": ("on_order_stock_async_response", "order_response"),
-    "cancel_response": ("on_cancel_order_stock_async_response", "cancel_response"),
-    "account_status": ("on_account_status", "account_status"),
-    "connected": ("on_connected", None),
-    "disconnected": ("on_disconnected", None),
-}
-
-
-class XtQuantTraderCallback:
-    """Override the pushes you need; each is called on the trader's own thread."""
-
-    def on_connected(self) -> None:
-        """Connection established."""
-
-    def on_disconnected(self) -> None:
-        """Connection lost; a new trader (new session id) is needed to reconnect."""
-
-    def on_account_status(self, status: Any) -> None:
-        """XtAccountStatus."""
-
-    def on_stock_asset(self, asset: Any) -> None:
-        """XtAsset."""
-
-    def on_stock_order(self, order: Any) -> None:
-        """XtOrder."""
-
-    def on_stock_trade(self, trade: Any) -> None:
-        """XtTrade."""
-
-    def on_stock_position(self, position: Any) -> None:
-        """XtPosition."""
-
-    def on_order_error(self, order_error: Any) -> None:
-        """XtOrderError."""
-
-    def on_cancel_error(self, cancel_error: Any) -> None:
-        """XtCancelError."""
-
-    def on_order_stock_async_response(self, response: Any) -> None:
-        """XtOrderResponse."""
-
-    def on_cancel_order_stock_async_response(self, response: Any) -> None:
-        """XtCancelOrderResponse."""
-
-    def on_smt_appointment_async_response(self, response: Any) -> None:
-        """Not simulated."""
-
-    def on_bank_transfer_async_response(self, response: Any) -> None:
-        """Not simulated."""
-
-    def on_ctp_internal_transfer_async_response(self, response: Any) -> None:
-        """Not simulated."""
-
-    def on_smart_algo_order_async_response(self, response: Any) -> None:
-        """Not simulated."""
-
-    def on_operate_smart_task_async_response(self, response: Any) -> None:
-        """Not simulated."""
+    kind: (method, None if kind in ("connected", "disconnected") else kind) for kind, method in CALLBACK_OF_KIND.items()}
 
 
 def _acct(account: Any) -> tuple[Any, Any]:
@@ -159,8 +98,8 @@ class XtQuantTrader:
         self._queue.put(("connected", None))
         return 0
 
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+    def sleep(self, time: float) -> None:  # noqa: A002 (xtquant's parameter name)
+        _time.sleep(time)
 
     def run_forever(self) -> None:
         """Block until `stop()` (or Ctrl+C)."""
@@ -339,8 +278,9 @@ class XtQuantTrader:
         self._queue.put(("result", (callback, query())))
         return seq
 
-    def query_stock_asset_async(self, account: Any, callback: Callable[[Any], None]) -> int:
-        return self._later(lambda: self.query_stock_asset(account), callback)
+    def query_stock_asset_async(self, account: Any, callback: Callable[[Any], None]) -> None:
+        self._later(lambda: self.query_stock_asset(account), callback)
+        return None  # xtquant's returns nothing here, unlike its other async queries
 
     def query_stock_orders_async(self, account: Any, callback: Callable[[Any], None],
                                  cancelable_only: bool = False) -> int:

@@ -15,11 +15,11 @@ import threading
 from typing import Any, Callable
 
 from hub.sim.registry import get_exchange
+from rpc_client.xt import MARKETS
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
-MARKETS = ("SH", "SZ", "BJ")
 
 
 class SimXtData:
