@@ -319,11 +319,6 @@ class Journal:
         self._db.execute("UPDATE orders SET state = ?, order_id = ?, result = ?, updated = ? WHERE tag = ?",
                          (state, order_id, pack(result), time.time(), tag))
 
-    def forget_order(self, tag: str) -> None:
-        """Delete an order request that never reached the broker (its key may be used again)."""
-        self._write()
-        self._db.execute("DELETE FROM orders WHERE tag = ? AND state = 'sent'", (tag,))
-
     def orders(self, day: str | None = None) -> list[OrderRecord]:
         sql = ("SELECT day, strategy, client_order_id, tag, params, order_remark, created, state, order_id, result "
                "FROM orders")

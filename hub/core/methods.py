@@ -92,6 +92,8 @@ def _broker_up(hub: "HubServer") -> None:
 @handler("order_stock")
 def order_stock(hub: "HubServer", call: "Call", p: dict[str, Any]) -> Any:
     name = call.session.name
+    if hub.desk.repeat(call, name, p):  # a known id: its first result, whatever the broker's state
+        return DEFERRED
     _broker_up(hub)
     reason = hub.halt_reason(name)
     if reason is not None:

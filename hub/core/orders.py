@@ -2,13 +2,18 @@
 
 Placement of one `order_stock`:
 1. the request is keyed by (trading day, strategy, client_order_id); a repeat of a key
-   returns the first result with `duplicate: true` (or waits for it if still pending)
-   and never reaches the broker again;
-2. a fresh owner tag is reserved and the request journaled, and tag -> owner registered
+   with the same parameters returns the first result with `duplicate: true` (or waits for
+   it if still pending) and never reaches the broker again; a repeat with other parameters
+   is refused (INVALID_PARAMS naming the fields): the id's fingerprint is the journaled
+   request (`FINGERPRINT` fields), so this holds across hub restarts;
+2. a broker the hub knows is disconnected gets nothing: BROKER_DOWN, nothing journaled;
+3. a fresh owner tag is reserved and the request journaled, and tag -> owner registered
    in the book, all BEFORE the broker is called, so any push is attributed;
-3. `order_stock_async` is called; its seq maps to the placement until
+4. `order_stock_async` is called; its seq maps to the placement until
    `on_order_stock_async_response` gives the order id (reply), -1 (BROKER_ERROR), or
-   `order_timeout` passes (UNKNOWN_OUTCOME; a late response is still recorded).
+   `order_timeout` passes or the connection drops (UNKNOWN_OUTCOME; a late response, or the
+   order found at the broker by its tag, is still recorded). Once the broker was called the
+   outcome is never BROKER_DOWN: the request stays journaled and its id is never sent again.
 """
 
 from __future__ import annotations
@@ -28,6 +33,16 @@ log = logging.getLogger("hub.orders")
 
 PENDING, DONE, FAILED, UNKNOWN = "sent", "done", "failed", "unknown"
 
+#: the order parameters a client_order_id stands for (its fingerprint): a repeat must match them.
+#: Not `order_remark`: a label the hub keeps for the caller, it changes nothing the broker does
+#: (a repeat that leaves it out still names the same order).
+FINGERPRINT = ("stock_code", "order_type", "order_volume", "price_type", "price")
+
+
+def fingerprint(params: dict[str, Any]) -> dict[str, Any]:
+    """The `FINGERPRINT` fields of an order request."""
+    return {k: params.get(k) for k in FINGERPRINT}
+
 
 @dataclass
 class Placement:
@@ -41,6 +56,12 @@ class Placement:
     seq: int | None = None
     deadline: float = 0.0
     cancel_on_arrival: bool = False  # a kill switch ran while the broker had not yet given an id
+
+    def differing(self, params: dict[str, Any]) -> list[str]:
+        """The fingerprint fields in which `params` differ from this placement's request."""
+        first = fingerprint(self.params)
+        now = fingerprint(params)
+        return [k for k in FINGERPRINT if first[k] != now[k]]
 
     @property
     def strategy(self) -> str:
@@ -112,18 +133,51 @@ class OrderDesk:
                 self.book.register_tag(rec.tag, rec.strategy, rec.client_order_id, rec.order_remark)
 
     # ---- placement -----------------------------------------------------------------
+    def repeat(self, call: Any, strategy: str, params: dict[str, Any]) -> bool:
+        """Answer a repeat of a known client_order_id (True), or False for an id not seen today.
+
+        A repeat never reaches the broker: it gets the first result (`duplicate: true`), or
+        waits for it while pending, whatever the broker's state. A repeat whose parameters
+        differ from the first request's raises INVALID_PARAMS naming the id and the fields.
+        """
+        coid = params.get("client_order_id")
+        if not coid:
+            return False
+        existing = self.by_key.get((trading_day(), strategy, coid))
+        if existing is None:
+            return False
+        differ = existing.differing(params)
+        if differ:
+            first = fingerprint(existing.params)
+            now = fingerprint(params)
+            what = ", ".join(f"{k} {first[k]!r:.40} (now {now[k]!r:.40})" for k in differ)
+            raise HubError(ErrorCode.INVALID_PARAMS,
+                           f"client_order_id {coid!r:.80} was already used today for a different order: {what}; "
+                           f"use a new client_order_id for a new order",
+                           {"client_order_id": coid, "params": differ, "first": {k: first[k] for k in differ},
+                            "order_id": existing.order_id})
+        self.counters["duplicates"] += 1
+        if existing.state == PENDING:
+            existing.waiters.append((call, True))
+        else:
+            self._answer(call, existing, duplicate=True)
+        return True
+
     def place(self, call: Any, strategy: str, params: dict[str, Any], broker: Any) -> bool:
-        """Start placing an order; returns True when the reply will come later."""
+        """Start placing an order; returns True when the reply will come later.
+
+        Raises HubError: INVALID_PARAMS for a known id with other parameters, BROKER_DOWN when
+        the trader already knows its connection is gone (then nothing is journaled or sent).
+        """
+        if self.repeat(call, strategy, params):
+            return True
         coid = params.get("client_order_id") or f"auto-{uuid.uuid4().hex[:20]}"
         key = (trading_day(), strategy, coid)
-        existing = self.by_key.get(key)
-        if existing is not None:
-            self.counters["duplicates"] += 1
-            if existing.state == PENDING:
-                existing.waiters.append((call, True))
-                return True
-            self._answer(call, existing, duplicate=True)
-            return True
+        says = getattr(broker, "trader_says_connected", None)
+        if callable(says) and not says():
+            # the connection dropped and the disconnect is still on its way to the loop: send nothing
+            raise HubError(ErrorCode.BROKER_DOWN, "the broker connection is down (the trader reports it "
+                                                  "disconnected); nothing was sent", {"client_order_id": coid})
         user_remark = params.get("order_remark") or ""
         wire = {k: params[k] for k in ("stock_code", "order_type", "order_volume", "price_type", "price")}
         tag = self.journal.reserve_order(key[0], strategy, coid, wire, user_remark, time.time())
@@ -135,19 +189,15 @@ class OrderDesk:
         try:
             seq = broker.order_async(wire["stock_code"], wire["order_type"], wire["order_volume"],
                                      wire["price_type"], wire["price"], strategy, tag)
-        except Exception as exc:  # noqa: BLE001 - the broker's own failure
+        except Exception as exc:  # noqa: BLE001 - the broker's own failure, maybe after sending
             log.exception("order_stock_async raised")
-            self._fail(p, HubError(ErrorCode.BROKER_ERROR, f"the broker call failed: {exc}"))
+            self._unknown(p, f"the broker call failed ({type(exc).__name__}: {exc!s:.200})")
             return True
         if not isinstance(seq, int) or seq < 0:
-            says = getattr(broker, "trader_says_connected", None)
             if callable(says) and not says():
-                # the connection dropped and the disconnect is still on its way to the loop: nothing
-                # was sent, so this is BROKER_DOWN, not a result; the same id may be tried again
-                self._forget(p)
-                self._reply_error(call, HubError(ErrorCode.BROKER_DOWN, "the broker connection is down (the "
-                                                 "trader reports it disconnected); nothing was sent",
-                                                 {"client_order_id": coid}))
+                # the connection dropped during the call: the request may have left (a broker that
+                # commits and dies before answering); never BROKER_DOWN, and the id is never resent
+                self._unknown(p, "the broker connection dropped during the call")
                 return True
             self._fail(p, HubError(ErrorCode.BROKER_ERROR, f"the broker refused the order (order_stock_async "
                                                            f"returned {seq})"))
@@ -181,13 +231,6 @@ class OrderDesk:
             msg = resp.get("error_msg") or "no order id"
             self._fail(p, HubError(ErrorCode.BROKER_ERROR, f"the broker refused the order: {msg}",
                                    {"order_id": order_id}))
-
-    def _forget(self, p: Placement) -> None:
-        """Undo a reservation whose order certainly never left the hub."""
-        self.by_key.pop(p.key, None)
-        self.by_tag.pop(p.tag, None)
-        self.counters["orders"] -= 1
-        self.journal.forget_order(p.tag)
 
     def seen_at_broker(self, tag: Any, order_id: Any) -> None:
         """A broker push or query shows an order stamped with `tag`: the broker has it.

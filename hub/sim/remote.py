@@ -6,6 +6,11 @@ as a request to `hub.sim.server.SimServer`. One I/O thread owns the DEALER
 socket (ZeroMQ sockets are not thread-safe). When the server's heartbeats stop
 the trader gets `on_disconnected` and later calls fail (-1 / None); `connect()`
 returns -1 when no simulator answers.
+
+The async order and cancel calls only send (as xtquant's do): they return at once and
+their answer is the `order_response` / `cancel_response` push, so a caller (the hub's
+loop) never waits on the simulator, and a simulator that dies with the request in hand
+leaves the request's outcome open (the caller sees `on_disconnected`, not a refusal).
 """
 
 from __future__ import annotations
@@ -121,7 +126,12 @@ class _Link:
             return
         with self._lock:
             slot = self._pending.pop(msg.get("id"), None)
-        if slot is not None:
+        if callable(slot):  # the answer to a request sent with `_send`
+            try:
+                slot(msg.get("ok", False), msg.get("result", msg.get("error")))
+            except Exception:  # noqa: BLE001 - never end the I/O thread
+                logging.getLogger(__name__).exception("handling a reply from the simulator failed")
+        elif slot is not None:
             slot[1], slot[2] = msg.get("ok", False), msg.get("result", msg.get("error"))
             slot[0].set()
 
@@ -131,6 +141,8 @@ class _Link:
         with self._lock:
             pending, self._pending = self._pending, {}
         for slot in pending.values():
+            if callable(slot):
+                continue  # a sent request whose outcome is open: the disconnect says so
             slot[1], slot[2] = False, "the simulator is gone"
             slot[0].set()
 
@@ -149,6 +161,20 @@ class _Link:
         if not slot[1]:
             raise _Failed(str(slot[2]))
         return slot[2]
+
+    def _send(self, method: str, on_reply: Any, **params: Any) -> bool:
+        """Send one request without waiting; `on_reply(ok, value)` runs on the I/O thread if it is answered.
+
+        False when the link is closed (nothing was sent). A request sent to a simulator that
+        dies before answering gets no `on_reply` at all.
+        """
+        if self._stop.is_set():
+            return False
+        rid = next(self._ids)
+        with self._lock:
+            self._pending[rid] = on_reply
+        self._outq.put({"id": rid, "method": method, "params": params})
+        return True
 
     def _try(self, fail: Any, method: str, **params: Any) -> Any:
         try:
@@ -225,14 +251,45 @@ class RemoteExchange(_Link):
         return self._try(-1, "cancel", account_id=_plain(account_id), order_id=_plain(order_id),
                          market=_plain(market), sysid=_plain(sysid), seq=seq)
 
-    # async requests: the simulator process runs them in order; the answer is its reply (-1 if it is gone)
-    def place_order_async(self, session: Any, *args: Any) -> bool:
-        return self.place_order(session, *args) > 0
+    # async requests: sent, never waited for. The simulator process runs them in order and pushes the
+    # `order_response` / `cancel_response` (carrying `seq`) before the order's own pushes.
+    def place_order_async(self, session: Any, account_id: Any, account_type: Any, stock_code: Any,
+                          order_type: Any, order_volume: Any, price_type: Any, price: Any, strategy_name: Any,
+                          order_remark: Any, seq: int) -> bool:
+        """Send the order request; False only when it could not be sent (link closed or not attached)."""
+        if not self._attached:
+            return False
+
+        def refused(ok: bool, value: Any) -> None:
+            # the simulator answered with an error instead of running the request (it made no order):
+            # the caller still gets its response for `seq`, as a refusal
+            if not ok:
+                self._trader._sim_push("order_response", {
+                    "account_id": _plain(account_id), "order_id": -1, "strategy_name": _plain(strategy_name),
+                    "order_remark": _plain(order_remark), "error_msg": f"the simulator failed the request: {value}",
+                    "seq": seq})
+
+        return self._send("place_order", refused, account_id=_plain(account_id),
+                          account_type=_plain(account_type), stock_code=_plain(stock_code),
+                          order_type=_plain(order_type), order_volume=_plain(order_volume),
+                          price_type=_plain(price_type), price=_plain(price), strategy_name=_plain(strategy_name),
+                          order_remark=_plain(order_remark), seq=seq)
 
     def cancel_async(self, session: Any, account_id: Any, order_id: Any = None, market: Any = None,
                      sysid: Any = None, seq: int | None = None) -> bool:
-        self.cancel(session, account_id, order_id, market, sysid, seq)
-        return True
+        """Send the cancel request; False only when it could not be sent."""
+        if not self._attached:
+            return False
+
+        def refused(ok: bool, value: Any) -> None:
+            if not ok and seq is not None:
+                self._trader._sim_push("cancel_response", {
+                    "account_id": _plain(account_id), "order_id": order_id if isinstance(order_id, int) else -1,
+                    "order_sysid": "" if sysid is None else str(sysid),
+                    "cancel_result": -1, "seq": seq, "error_msg": f"the simulator failed the request: {value}"})
+
+        return self._send("cancel", refused, account_id=_plain(account_id), order_id=_plain(order_id),
+                          market=_plain(market), sysid=_plain(sysid), seq=seq)
 
     def asset(self, account_id: Any) -> dict | None:
         return self._try(None, "asset", account_id=_plain(account_id))

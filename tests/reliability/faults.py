@@ -25,6 +25,7 @@ import zmq
 
 ROOT = Path(__file__).resolve().parents[2]
 STRATEGY = Path(__file__).resolve().parent / "strategy_proc.py"
+CRASH_SIM = Path(__file__).resolve().parent / "crash_sim.py"
 ACCOUNT = "SIM0001"
 
 
@@ -119,6 +120,15 @@ class Procs:
         if wait:
             wait_for(lambda: sim_call(endpoint, "ping", timeout=0.3) or not p.alive(), 20, "the simulator")
             assert p.alive(), p.output()
+        return p
+
+    def crash_sim(self, path: Path, endpoint: str, after: int, config: dict | None = None) -> Proc:
+        """A simulator that SIGKILLs itself after committing its `after`-th order, before replying."""
+        cfg = {"auto_tick": False, **(config or {})}
+        p = self._start("crash-sim", [sys.executable, str(CRASH_SIM), "--path", str(path), "--endpoint", endpoint,
+                                      "--after", str(after), "--config", json.dumps(cfg)])
+        wait_for(lambda: sim_call(endpoint, "ping", timeout=0.3) or not p.alive(), 20, "the crashing simulator")
+        assert p.alive(), p.output()
         return p
 
     # ---- the hub: `hub start` ----------------------------------------------------------
