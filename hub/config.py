@@ -54,6 +54,8 @@ class HubConfig:
     curve: bool = False  # CurveZMQ: encrypt, and answer only clients whose key is in <curve_dir>/authorized
     curve_dir: str = ""  # keys folder; "" = <data_dir>/curve
     allow_insecure_remote: bool = False  # listen beyond loopback WITHOUT curve (refused unless set)
+    risk: dict[str, Any] = field(default_factory=dict)  # [risk]: hub.risk.config.parse_settings (docs/risk.md)
+    strategies: dict[str, Any] = field(default_factory=dict)  # [strategies.NAME]: allotments and limits
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()
@@ -157,6 +159,12 @@ class HubConfig:
             raise ConfigError(f"{source}: sim_endpoint needs broker = \"sim\"")
         if self.session_id < 0:
             raise ConfigError(f"{source}: session_id must be >= 0")
+        from hub.risk.config import RiskConfigError, parse as parse_risk
+
+        try:
+            parse_risk(self.risk, self.strategies)
+        except RiskConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
         if final:
             from hub.security import exposure_problem
 
@@ -179,9 +187,9 @@ def _coerce(key: str, value: Any, current: Any, source: str) -> Any:
         if not isinstance(value, (str, Path)):
             raise ConfigError(f"{source}: data_dir must be a path string, got {type(value).__name__}")
         return Path(value).expanduser()
-    if key == "sim":
+    if key in ("sim", "risk", "strategies"):
         if not isinstance(value, dict):
-            raise ConfigError(f"{source}: sim must be a table, got {type(value).__name__}")
+            raise ConfigError(f"{source}: {key} must be a table, got {type(value).__name__}")
         return dict(value)
     if isinstance(current, bool) or isinstance(value, bool):
         if not isinstance(value, bool) or not isinstance(current, bool):

@@ -1,0 +1,406 @@
+"""The risk engine: the checks, the sleeves ledger, self-trade prevention and the rate guard together.
+
+Why one object with no sockets: the hub's order path calls `evaluate` (raises `Refusal`) and
+`reserve` as one of its stages; broker pushes reach `on_order` / `on_trade`; reconciles reach
+`reconcile`. Every ledger change goes to `sink(record)` (the hub journals it in the same
+transaction as the event that caused it), so `restore` rebuilds the state after a crash.
+Nothing here queries the broker or reads SQL per order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import fields
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Callable, Iterable
+
+from hub.risk import checks as K
+from hub.risk.checks import Order, Refusal
+from hub.risk.config import LIMIT_KEYS, RiskConfig, RiskSettings, StrategyLimits, parse_limits
+from hub.risk.ledger import BUY, POOL, SELL, Ledger, LedgerError, to_cents, yuan
+from hub.risk.ratelimit import RateGuard
+from hub.risk.selftrade import Resting, RestingBook
+
+log = logging.getLogger("hub.risk")
+
+FINAL = frozenset({53, 54, 56, 57})  # part cancelled, cancelled, filled, junk (xtconstant)
+Reference = Callable[[str], "tuple[float, float] | None"]  # code -> (last price, yesterday's close)
+
+
+class FeeModel:
+    """Estimated buy fees for reservations: commission (with its minimum) and transfer fee, in cents."""
+
+    def __init__(self, s: RiskSettings) -> None:
+        self.rate, self.minimum, self.transfer = (Decimal(str(s.commission_rate)), Decimal(str(s.commission_min)),
+                                                  Decimal(str(s.transfer_fee_rate)))
+        self.stamp = Decimal(str(s.stamp_duty_rate))
+
+    def _c(self, x: Decimal) -> int:
+        return int(x.quantize(Decimal(1), ROUND_HALF_UP))
+
+    def buy_cash(self, notional: int) -> int:
+        if notional <= 0:
+            return 0
+        n = Decimal(notional)
+        return notional + max(self._c(n * self.rate), self._c(self.minimum * 100)) + self._c(n * self.transfer)
+
+    def estimate(self, side: int, amount: int) -> int:
+        """All fees of a fill whose trade record carries none (commission min counted once per fill)."""
+        n = Decimal(amount)
+        fee = max(self._c(n * self.rate), self._c(self.minimum * 100)) + self._c(n * self.transfer)
+        return fee + (self._c(n * self.stamp) if side == SELL else 0)
+
+
+class RiskEngine:
+    def __init__(self, config: RiskConfig | None = None, sink: Callable[[dict[str, Any]], None] | None = None,
+                 reference: Reference | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        config = config or RiskConfig()
+        self.settings = config.settings
+        self.config_limits = config.strategies
+        self.ledger = Ledger()
+        self.resting = RestingBook()
+        self.rate = RateGuard(self.settings.account_max_actions_per_second, self.settings.account_max_actions_per_day)
+        self.fees = FeeModel(self.settings)
+        self.sink = sink or (lambda rec: None)
+        self.reference: Reference = reference or (lambda code: None)
+        self.clock = clock
+        self.now = 0.0
+        self.refusals: dict[str, int] = {}
+        self.refusals_by_strategy: dict[str, int] = {}
+        self.held: dict[str, int] = {}  # strategy -> orders held while resting ones are cancelled
+        self.warnings: list[str] = []
+        self.problems: list[str] = []
+        self.pending_diff: dict[str, int] | None = None
+        self.last_report: dict[str, Any] | None = None
+        self._limits: dict[str, StrategyLimits] = {}
+
+    # ---- limits --------------------------------------------------------------------
+    def limits_of(self, strategy: str) -> StrategyLimits:
+        lim = self._limits.get(strategy)
+        if lim is None:
+            base = self.config_limits.get(strategy) or StrategyLimits()
+            over = self.ledger.limits.get(strategy)
+            lim = parse_limits(over, f"limits of {strategy}", base) if over else base
+            self._limits[strategy] = lim
+        return lim
+
+    def set_limits(self, strategy: str, changes: dict[str, Any]) -> StrategyLimits:
+        """`hub limits set`: checked like the config, journaled, effective for the next order."""
+        bad = [k for k in changes if k not in LIMIT_KEYS]
+        if bad:
+            raise LedgerError(f"unknown limit(s) {', '.join(bad)} (known: {', '.join(LIMIT_KEYS)})")
+        parse_limits(changes, f"limits of {strategy}", self.limits_of(strategy))  # raises on a bad value
+        self._emit(self.ledger.set_limits(strategy, changes))
+        self._limits.pop(strategy, None)
+        return self.limits_of(strategy)
+
+    def held_count(self, strategy: str) -> int:
+        return self.held.get(strategy, 0)
+
+    def _emit(self, rec: dict[str, Any] | None) -> None:
+        if rec is not None:
+            self.sink(rec)
+
+    # ---- the checks ----------------------------------------------------------------
+    def evaluate(self, strategy: str, params: dict[str, Any], now: float | None = None) -> Order:
+        """Run the checks in order; returns the checked order or raises Refusal (counted here)."""
+        self.now = self.clock() if now is None else now
+        o = Order(strategy, params["stock_code"], params["order_type"], params["order_volume"],
+                  params["price_type"], float(params.get("price") or 0.0))
+        lim = self.limits_of(strategy)
+        try:
+            if o.side not in (BUY, SELL):
+                raise Refusal("order_type", [BUY, SELL], o.side, f"order_type must be STOCK_BUY ({BUY}) or "
+                                                                 f"STOCK_SELL ({SELL}), got {o.side}")
+            for check in K.ORDER:
+                check(self, o, lim)
+        except Refusal as r:
+            self.refusals[r.check] = self.refusals.get(r.check, 0) + 1
+            self.refusals_by_strategy[strategy] = self.refusals_by_strategy.get(strategy, 0) + 1
+            raise
+        return o
+
+    @staticmethod
+    def refusal_data(r: Refusal, strategy: str) -> dict[str, Any]:
+        data = {"check": r.check, "limit": r.limit, "value": r.value, "strategy": strategy}
+        data.update(r.extra)
+        return data
+
+    def reserve(self, tag: str, o: Order) -> None:
+        """The order passed and is about to go to the broker: hold its cash or shares, count it."""
+        self._emit(self.ledger.reserve(tag, o.strategy, o.code, o.side, o.volume, o.ref_price, o.market, o.cash,
+                                       o.notional, o.pool_shares))
+        self.resting.add(Resting(tag, o.strategy, o.code, o.side, o.ref_price, o.market))
+        self._warn(self.rate.record(o.strategy, self.now or self.clock()))
+
+    def placement_failed(self, tag: str) -> None:
+        """The broker refused the placement (or it never left the hub): release everything."""
+        self._emit(self.ledger.close(tag, 0))
+        self.resting.remove(tag)
+
+    def forget(self, tag: str) -> None:
+        """An order that certainly never left the hub (BROKER_DOWN): as if never reserved."""
+        self.placement_failed(tag)
+
+    def on_cancel(self, strategy: str) -> None:
+        """A cancel went to the broker: never refused, always counted (rate windows, daily cancels)."""
+        self._emit(self.ledger.count_cancel(strategy))
+        self._warn(self.rate.record(strategy, self.clock()))
+
+    def _warn(self, warnings: Iterable[str]) -> None:
+        for w in warnings:
+            log.warning("rate guard: %s", w)
+            self.warnings.append(w)
+            del self.warnings[:-20]
+
+    # ---- broker pushes (public book maps) ------------------------------------------------
+    def on_order(self, data: dict[str, Any]) -> None:
+        tag = data.get("owner_tag") or ""
+        status = data.get("order_status")
+        order_id = data.get("order_id")
+        if tag and (tag in self.ledger.reservations or tag in self.resting.by_key):
+            if isinstance(order_id, int) and order_id > 0:
+                self.resting.bind(tag, order_id)
+                res = self.ledger.reservations.get(tag)
+                if res is not None:
+                    res.order_id = order_id
+            if status in FINAL:
+                self.resting.remove(tag)
+                self._emit(self.ledger.close(tag, int(data.get("traded_volume") or 0)))
+            return
+        if data.get("owner") == POOL and isinstance(order_id, int):
+            key = f"x{order_id}"
+            if status in FINAL:
+                self.resting.remove(key)
+            elif key not in self.resting.by_key and data.get("order_type") in (BUY, SELL):
+                price = float(data.get("price") or 0.0)
+                self.resting.add(Resting(key, POOL, data.get("stock_code", ""), data["order_type"], price,
+                                         price <= 0, order_id))
+
+    def on_trade(self, data: dict[str, Any]) -> None:
+        owner = data.get("owner") or POOL
+        side = data.get("order_type")
+        if side not in (BUY, SELL):
+            return
+        amount = to_cents(float(data.get("traded_amount") or 0.0))
+        fee = data.get("commission")
+        fee_c = to_cents(float(fee)) if isinstance(fee, (int, float)) and not isinstance(fee, bool) \
+            else self.fees.estimate(side, amount)
+        tag = data.get("owner_tag") or ""
+        if tag not in self.ledger.reservations:
+            tag = ""
+        self._emit(self.ledger.fill(owner, tag, (data.get("order_id"), data.get("traded_id")),
+                                    data.get("stock_code", ""), side, int(data.get("traded_volume") or 0), amount,
+                                    fee_c))
+
+    # ---- allotments ------------------------------------------------------------------
+    def allot(self, strategy: str, cash: float | None = None, code: str | None = None, volume: int = 0,
+              why: str = "admin") -> dict[str, Any]:
+        rec = self.ledger.allot(strategy, to_cents(cash) if cash is not None else None, code, volume, why)
+        self._emit(rec)
+        return rec
+
+    def transfer(self, src: str, dst: str, cash: float | None = None, code: str | None = None, volume: int = 0,
+                 why: str = "admin") -> dict[str, Any]:
+        rec = self.ledger.transfer(src, dst, to_cents(cash) if cash is not None else None, code, volume, why)
+        self._emit(rec)
+        return rec
+
+    def apply_config(self) -> list[str]:
+        """Allot what `[strategies.NAME]` says, once: only the change since the last applied config moves."""
+        problems = []
+        for name, lim in self.config_limits.items():
+            want = {"cash": to_cents(lim.cash) if lim.cash is not None else None, "positions": dict(lim.positions)}
+            had = self.ledger.config_applied.get(name, {"cash": None, "positions": {}})
+            if want == had:
+                continue
+            done = {"cash": had.get("cash"), "positions": dict(had.get("positions") or {})}
+            try:
+                if want["cash"] != had.get("cash"):
+                    self._emit(self.ledger.allot(name, (want["cash"] or 0) - (had.get("cash") or 0), None, 0,
+                                                 "config"))
+                    done["cash"] = want["cash"]
+                for code in sorted(set(want["positions"]) | set(done["positions"])):
+                    dv = want["positions"].get(code, 0) - done["positions"].get(code, 0)
+                    if dv:
+                        self._emit(self.ledger.allot(name, None, code, dv, "config"))
+                    done["positions"][code] = want["positions"].get(code, 0)
+            except LedgerError as exc:
+                problems.append(f"[strategies.{name}]: {exc}")
+                log.error("risk: config allotment of %s refused: %s", name, exc)
+            self._emit(self.ledger.mark_config(name, done))
+        self.problems = problems
+        return problems
+
+    # ---- day roll and reconciliation ------------------------------------------------------
+    def roll(self, day: str) -> None:
+        """A new trading day: T+1 shares settle, daily counts restart."""
+        if day != self.ledger.day:
+            self._emit(self.ledger.roll(day))
+            self.rate.new_day(0)
+
+    def reconcile(self, asset: dict[str, Any] | None, positions: list[dict[str, Any]], book_now: bool = False) \
+            -> dict[str, Any]:
+        """Compare the broker's account with every sleeve plus the pool; book confirmed differences to the pool.
+
+        A difference is booked when the previous comparison saw the same one (two snapshots agree:
+        a fill racing the snapshot's queries is not booked), at once with `book_now`, and always on
+        the first sync (an empty ledger: the pool takes the whole account).
+        """
+        led_cash, vol, sell = self.ledger.totals()
+        broker_vol = {p.get("stock_code", ""): p for p in positions if p.get("stock_code")}
+        diff: dict[str, int] = {}
+        rows = []
+        if asset is not None:
+            bcash = to_cents(float(asset.get("cash") or 0)) + to_cents(float(asset.get("frozen_cash") or 0))
+            if bcash != led_cash:
+                diff["cash"] = bcash - led_cash
+            cash_row = {"broker": yuan(bcash), "ledger": yuan(led_cash), "diff": yuan(bcash - led_cash)}
+        else:
+            cash_row = {"broker": None, "ledger": yuan(led_cash), "diff": None}
+        for code in sorted(set(broker_vol) | {c for c, v in vol.items() if v}):
+            p = broker_vol.get(code, {})
+            b = int(p.get("volume") or 0)
+            d = b - vol.get(code, 0)
+            if d:
+                diff[code] = d
+                rows.append({"code": code, "broker": b, "ledger": vol.get(code, 0), "diff": d})
+        first = self.ledger.applied == 0 or all(not s.cash and not s.holdings for s in self.ledger.sleeves.values())
+        booked = []
+        confirm = book_now or first or (self.pending_diff is not None and self.pending_diff == diff)
+        if diff and confirm:
+            for key, d in diff.items():
+                if key == "cash":
+                    rec = self.ledger.adjust(cash=d, why="initial sync" if first else "reconciliation")
+                else:
+                    p = broker_vol.get(key, {})
+                    settled = int(p.get("can_use_volume") or 0) + int(p.get("frozen_volume") or 0)
+                    ph = self.ledger.pool.holdings.get(key)
+                    pool_vol = ph.volume if ph is not None else 0
+                    pool_sell = ph.sellable if ph is not None else 0
+                    ds = settled - sell.get(key, 0)
+                    ds = max(-pool_sell, min(ds, pool_vol + d - pool_sell))
+                    if d > 0:
+                        cost = to_cents(float(p.get("avg_price") or 0) * d)
+                    else:
+                        cost = -(ph.cost * min(-d, pool_vol) // pool_vol) if ph is not None and pool_vol > 0 else 0
+                    rec = self.ledger.adjust(code=key, volume=d, sellable=ds, cost=cost,
+                                             why="initial sync" if first else "reconciliation")
+                self._emit(rec)
+                booked.append(rec)
+            self.pending_diff = None
+        else:
+            self.pending_diff = diff or None
+        report = {"ok": not diff, "checked_at": time.time(), "cash": cash_row, "positions": rows,
+                  "booked": [_booked_view(r) for r in booked], "pending": bool(diff) and not confirm,
+                  "booked_today": [_booked_view(r) for r in self.ledger.adjustments],
+                  "external_trades": list(self.ledger.externals)}
+        self.last_report = report
+        return report
+
+    # ---- persistence -----------------------------------------------------------------
+    def restore(self, snapshot: dict[str, Any] | None, records: Iterable[dict[str, Any]]) -> int:
+        """Rebuild from the last snapshot plus the records written after it; returns records applied."""
+        self.ledger = Ledger.from_dict(snapshot) if snapshot else Ledger()
+        n = 0
+        for rec in records:
+            self.ledger.apply(rec)
+            n += 1
+        self._limits.clear()
+        self.resting = RestingBook()
+        for res in self.ledger.reservations.values():
+            self.resting.add(Resting(res.tag, res.strategy, res.code, res.side, res.price, res.market,
+                                     res.order_id))
+        s = self.ledger.sleeves
+        self.rate.new_day(sum(x.orders_today + x.cancels_today for x in s.values()))
+        return n
+
+    # ---- views (xtquant field names: XtAsset / XtPosition) ----------------------------------
+    def _last(self, code: str, fallback: float = 0.0) -> float:
+        ref = self.reference(code)
+        return ref[0] if ref is not None and ref[0] > 0 else fallback
+
+    def sleeve_asset(self, strategy: str, account_id: str = "", account_type: int = 2) -> dict[str, Any]:
+        s = self.ledger.sleeve(strategy)
+        src = self.ledger.cash_source(strategy)
+        mv = sum(self._last(c) * h.volume for c, h in s.holdings.items())
+        own_reserved = sum(r.cash_left for r in self.ledger.reservations.values() if r.strategy == strategy)
+        cash = yuan(src.free_cash)
+        frozen = yuan(own_reserved)
+        total = (yuan(s.cash) if s.has_cash else 0.0) + mv if strategy != POOL else yuan(s.cash) + mv
+        return {"account_type": account_type, "account_id": account_id, "cash": round(cash, 2),
+                "frozen_cash": round(frozen, 2), "market_value": round(mv, 2), "total_asset": round(total, 2),
+                "fetch_balance": round(cash, 2), "strategy": strategy,
+                "cash_source": "own" if s.has_cash or strategy == POOL else "pool"}
+
+    def sleeve_positions(self, strategy: str, account_id: str = "", account_type: int = 2) -> list[dict[str, Any]]:
+        s = self.ledger.sleeve(strategy)
+        return [self._position(strategy, c, h, account_id, account_type) for c, h in sorted(s.holdings.items())
+                if h.volume or h.reserved]
+
+    def sleeve_position(self, strategy: str, code: str, account_id: str = "", account_type: int = 2) \
+            -> dict[str, Any] | None:
+        h = self.ledger.sleeve(strategy).holdings.get(code)
+        if h is None or not (h.volume or h.reserved):
+            return None
+        return self._position(strategy, code, h, account_id, account_type)
+
+    def _position(self, strategy: str, code: str, h: Any, account_id: str, account_type: int) -> dict[str, Any]:
+        avg = round(yuan(h.cost) / h.volume, 4) if h.volume else 0.0
+        last = self._last(code, avg)
+        mv = round(last * h.volume, 2)
+        return {"account_type": account_type, "account_id": account_id, "stock_code": code, "volume": h.volume,
+                "can_use_volume": max(0, h.free), "open_price": avg, "market_value": mv,
+                "frozen_volume": h.reserved, "on_road_volume": 0, "yesterday_volume": h.sellable,
+                "avg_price": avg, "direction": 48, "last_price": last,
+                "profit_rate": round((last - avg) / avg, 6) if avg else 0.0,
+                "float_profit": round(mv - yuan(h.cost), 2), "open_date": "", "position_profit": 0.0,
+                "secu_account": "", "instrument_name": "", "strategy": strategy}
+
+    def sleeves_view(self) -> list[dict[str, Any]]:
+        """Every sleeve and the pool: cash, reserved, positions, P&L, limit use (`hub sleeves`)."""
+        out = []
+        for name in sorted(self.ledger.sleeves, key=lambda n: (n == POOL, n)):
+            s = self.ledger.sleeves[name]
+            positions = self.sleeve_positions(name)
+            mv = sum(p["market_value"] for p in positions)
+            floating = sum(p["float_profit"] for p in positions)
+            lim = self.limits_of(name) if name != POOL else StrategyLimits()
+            out.append({
+                "strategy": name, "pool": name == POOL, "has_cash": s.has_cash, "has_shares": s.has_shares,
+                "cash": yuan(s.cash), "reserved_cash": yuan(s.reserved_cash),
+                "free_cash": yuan(self.ledger.cash_source(name).free_cash) if name != POOL else yuan(s.free_cash),
+                "cash_source": "own" if s.has_cash or name == POOL else "pool",
+                "market_value": round(mv, 2), "realized_pnl": yuan(s.realized), "floating_pnl": round(floating, 2),
+                "fees": yuan(s.fees), "positions": positions,
+                "open_orders": self.ledger.open_orders(name),
+                "orders_today": s.orders_today, "volume_today": s.volume_today,
+                "notional_today": yuan(s.notional_today), "cancels_today": s.cancels_today,
+                "refused_today": self.refusals_by_strategy.get(name, 0),
+                "actions_per_second": self.rate.window(name).count(self.clock()),
+                "limits": {k: v for k, v in lim.to_dict().items() if v not in (0, 0.0, [], {}, None)},
+            })
+        return out
+
+    def status(self) -> dict[str, Any]:
+        """The risk part of `hub status`: switch, rate guard, refusals, reconciliation."""
+        rep = self.last_report or {}
+        return {"trading": self.settings.trading, "self_trade": self.settings.self_trade,
+                "require_allotment": self.settings.require_allotment,
+                "rate": self.rate.view(self.clock()), "refusals": dict(self.refusals),
+                "open_reservations": len(self.ledger.reservations), "resting_orders": len(self.resting),
+                "reconcile": {"ok": rep.get("ok"), "checked_at": rep.get("checked_at"),
+                              "differences": rep.get("positions", []) + (
+                                  [dict(rep["cash"], code="cash")] if rep.get("cash", {}).get("diff") else []),
+                              "booked_today": len(self.ledger.adjustments)},
+                "warnings": list(self.warnings[-5:]), "problems": list(self.problems)}
+
+
+def _booked_view(r: dict[str, Any]) -> dict[str, Any]:
+    if r.get("code") is None:
+        return {"to": POOL, "cash": yuan(r["cash"]), "why": r.get("why", "")}
+    return {"to": POOL, "code": r["code"], "volume": r["vol"], "why": r.get("why", "")}
+
+
+__all__ = ["RiskEngine", "Refusal", "FeeModel", "FINAL", "fields"]
