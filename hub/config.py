@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from hub.exposure import exposure_problem
+from rpc_client.endpoints import DEFAULT_DATA_DIR
 from rpc_client.protocol import CLIENT_DEAD_AFTER, DEFAULT_PUB_ENDPOINT, DEFAULT_RPC_ENDPOINT, HEARTBEAT_INTERVAL
 
 if sys.version_info >= (3, 11):
@@ -21,7 +23,6 @@ else:  # pragma: no cover - 3.10
 
 BROKERS = ("sim", "qmt")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-DEFAULT_DATA_DIR = Path("~/.qmt-hub")
 #: Account used by the simulated broker when none is configured.
 DEFAULT_SIM_ACCOUNT = "SIM0001"
 
@@ -130,7 +131,7 @@ class HubConfig:
 
     def validate(self, source: str = "config", final: bool = True) -> None:
         """Raise ConfigError on a bad value. `final`: also the exposure rule (a non-loopback endpoint
-        needs curve or allow_insecure_remote; see hub/security.py), which concerns the whole config."""
+        needs curve or allow_insecure_remote; see hub/exposure.py), which concerns the whole config."""
         if self.broker not in BROKERS:
             raise ConfigError(f"{source}: broker must be one of {', '.join(BROKERS)}, got {self.broker!r}")
         if self.log_level.upper() not in LOG_LEVELS:
@@ -166,9 +167,7 @@ class HubConfig:
         except RiskConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
         if final:
-            from hub.security import exposure_problem
-
-            problem = exposure_problem(self)
+            problem = exposure_problem(self.rpc, self.pub, curve=self.curve, allow_insecure=self.allow_insecure_remote)
             if problem:
                 raise ConfigError(f"{source}: {problem}")
 

@@ -1,8 +1,8 @@
 """Who may talk to the hub: loopback by default, CurveZMQ with an allow-list for other hosts.
 
 * `exposure_problem(cfg)`: the refusal to listen on a non-loopback address without CurveZMQ
-  (unless `allow_insecure_remote`); checked by `HubConfig.validate` and again by the server
-  before it opens any socket.
+  (unless `allow_insecure_remote`), the rule itself in the leaf `hub/exposure.py`; checked by
+  `HubConfig.validate` and again by the server before it opens any socket.
 * Cert files: `create_keypair` writes pyzmq's `zmq.auth.create_certificates` format
   (`NAME.key` public, `NAME.key_secret` secret), the secret file created readable by the user
   only where the OS supports it. Layout of `curve_dir` (default `<data_dir>/curve`)::
@@ -15,13 +15,12 @@
   context whose allow-list is `authorized/`, read once when the hub starts (removing a file
   revokes that client at the next start).
 
-Imports no `hub.core` module (hub.config imports this one).
+Imports no `hub.core` module; `hub.config` does not import it (both import `hub.exposure`).
 """
 
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import logging
 import os
 import re
@@ -33,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
+from hub import exposure
+from hub.exposure import endpoint_host, is_loopback_endpoint  # noqa: F401 (re-exported)
 from rpc_client.security import SERVER_KEY, SERVER_SECRET, CurveKeyError, load_cert  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,46 +49,16 @@ ZAP_DOMAIN = b"qmt-hub"
 #: Client key names: also file names, on every OS.
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
-_TCP = re.compile(r"^tcp://(?P<host>.+):(?P<port>\d+|\*)$")
-
-
-# ----------------------------------------------------------------------------- loopback check
-
-def endpoint_host(endpoint: str) -> str:
-    m = _TCP.match(endpoint.strip())
-    host = m.group("host") if m else ""
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host
-
-
-def is_loopback_endpoint(endpoint: str) -> bool:
-    """True only for tcp:// on 127.0.0.0/8, ::1 or localhost. `*`, 0.0.0.0, interface and host names: False."""
-    host = endpoint_host(endpoint).lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
+# ----------------------------------------------------------------------------- loopback check (hub/exposure.py)
 
 def remote_endpoints(cfg: "HubConfig") -> list[tuple[str, str]]:
     """[(what, endpoint)] of the hub's endpoints reachable from other hosts."""
-    return [(what, ep) for what, ep in (("rpc", cfg.rpc), ("pub", cfg.pub)) if not is_loopback_endpoint(ep)]
+    return exposure.remote_endpoints(cfg.rpc, cfg.pub)
 
 
 def exposure_problem(cfg: "HubConfig") -> str | None:
-    """Why the hub must not listen as configured, or None when it may."""
-    remote = remote_endpoints(cfg)
-    if not remote or cfg.curve or cfg.allow_insecure_remote:
-        return None
-    where = " and ".join(f"{ep} ({what})" for what, ep in remote)
-    return (f"refusing to listen on {where}: not a loopback address, and without CurveZMQ anyone who can reach "
-            f"it could place and cancel orders on the account, unauthenticated and unencrypted. Either turn "
-            f"CurveZMQ on (`hub keys init`, `hub keys add-client NAME`, then `curve = true` or --curve), or, on a "
-            f"network you fully trust, set `allow_insecure_remote = true` (or --allow-insecure-remote). Or keep "
-            f"the default loopback endpoints (tcp://127.0.0.1:...). See docs/security.md.")
+    """Why the hub must not listen as configured, or None when it may (the rule: hub/exposure.py)."""
+    return exposure.exposure_problem(cfg.rpc, cfg.pub, curve=cfg.curve, allow_insecure=cfg.allow_insecure_remote)
 
 
 def insecure_warning(cfg: "HubConfig") -> str:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 from rpc_client.protocol import DEFAULT_PUB_ENDPOINT, DEFAULT_RPC_ENDPOINT
 
 ENV_RPC = "QMT_HUB"
 ENV_PUB = "QMT_HUB_PUB"
+#: Where a hub on this machine keeps its journal, admin token and keys unless told otherwise
+#: (`hub start --data-dir`); clients read the admin token from there.
+DEFAULT_DATA_DIR = Path("~/.qmt-hub")
 
 _TCP = re.compile(r"^tcp://(?P<host>.+):(?P<port>\d+)$")
 

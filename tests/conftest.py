@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import socket
+import sys
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/raw_hub.py and other shared helpers
 
 
 def free_port() -> int:

@@ -19,6 +19,7 @@ from typing import Optional
 import typer
 
 from hub.cli import EXIT_CALL_FAILED, EXIT_OK, EXIT_USAGE, app
+from hub.cli.common import fail
 
 keys_app = typer.Typer(help="CurveZMQ keys: the hub's keypair and the allow-list of client keys "
                             "(see docs/security.md).", no_args_is_help=True)
@@ -29,10 +30,6 @@ DataDirOpt = typer.Option(None, "--data-dir", metavar="DIR", help="The hub's dat
 CurveDirOpt = typer.Option(None, "--curve-dir", metavar="DIR", help="The hub's keys folder [<data-dir>/curve].")
 
 
-def _err(msg: str) -> None:
-    typer.echo(f"hub: {msg}", err=True)
-
-
 def _curve_dir(config: Path | None, data_dir: Path | None, curve_dir: Path | None) -> Path:
     """The hub's keys folder, resolved exactly as the hub resolves it (config file, then flags)."""
     from hub.config import ConfigError, HubConfig
@@ -41,8 +38,7 @@ def _curve_dir(config: Path | None, data_dir: Path | None, curve_dir: Path | Non
         cfg = HubConfig.load(config, {"data_dir": data_dir, "curve_dir": str(curve_dir) if curve_dir else None},
                              check_exposure=False)
     except ConfigError as exc:
-        _err(str(exc))
-        raise typer.Exit(EXIT_USAGE)
+        fail(EXIT_USAGE, str(exc))
     return cfg.curve_path
 
 
@@ -57,15 +53,13 @@ def init_cmd(config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] = Data
     folder = _curve_dir(config, data_dir, curve_dir)
     secret = folder / security.SERVER_SECRET
     if secret.exists() and not force:
-        _err(f"{secret} already exists; keeping it (pass --force to replace it: every client then needs the new "
+        fail(EXIT_USAGE, f"{secret} already exists; keeping it (pass --force to replace it: every client then needs the new "
              f"server.key)")
-        raise typer.Exit(EXIT_USAGE)
     try:
         (folder / security.AUTHORIZED).mkdir(parents=True, exist_ok=True)
         public, _ = security.create_keypair(folder, security.SERVER_NAME)
     except OSError as exc:
-        _err(f"cannot write keys in {folder}: {exc}")
-        raise typer.Exit(EXIT_CALL_FAILED)
+        fail(EXIT_CALL_FAILED, f"cannot write keys in {folder}: {exc}")
     typer.echo(f"created the hub's keypair in {folder}")
     typer.echo(f"  public  {public}  (goes to every client)")
     typer.echo(f"  secret  {secret}  (stays here, readable by you only)")
@@ -90,30 +84,25 @@ def add_client_cmd(name: str = typer.Argument(..., help="The client's key name (
     try:
         security.check_name(name)
     except CurveKeyError as exc:
-        _err(str(exc))
-        raise typer.Exit(EXIT_USAGE)
+        fail(EXIT_USAGE, str(exc))
     server_pub = folder / security.SERVER_KEY
     if not (folder / security.SERVER_SECRET).is_file() or not server_pub.is_file():
-        _err(f"no hub keypair in {folder}: run `hub keys init` first (same --data-dir / --curve-dir)")
-        raise typer.Exit(EXIT_USAGE)
+        fail(EXIT_USAGE, f"no hub keypair in {folder}: run `hub keys init` first (same --data-dir / --curve-dir)")
     authorized = folder / security.AUTHORIZED / f"{name}.key"
     dest = (out.expanduser() if out else folder / security.CLIENTS / name)
     if (authorized.exists() or (dest / f"{name}.key_secret").exists()) and not force:
-        _err(f"a client key named {name!r} already exists ({authorized}); pick another name, or --force")
-        raise typer.Exit(EXIT_USAGE)
+        fail(EXIT_USAGE, f"a client key named {name!r} already exists ({authorized}); pick another name, or --force")
     try:
         dest.mkdir(parents=True, exist_ok=True)
         for stale in dest.glob("*.key_secret"):  # one client keypair per folder (what the client loads)
             if stale.name != f"{name}.key_secret":
-                _err(f"{dest} already holds another client keypair ({stale.name}); use another --out")
-                raise typer.Exit(EXIT_USAGE)
+                fail(EXIT_USAGE, f"{dest} already holds another client keypair ({stale.name}); use another --out")
         public, secret = security.create_keypair(dest, name)
         shutil.copyfile(server_pub, dest / security.SERVER_KEY)
         authorized.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(public, authorized)
     except OSError as exc:
-        _err(f"cannot write keys: {exc}")
-        raise typer.Exit(EXIT_CALL_FAILED)
+        fail(EXIT_CALL_FAILED, f"cannot write keys: {exc}")
     typer.echo(f"client {name!r} authorised ({authorized})")
     typer.echo(f"  its folder: {dest}  ({security.SERVER_KEY}, {public.name}, {secret.name})")
     typer.echo("copy that folder to the strategy machine (privately: it holds a secret key), delete it here, and "
@@ -155,8 +144,7 @@ def remove_cmd(name: str = typer.Argument(..., help="The client's key name."),
     folder = _curve_dir(config, data_dir, curve_dir)
     path = folder / security.AUTHORIZED / f"{name}.key"
     if not path.is_file():
-        _err(f"no authorised client {name!r} ({path} does not exist)")
-        raise typer.Exit(EXIT_USAGE)
+        fail(EXIT_USAGE, f"no authorised client {name!r} ({path} does not exist)")
     path.unlink()
     typer.echo(f"revoked {name!r}: removed {path}. Restart the hub for it to take effect.")
     raise typer.Exit(EXIT_OK)

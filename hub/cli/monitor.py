@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.live import Live
 
 from hub.cli import EXIT_UNREACHABLE, app
-from hub.cli import ops
+from hub.cli import common
 from hub.monitor.feed import Feed
 from hub.monitor.render import render_dashboard
 from hub.monitor.state import MonitorState
@@ -51,24 +51,24 @@ class _StateLog(logging.Handler):
 @app.command("monitor")
 def monitor_cmd(strategy: Optional[str] = typer.Option(None, "--strategy", "-s",
                                                        help="Focus on one strategy: its row, orders, trades, log."),
-                lang: ops.Lang = ops.LangOpt,
+                lang: common.Lang = common.LangOpt,
                 refresh: float = typer.Option(4.0, "--refresh", min=0.5, max=30.0, help="Screen redraws per second."),
                 once: bool = typer.Option(False, "--once",
                                           help="Print one frame and exit (exit 3 if the hub did not answer)."),
                 width: Optional[int] = typer.Option(None, "--width", min=40, help="With --once: frame width."),
                 height: Optional[int] = typer.Option(None, "--height", min=10, help="With --once: frame height."),
-                rpc: Optional[str] = ops.RpcOpt, pub: Optional[str] = ops.PubOpt,
-                timeout: float = ops.TimeoutOpt, curve_dir: Optional[Path] = ops.CurveDirOpt) -> None:
+                rpc: Optional[str] = common.RpcOpt, pub: Optional[str] = common.PubOpt,
+                timeout: float = common.TimeoutOpt, curve_dir: Optional[Path] = common.CurveDirOpt) -> None:
     """Live dashboard of a running hub: broker, asset, strategies, positions, orders, trades, traffic, log.
 
     Works from another terminal or machine (read-only monitor role). Survives hub
     restarts: shows "hub unreachable" and reconnects. Ctrl+C quits. When the output is
     not a terminal, prints one frame as with --once.
     """
-    rpc, pub = ops.endpoints(rpc, pub)
-    curve = ops.client_curve(curve_dir)
+    rpc, pub = common.endpoints(rpc, pub)
+    curve = common.client_curve(curve_dir)
     state = MonitorState(rpc=rpc, pub=pub)
-    feed = Feed(state, lambda: ops.make_link(rpc, pub, role=Role.MONITOR, timeout=timeout, curve=curve))
+    feed = Feed(state, lambda: common.make_link(rpc, pub, role=Role.MONITOR, timeout=timeout, curve=curve))
     console = Console()
     if once or not console.is_terminal:
         feed.step()

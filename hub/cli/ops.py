@@ -10,140 +10,21 @@ Exit codes (see `hub --help`): 0 ok, 1 the hub refused or the call failed, 2 usa
 
 from __future__ import annotations
 
-import json
-import sys
 import time
-from contextlib import contextmanager
-from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from hub.cli import EXIT_CALL_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, app
-from hub.monitor.link import (ENV_RPC, UNREACHABLE_CODES, HubLink, TokenError, as_dict, read_token, resolve_pub,
-                              resolve_rpc, unreachable_hint)
+from hub.cli import app
+from hub.cli.common import (BIG, CurveDirOpt, DataDirOpt, JsonOpt, Lang, LangOpt, PubOpt, RpcOpt, TimeoutOpt,
+                            TokenOpt, admin_token, out, print_json, rows, session)
+from hub.monitor.link import UNREACHABLE_CODES, as_dict
 from hub.monitor.render import (fmt_money, orders_table, positions_table, strategies_table, trades_table,
                                 visible_orders)
 from hub.monitor.state import MonitorState
-from rpc_client.protocol import ErrorCode, HubError, Role
-from rpc_client.security import CurveKeyError, CurveKeys, resolve_curve
-
-#: How the CLI makes its hub session; tests replace it with a fake.
-make_link: Callable[..., HubLink] = HubLink
-
-BIG = 10 ** 9  # "no row limit" for tables printed once
-
-
-class Lang(str, Enum):
-    zh = "zh"
-    en = "en"
-
-
-# ----------------------------------------------------------------------------- shared options
-
-RpcOpt = typer.Option(None, "--rpc", metavar="ENDPOINT",
-                      help=f"The hub's call endpoint [default: ${ENV_RPC} or tcp://127.0.0.1:5555].")
-PubOpt = typer.Option(None, "--pub", metavar="ENDPOINT",
-                      help="The hub's event endpoint [default: $QMT_HUB_PUB or the --rpc host, next port].")
-TimeoutOpt = typer.Option(3.0, "--timeout", min=0.1, help="Seconds to wait for the hub.")
-JsonOpt = typer.Option(False, "--json", help="Print the raw result as JSON (for scripts).")
-LangOpt = typer.Option(Lang.zh, "--lang", help="Order state names: zh (已报, 废单 ...) or en.")
-TokenOpt = typer.Option(None, "--token", envvar="QMT_HUB_TOKEN",
-                        help="The hub's admin token [default: read from <data-dir>/admin.token].")
-DataDirOpt = typer.Option(None, "--data-dir", metavar="DIR",
-                          help="The hub's data folder, to read admin.token from [default: ~/.qmt-hub].")
-CurveDirOpt = typer.Option(None, "--curve-dir", metavar="DIR",
-                           help="For a hub with CurveZMQ on: the folder `hub keys add-client` wrote (server.key and "
-                                "one client keypair) [default: $QMT_HUB_CURVE; neither: no CurveZMQ].")
-
-
-def out() -> Console:
-    return Console(soft_wrap=False)
-
-
-def err() -> Console:
-    return Console(stderr=True, soft_wrap=True)
-
-
-def fail(code: int, message: str) -> None:
-    err().print(message, style="bold red", markup=False, highlight=False)
-    raise typer.Exit(code)
-
-
-def explain(exc: HubError, rpc: str, timeout: float, role: str) -> tuple[int, str]:
-    """An error from the hub (or the client library) -> (exit code, message for a person)."""
-    if exc.code == ErrorCode.TIMEOUT:
-        return EXIT_UNREACHABLE, unreachable_hint(rpc, timeout)
-    if exc.code == ErrorCode.CLOSED:
-        return EXIT_UNREACHABLE, f"{unreachable_hint(rpc, timeout)} ({exc.message})"
-    if exc.code == ErrorCode.FORBIDDEN and role == Role.ADMIN:
-        return EXIT_CALL_FAILED, (f"refused by the hub (FORBIDDEN): {exc.message}. Pass the token printed by "
-                                  f"`hub start` with --token, or the hub's data folder with --data-dir.")
-    return EXIT_CALL_FAILED, f"the hub refused the call ({exc.code}): {exc.message}"
-
-
-def endpoints(rpc: str | None, pub: str | None) -> tuple[str, str]:
-    """(rpc, pub) from the options and the environment; a malformed endpoint is a usage error."""
-    rpc = resolve_rpc(rpc)
-    try:
-        return rpc, resolve_pub(pub, rpc)
-    except ValueError as exc:
-        fail(EXIT_USAGE, f"bad endpoint: {exc}")
-    raise AssertionError("not reached")
-
-
-def client_curve(curve_dir: Path | str | None) -> CurveKeys | None:
-    """The CurveZMQ keys of --curve-dir (else $QMT_HUB_CURVE), or None; unreadable keys are a usage error."""
-    try:
-        return resolve_curve(curve_dir=curve_dir)
-    except CurveKeyError as exc:
-        fail(EXIT_USAGE, f"bad CurveZMQ keys: {exc}")
-    raise AssertionError("not reached")
-
-
-@contextmanager
-def session(rpc: str | None, pub: str | None, timeout: float, role: str = Role.MONITOR,
-            token: str = "", curve_dir: Path | None = None) -> Iterator[HubLink]:
-    """A connected link; every failure becomes a message and a fixed exit code."""
-    rpc, pub = endpoints(rpc, pub)
-    link = make_link(rpc, pub, role=role, token=token, timeout=timeout, curve=client_curve(curve_dir))
-    try:
-        try:
-            link.connect()
-            yield link
-        except HubError as exc:
-            code, message = explain(exc, rpc, timeout, role)
-            fail(code, message)
-    finally:
-        try:
-            link.close()
-        except Exception:
-            pass
-
-
-def admin_token(token: str | None, data_dir: Path | None) -> str:
-    try:
-        return read_token(token, data_dir)
-    except TokenError as exc:
-        fail(EXIT_USAGE, str(exc))
-    raise AssertionError("not reached")
-
-
-def print_json(result: Any) -> None:
-    sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, default=_jsonable) + "\n")
-
-
-def _jsonable(x: Any) -> Any:
-    d = as_dict(x)
-    return d if isinstance(d, dict) else str(x)
-
-
-def rows(result: Any) -> list[dict[str, Any]]:
-    return [as_dict(r) for r in (result or [])]
-
+from rpc_client.protocol import HubError, Role
 
 # ----------------------------------------------------------------------------- read-only commands
 

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
 import threading
-import uuid
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from hub.cli import EXIT_CALL_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, app
-from rpc_client.protocol import DEFAULT_RPC_ENDPOINT
-
-
-def _err(msg: str) -> None:
-    typer.echo(f"hub: {msg}", err=True)
+from hub.cli import EXIT_CALL_FAILED, EXIT_OK, EXIT_USAGE, app
+from hub.cli.common import CurveDirOpt, JsonOpt, PubOpt, RpcOpt, err, fail, print_json, session
+from hub.monitor.link import as_dict
 
 
 @app.command()
@@ -57,8 +52,7 @@ def start(
     try:
         cfg = HubConfig.load(config, overrides)
     except ConfigError as exc:
-        _err(str(exc))
-        raise typer.Exit(EXIT_USAGE)
+        fail(EXIT_USAGE, str(exc))
     if cfg.curve:
         from hub.security import load_server_keys
         from rpc_client.security import CurveKeyError
@@ -66,16 +60,14 @@ def start(
         try:
             load_server_keys(cfg.curve_path)
         except CurveKeyError as exc:
-            _err(str(exc))
-            raise typer.Exit(EXIT_USAGE)
+            fail(EXIT_USAGE, str(exc))
     logging.basicConfig(level=getattr(logging, cfg.log_level), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = HubServer(cfg)
     try:
         server.start()
     except HubStartError as exc:
-        _err(f"could not start: {exc}")
-        raise typer.Exit(EXIT_CALL_FAILED)
+        fail(EXIT_CALL_FAILED, f"could not start: {exc}")
     where = f" at {cfg.sim_endpoint}" if cfg.sim_endpoint else ""
     typer.echo(f"qmt-hub {server.hub_id} running ({cfg.broker} broker{where})")
     typer.echo(f"  calls   {cfg.rpc}")
@@ -87,7 +79,7 @@ def start(
     typer.echo(f"  access  {_fmt_security(security.summary(cfg, authorized))}")
     warning = security.insecure_warning(cfg)
     if warning:
-        _err(f"WARNING: {warning}")
+        err().print(f"hub: WARNING: {warning}", style="bold red", markup=False, highlight=False)
     typer.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
 
@@ -111,39 +103,6 @@ def start(
     typer.echo("stopping...")
     server.stop()
     typer.echo("stopped.")
-
-
-def call_hub(rpc: str, method: str, params: dict[str, Any] | None = None, timeout: float = 2.0,
-             curve: Any = None) -> dict[str, Any] | None:
-    """One call to a hub with a plain DEALER (a CURVE client with `curve`, rpc_client.security.CurveKeys);
-    the reply envelope, or None if no hub answered."""
-    import zmq
-
-    from rpc_client.protocol import pack, request, unpack
-
-    ctx = zmq.Context.instance()
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.setsockopt(zmq.ROUTING_ID, uuid.uuid4().bytes)
-    if curve is not None:
-        curve.apply(sock)
-    try:
-        sock.connect(rpc)
-        req_id = uuid.uuid4().hex[:8]
-        sock.send(pack(request(req_id, method, params)))
-        poller = zmq.Poller()
-        poller.register(sock, zmq.POLLIN)
-        import time
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not poller.poll(int(left * 1000)):
-                return None
-            reply = unpack(sock.recv())
-            if isinstance(reply, dict) and reply.get("id") == req_id:
-                return reply
-    finally:
-        sock.close(0)
 
 
 def _fmt_status(s: dict[str, Any]) -> str:
@@ -187,31 +146,17 @@ def _fmt_security(sec: dict[str, Any], counters: dict[str, Any] | None = None) -
 
 @app.command()
 def status(
-    rpc: str = typer.Option(DEFAULT_RPC_ENDPOINT, "--rpc", help="the hub's call endpoint"),
-    timeout: float = typer.Option(2.0, "--timeout", help="seconds to wait for an answer"),
-    as_json: bool = typer.Option(False, "--json", help="print the raw status map as JSON"),
-    curve_dir: Optional[Path] = typer.Option(None, "--curve-dir", metavar="DIR",
-                                             help="for a hub with CurveZMQ on: the folder `hub keys add-client` "
-                                                  "wrote [default: $QMT_HUB_CURVE]"),
+    rpc: Optional[str] = RpcOpt,
+    pub: Optional[str] = PubOpt,
+    timeout: float = typer.Option(2.0, "--timeout", min=0.1, help="Seconds to wait for the hub."),
+    as_json: bool = JsonOpt,
+    curve_dir: Optional[Path] = CurveDirOpt,
 ) -> None:
     """Show a running hub's state. Exit 0 when a hub answers, 3 when none does."""
-    if timeout <= 0:
-        _err("--timeout must be > 0")
-        raise typer.Exit(EXIT_USAGE)
-    from hub.cli.ops import client_curve
-
-    reply = call_hub(rpc, "status", timeout=timeout, curve=client_curve(curve_dir))
-    if reply is None:
-        _err(f"no hub answered at {rpc} within {timeout:g}s (is `hub start` running with this --rpc? With CurveZMQ "
-             f"on: --curve-dir or $QMT_HUB_CURVE, and this client's key authorised)")
-        raise typer.Exit(EXIT_UNREACHABLE)
-    if not reply.get("ok"):
-        err = reply.get("error") or {}
-        _err(f"status failed: {err.get('code')}: {err.get('message')}")
-        raise typer.Exit(EXIT_CALL_FAILED)
-    result = reply.get("result") or {}
+    with session(rpc, pub, timeout, curve_dir=curve_dir) as link:
+        result = as_dict(link.call("status"))
     if as_json:
-        typer.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+        print_json(result)
     else:
         typer.echo(_fmt_status(result))
     raise typer.Exit(EXIT_OK)

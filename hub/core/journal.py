@@ -382,6 +382,30 @@ class Journal:
             self._db.close()
 
 
+#: Columns of one exported event, in order (`hub journal export`).
+EVENT_COLUMNS = ("seq", "stream", "sseq", "topic", "ts", "day", "hub_id", "data")
+
+
+def events_of_day(path: str | Path, day: str) -> Iterable[dict[str, Any]]:
+    """One trading day's events, oldest first, `data` decoded: read-only, so it works while a hub
+    writes (WAL lets readers and the one writer go on together) and when no hub runs.
+
+    Raises FileNotFoundError when there is no journal at `path`, sqlite3.Error when it cannot be read.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(str(path))
+    db = sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True)
+    try:
+        rows = db.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE day = ? ORDER BY seq", (day,))
+        for row in rows:
+            rec = dict(zip(EVENT_COLUMNS, row))
+            rec["data"] = unpack(rec["data"])
+            yield rec
+    finally:
+        db.close()
+
+
 class _Checkpointer:
     """Runs `PRAGMA wal_checkpoint(PASSIVE)` every `every` seconds on its own thread and connection."""
 

@@ -15,11 +15,8 @@ import secrets
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from rpc_client.endpoints import ENV_PUB, ENV_RPC, pub_for
+from rpc_client.endpoints import DEFAULT_DATA_DIR, ENV_PUB, ENV_RPC, pub_for
 from rpc_client.protocol import DEFAULT_RPC_ENDPOINT, ErrorCode, HubError, Role
-#: Same default as the hub's configuration (`hub.config.DEFAULT_DATA_DIR`); the monitor
-#: does not import hub.config so that it stays a pure client of the hub.
-DEFAULT_DATA_DIR = Path("~/.qmt-hub")
 TOKEN_FILE = "admin.token"
 #: Errors that mean "the hub is not answering", as opposed to "the hub refused".
 UNREACHABLE_CODES = (ErrorCode.TIMEOUT, ErrorCode.CLOSED)

@@ -28,6 +28,22 @@ def test_status_against_nothing_exits_3():
     assert rpc in r.stderr and "Traceback" not in r.stderr
 
 
+def test_status_finds_the_hub_named_by_QMT_HUB(tmp_path):
+    """`hub status` resolves its endpoint as every other command does: --rpc, else $QMT_HUB (it used to ask
+    tcp://127.0.0.1:5555 whatever the environment said)."""
+    from hub.config import HubConfig
+    from hub.core import HubServer
+
+    rpc, pub = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+    cfg = HubConfig.from_dict({"rpc": rpc, "pub": pub, "data_dir": tmp_path / "d", "sim": {"auto_tick": False}})
+    with HubServer(cfg):
+        env = {**os.environ, "QMT_HUB": rpc, "QMT_HUB_PUB": pub}
+        r = subprocess.run([sys.executable, "-m", "hub", "status", "--json", "--timeout", "5"], capture_output=True,
+                           text=True, timeout=30, env=env)
+    assert r.returncode == EXIT_OK, (r.stdout, r.stderr)
+    assert json.loads(r.stdout)["endpoints"] == {"rpc": rpc, "pub": pub}
+
+
 def test_start_subprocess_then_status_then_sigterm(tmp_path):
     rpc, pub = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
     proc = subprocess.Popen([sys.executable, "-m", "hub", "start", "--rpc", rpc, "--pub", pub,

@@ -8,7 +8,7 @@ import pytest
 from monitor_fakehub import FakeHub
 from typer.testing import CliRunner
 
-from hub.cli import app, ops
+from hub.cli import app, common
 from hub.monitor.feed import Feed
 from hub.monitor.render import render_dashboard
 from hub.monitor.state import MonitorState
@@ -19,7 +19,7 @@ runner = CliRunner()
 @pytest.fixture
 def hub(monkeypatch) -> FakeHub:
     fake = FakeHub()
-    monkeypatch.setattr(ops, "make_link", fake.link)
+    monkeypatch.setattr(common, "make_link", fake.link)
     monkeypatch.delenv("QMT_HUB", raising=False)
     monkeypatch.delenv("QMT_HUB_TOKEN", raising=False)
     monkeypatch.delenv("QMT_HUB_PUB", raising=False)

@@ -198,7 +198,7 @@ def sim_call(endpoint: str, method: str, timeout: float = 3.0, **params: Any) ->
 
 def hub_call(rpc: str, method: str, params: dict | None = None, timeout: float = 3.0) -> dict | None:
     """One call to the hub with a throwaway DEALER: the reply envelope, or None."""
-    from hub.cli.start import call_hub
+    from raw_hub import call_hub
 
     return call_hub(rpc, method, params, timeout)
 

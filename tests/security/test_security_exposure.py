@@ -111,7 +111,7 @@ def test_loopback_hub_with_allow_insecure_remote_reports_its_access(tmp_path):
     cfg = HubConfig.from_dict({"rpc": rpc, "pub": pub, "data_dir": tmp_path / "d", "allow_insecure_remote": True,
                                "sim": {"auto_tick": False}})
     with HubServer(cfg) as server:
-        from hub.cli.start import call_hub
+        from raw_hub import call_hub
 
         reply = call_hub(rpc, "status", timeout=5)
         assert reply is not None and reply["ok"], reply
