@@ -68,6 +68,154 @@ def unpack(data: bytes) -> Any:
 
 
 # --------------------------------------------------------------------------
+# Bounds on everything a peer controls (docs/guarantees.md "Bounds")
+# --------------------------------------------------------------------------
+# Why here: a value the hub accepts is stored, journaled, replayed and encoded again, deeper,
+# inside replies. Anything without a bound at the door can stop the loop later (a nested value
+# that can no longer be encoded), fill memory or the journal, or overflow SQLite's int64.
+
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+#: Deepest nesting of maps and lists in a request (the envelope itself is level 1; the
+#: deepest legitimate request, a `hello` with a `client` map, needs 3).
+MAX_DEPTH = 16
+#: Longest string or bin anywhere in a request (bytes, as msgpack counts them).
+MAX_STR_BYTES = 64 << 10
+#: Most entries of one map / items of one list in a request (`codes` lists need up to 10,000).
+MAX_MAP_LEN = 4096
+MAX_ARRAY_LEN = 16384
+#: Longest string a str parameter takes unless the table says otherwise.
+MAX_PARAM_STR = 256
+#: A request id: an int inside int64, or a string of at most this many characters.
+MAX_ID_LEN = 128
+#: Error messages quote at most this many characters of a value a peer sent.
+PREVIEW_LEN = 40
+#: Free-form maps (`hello.client`, `ping.stats`): at most this many keys, keys and string
+#: values cut to these lengths, nested values replaced by a short description. What is
+#: stored in a session and journaled in `hub.client` is the truncated map.
+FREE_MAP_KEYS = 32
+#: The `ping.stats` counters the hub shows (`clients`); kept even in a session whose stats are full.
+KNOWN_STATS = ("missed_ticks",)
+FREE_KEY_LEN = 64
+FREE_STR_LEN = 256
+#: A-share orders: the largest single order any board allows is 1,000,000 shares (bonds
+#: 1,000,000 lots); prices stay below 10,000 CNY. The bounds leave ten times that and keep
+#: ``price * 100``, ``price * volume`` and every count far inside float and int64 range.
+MAX_ORDER_VOLUME = 10_000_000
+MAX_PRICE = 100_000.0
+#: xtconstant order types end at 1172 and price types below 100 today.
+MAX_ORDER_TYPE = 9_999
+MAX_PRICE_TYPE = 9_999
+#: xtquant order ids and markets: positive int32 in practice; int64 is what SQLite stores.
+MAX_MARKET = 9_999
+
+_SCALARS = (type(None), bool, int, float, str, bytes)
+
+
+def preview(value: Any, limit: int = PREVIEW_LEN) -> str:
+    """A bounded, never-failing description of a value a peer sent, for error messages.
+
+    ``repr`` of a peer's value is neither bounded (a 1 MB string) nor safe (a value nested a
+    thousand levels deep recurses), so messages quote only this.
+    """
+    try:
+        if isinstance(value, (str, bytes, bytearray)):
+            cut = value[:limit]
+            return repr(cut) + ("..." if len(value) > limit else "")
+        if isinstance(value, bool) or value is None or isinstance(value, float):
+            return repr(value)[:limit]
+        if isinstance(value, int):
+            return str(value) if value.bit_length() <= 128 else f"<int of {value.bit_length()} bits>"
+        if isinstance(value, (dict, list, tuple)):
+            return f"<{type(value).__name__} of {len(value)}>"
+        return f"<{type(value).__name__}>"
+    except Exception:  # noqa: BLE001 - a description must never fail
+        return "<value>"
+
+
+def check_bounds(obj: Any, max_depth: int = MAX_DEPTH) -> str | None:
+    """Why a decoded value breaks the bounds (depth, types, int range), or None.
+
+    Iterative, so a deep value cannot recurse; lengths are already bounded by the decoder.
+    Only plain msgpack types pass (no ext types, no timestamps).
+    """
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        kind = type(value)
+        if kind is dict or kind is list:
+            if depth > max_depth:
+                return f"a value is nested deeper than {max_depth} levels"
+            if kind is dict:
+                for key, item in value.items():
+                    if type(key) not in _SCALARS:
+                        return f"a map key has type {type(key).__name__}"
+                    stack.append((key, depth + 1))
+                    stack.append((item, depth + 1))
+            else:
+                stack.extend((item, depth + 1) for item in value)
+        elif kind not in _SCALARS:
+            return f"a value has type {kind.__name__} (only nil, bool, int, float, str, bin, array, map travel)"
+    return None
+
+
+class DecodeError(ValueError):
+    """A request that is not msgpack or breaks the bounds; `req_id` is its id when that could be read."""
+
+    def __init__(self, message: str, req_id: int | str | None = None):
+        super().__init__(message)
+        self.req_id = req_id
+
+
+def decode_request(data: bytes) -> Any:
+    """Decode a request under the bounds; raises DecodeError saying which bound (-> BAD_FRAME)."""
+    try:
+        msg = msgpack.unpackb(data, raw=False, strict_map_key=False, max_str_len=MAX_STR_BYTES,
+                              max_bin_len=MAX_STR_BYTES, max_array_len=MAX_ARRAY_LEN, max_map_len=MAX_MAP_LEN,
+                              max_ext_len=0)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise DecodeError(f"not a msgpack message within the bounds: {preview(str(exc), 120)}") from None
+    problem = check_bounds(msg)
+    if problem:
+        raise DecodeError(f"{problem} (see MAX_DEPTH and the bounds in docs/guarantees.md)", request_id(msg))
+    return msg
+
+
+def bounded_map(value: Mapping[Any, Any], numbers_only: bool = False, max_keys: int = FREE_MAP_KEYS) -> dict[str, Any]:
+    """A free-form map cut to the bounds: <= max_keys keys, short keys and strings, no nesting.
+
+    Nested maps and lists become a short description; with `numbers_only` (counters) anything
+    but an int or a float is dropped. When something was cut, ``_truncated`` says how much.
+    """
+    out: dict[str, Any] = {}
+    cut = 0
+    for key, item in value.items():
+        if len(out) >= max_keys:
+            cut += 1
+            continue
+        name = key if isinstance(key, str) else preview(key)
+        if len(name) > FREE_KEY_LEN:
+            name, cut = name[:FREE_KEY_LEN], cut + 1
+        if isinstance(item, bool) or item is None:
+            kept: Any = item
+        elif isinstance(item, int):
+            kept = item if INT64_MIN <= item <= INT64_MAX else None
+        elif isinstance(item, float):
+            kept = item if math.isfinite(item) else None
+        elif isinstance(item, str):
+            kept = item[:FREE_STR_LEN]
+            cut += len(item) > FREE_STR_LEN
+        else:
+            kept, cut = preview(item), cut + 1
+        if numbers_only and (isinstance(kept, bool) or not isinstance(kept, (int, float))):
+            cut += 1
+            continue
+        out[name] = kept
+    if cut:
+        out["_truncated"] = cut
+    return out
+
+
+# --------------------------------------------------------------------------
 # Error codes (a fixed table: strings on the wire, exceptions in Python)
 # --------------------------------------------------------------------------
 
@@ -157,6 +305,43 @@ def error(req_id: Any, code: str, message: str, data: Mapping[str, Any] | None =
             "error": {"code": code, "message": message, "data": dict(data) if data else None}}
 
 
+def request_id(msg: Any) -> int | str | None:
+    """The request's id if it is a valid one (an int inside int64 or a short string), else None."""
+    req_id = msg.get("id") if isinstance(msg, dict) else None
+    if isinstance(req_id, bool):
+        return None
+    if isinstance(req_id, int):
+        return req_id if INT64_MIN <= req_id <= INT64_MAX else None
+    if isinstance(req_id, str):
+        return req_id if len(req_id) <= MAX_ID_LEN else None
+    return None
+
+
+def check_envelope(msg: Any) -> tuple[str, Any]:
+    """(method, params) of a decoded request, or HubError BAD_FRAME / BAD_VERSION.
+
+    Strict on purpose: `v` is the int 1 (not true, not 1.0), `id` an int or a short string,
+    `method` a string, and `params` present (a map; its contents are the method's business).
+    """
+    if not isinstance(msg, dict):
+        raise HubError(ErrorCode.BAD_FRAME, f"a request must be a map, got {type(msg).__name__}")
+    missing = [k for k in ("v", "id", "method", "params") if k not in msg]
+    if missing or request_id(msg) is None or not isinstance(msg.get("method"), str):
+        raise HubError(ErrorCode.BAD_FRAME, f"a request needs v (int), id (int or str of at most {MAX_ID_LEN} "
+                                            f"characters), method (str) and params (map)"
+                       + (f"; missing {', '.join(missing)}" if missing else ""))
+    version = msg["v"]
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise HubError(ErrorCode.BAD_FRAME, f"v must be an int, got {type(version).__name__} {preview(version)}")
+    if version != PROTOCOL_VERSION:
+        raise HubError(ErrorCode.BAD_VERSION, f"this hub speaks protocol {PROTOCOL_VERSION}, "
+                                              f"the request says {preview(version)}")
+    method = msg["method"]
+    if len(method) > 64:
+        raise HubError(ErrorCode.UNKNOWN_METHOD, f"no method {preview(method)}", {"method": method[:PREVIEW_LEN]})
+    return method, msg["params"]
+
+
 # --------------------------------------------------------------------------
 # Roles
 # --------------------------------------------------------------------------
@@ -182,7 +367,12 @@ _MISSING = object()
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter of a method: its type(s), whether required, and a check."""
+    """One parameter of a method: its type(s), whether required, its bounds and a check.
+
+    Every value is bounded here, whatever `check` says: ints inside [lo, hi] (default: SQLite's
+    int64), floats finite and inside [lo, hi], strings and lists at most `max_len` long, maps
+    passed through `clean` (which truncates free-form maps before anything stores them).
+    """
 
     name: str
     types: tuple[type, ...]
@@ -190,6 +380,28 @@ class Param:
     default: Any = None
     check: Callable[[Any], str | None] | None = None  # returns a complaint or None
     doc: str = ""
+    lo: float | None = None  # inclusive bounds of an int or float value
+    hi: float | None = None
+    max_len: int | None = None  # of a str or list; default MAX_PARAM_STR for str, MAX_ARRAY_LEN for list
+    clean: Callable[[Any], Any] | None = None  # applied to a valid value (bounded_map for free-form maps)
+
+    def bounds(self) -> tuple[float, float]:
+        """The [lo, hi] range an int or float value of this parameter must lie in."""
+        if float in self.types:
+            return (self.lo if self.lo is not None else -MAX_PRICE, self.hi if self.hi is not None else MAX_PRICE)
+        return (self.lo if self.lo is not None else INT64_MIN, self.hi if self.hi is not None else INT64_MAX)
+
+    def length_limit(self) -> int | None:
+        if self.max_len is not None:
+            return self.max_len
+        if str in self.types:
+            return MAX_PARAM_STR
+        if list in self.types:
+            return MAX_ARRAY_LEN
+        return None
+
+    def _fail(self, message: str) -> HubError:
+        return HubError(ErrorCode.INVALID_PARAMS, f"parameter '{self.name}' {message}", {"param": self.name})
 
     def validate(self, params: Mapping[str, Any]) -> Any:
         value = params.get(self.name, _MISSING)
@@ -201,34 +413,46 @@ class Param:
         if isinstance(value, bool) and bool not in self.types:
             ok_type = False
         elif float in self.types and isinstance(value, int) and not isinstance(value, bool):
+            if not INT64_MIN <= value <= INT64_MAX:
+                raise self._fail(f"must be a finite number within the bounds, got {preview(value)}")
             value = float(value)
             ok_type = True
         else:
             ok_type = isinstance(value, self.types)
         if not ok_type:
             names = " or ".join(t.__name__ for t in self.types)
-            raise HubError(ErrorCode.INVALID_PARAMS,
-                           f"parameter '{self.name}' must be {names}, got {type(value).__name__} {value!r:.40}",
-                           {"param": self.name})
+            raise self._fail(f"must be {names}, got {type(value).__name__} {preview(value)}")
+        if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise self._fail(f"must be a finite number, got {preview(value)}")
+            lo, hi = self.bounds()
+            if not lo <= value <= hi:
+                raise self._fail(f"must be between {lo:g} and {hi:g}, got {preview(value)}"
+                                 if isinstance(value, float) else
+                                 f"must be between {lo} and {hi}, got {preview(value)}")
+        limit = self.length_limit()
+        if limit is not None and isinstance(value, (str, list)) and len(value) > limit:
+            raise self._fail(f"must be at most {limit} {'characters' if isinstance(value, str) else 'items'} "
+                             f"long, got {len(value)}")
         if self.check is not None:
             complaint = self.check(value)
             if complaint:
-                raise HubError(ErrorCode.INVALID_PARAMS, f"parameter '{self.name}' {complaint}", {"param": self.name})
-        return value
+                raise self._fail(complaint)
+        return self.clean(value) if self.clean is not None else value
 
 
 def _positive(v: Any) -> str | None:
-    return None if v > 0 else f"must be > 0, got {v}"
+    return None if v > 0 else f"must be > 0, got {preview(v)}"
 
 
 def _finite_non_negative(v: float) -> str | None:
     if math.isnan(v) or math.isinf(v):
-        return f"must be a finite number, got {v}"
-    return None if v >= 0 else f"must be >= 0, got {v}"
+        return f"must be a finite number, got {preview(v)}"
+    return None if v >= 0 else f"must be >= 0, got {preview(v)}"
 
 
 def _stock_code(v: str) -> str | None:
-    return None if re.fullmatch(r"[0-9A-Za-z]{1,12}\.[A-Z]{2,4}", v) else f"must look like '600000.SH', got {v!r:.40}"
+    return None if re.fullmatch(r"[0-9A-Za-z]{1,12}\.[A-Z]{2,4}", v) else f"must look like '600000.SH', got {preview(v)}"
 
 
 def _strategy_name(v: str) -> str | None:
@@ -252,7 +476,7 @@ def _code_list(v: list) -> str | None:
         return "must hold at most 10000 codes"
     for code in v:
         if not isinstance(code, str) or (_stock_code(code) and not is_market(code)):
-            return f"must hold codes like '600000.SH' (or markets 'SH', 'SZ', 'BJ'), got {code!r:.40}"
+            return f"must hold codes like '600000.SH' (or markets 'SH', 'SZ', 'BJ'), got {preview(code)}"
     return None
 
 
@@ -279,64 +503,73 @@ class Method:
         if not isinstance(params, dict):
             raise HubError(ErrorCode.INVALID_PARAMS, f"params must be a map, got {type(params).__name__}")
         known = {p.name for p in self.params}
-        unknown = sorted(str(k) for k in params if k not in known)
+        unknown = [k for k in params if k not in known]
         if unknown:
+            # names quoted bounded: at most 10 of them, each a short preview
+            names = sorted((k if isinstance(k, str) and len(k) <= PREVIEW_LEN else preview(k)) for k in unknown[:10])
+            more = f" (and {len(unknown) - 10} more)" if len(unknown) > 10 else ""
             raise HubError(ErrorCode.INVALID_PARAMS,
-                           f"unknown parameter(s) {', '.join(unknown)} for {self.name}", {"params": unknown})
+                           f"unknown parameter(s) {', '.join(names)}{more} for {self.name}", {"params": names})
         return {p.name: p.validate(params) for p in self.params}
 
 
 P = Param
 _STOCK = P("stock_code", (str,), check=_stock_code, doc="security code, e.g. '600000.SH'")
-_ORDER_ID = P("order_id", (int,), check=_positive, doc="the broker's order id")
+_ORDER_ID = P("order_id", (int,), check=_positive, doc="the broker's order id", lo=1)
 
 METHODS: dict[str, Method] = {m.name: m for m in [
     # ---- session ----
     Method("hello", ROLES, (
-        P("protocol", (int,), doc="protocol version the client speaks"),
+        P("protocol", (int,), doc="protocol version the client speaks", lo=0, hi=65535),
         P("strategy", (str,), check=_strategy_name, doc="strategy (or client) name, unique among connected clients"),
         P("role", (str,), required=False, default=Role.STRATEGY, check=_role),
         P("token", (str,), required=False, default="", doc="admin token (role admin only)"),
         P("cancel_on_disconnect", (bool,), required=False, default=False,
           doc="cancel this strategy's open orders when its session is lost"),
-        P("instance", (str,), required=False, default="",
+        P("instance", (str,), required=False, default="", max_len=64,
           doc="random id of the client object; a hello with the same name and instance takes over the old session"),
-        P("client", (dict,), required=False, default={}, doc="free-form client info: pid, host, version"),
+        P("client", (dict,), required=False, default={}, clean=bounded_map,
+          doc=f"free-form client info: pid, host, version (cut to {FREE_MAP_KEYS} keys, strings to "
+              f"{FREE_STR_LEN} characters, no nesting)"),
     ), "Open a session. Must be the first call.",
         "{hub_id, session, account_id, role, strategy, last_seq, broker, heartbeat_interval, "
         "client_dead_after, max_message_size, server_time}", needs_session=False),
     Method("bye", ROLES, (), "Close the session; frees the name and quote subscriptions.", "{}"),
     Method("ping", ROLES, (
-        P("stats", (dict,), required=False, default={},
-          doc="client-side counters the hub shows to monitors, e.g. {missed_ticks: int}"),
+        P("stats", (dict,), required=False, default={}, clean=lambda v: bounded_map(v, numbers_only=True),
+          doc=f"client-side counters the hub shows to monitors, e.g. {{missed_ticks: int}} (numbers only; "
+              f"a session keeps at most {FREE_MAP_KEYS} keys)"),
     ), "Client heartbeat; any call also counts.", "{server_time, hub_id, last_seq}", needs_session=False),
     # ---- trading ----
     Method("order_stock", TRADERS, (
         P("stock_code", (str,), check=_stock_code),
-        P("order_type", (int,), doc="xtconstant.STOCK_BUY (23) or STOCK_SELL (24)"),
-        P("order_volume", (int,), check=_positive),
-        P("price_type", (int,), doc="xtconstant price type, e.g. FIX_PRICE (11)"),
-        P("price", (float,), required=False, default=0.0, check=_finite_non_negative),
-        P("order_remark", (str,), required=False, default="", check=_remark,
+        P("order_type", (int,), doc="xtconstant.STOCK_BUY (23) or STOCK_SELL (24)", lo=0, hi=MAX_ORDER_TYPE),
+        P("order_volume", (int,), check=_positive, lo=1, hi=MAX_ORDER_VOLUME),
+        P("price_type", (int,), doc="xtconstant price type, e.g. FIX_PRICE (11)", lo=0, hi=MAX_PRICE_TYPE),
+        P("price", (float,), required=False, default=0.0, check=_finite_non_negative, lo=0.0, hi=MAX_PRICE),
+        P("order_remark", (str,), required=False, default="", check=_remark, max_len=64,
           doc="kept by the hub and shown back to the owner; the broker sees the hub's owner tag"),
         P("client_order_id", (str,), required=False, default=None, check=_client_order_id,
+          max_len=MAX_CLIENT_ORDER_ID_LEN,
           doc="idempotency key: a repeat returns the first result and never reaches the broker again"),
     ), "Place an order for the calling strategy. Replies once the broker has assigned an order id.",
         "{order_id, client_order_id, duplicate}"),
     Method("cancel_order_stock", TRADERS, (_ORDER_ID,),
            "Cancel one of the caller's orders. Replies with the broker's cancel result.", "{cancel_result}"),
     Method("cancel_order_stock_sysid", TRADERS, (
-        P("market", (int,)), P("order_sysid", (str,)),
+        P("market", (int,), lo=0, hi=MAX_MARKET), P("order_sysid", (str,), max_len=64),
     ), "Cancel one of the caller's orders by the counter's contract number.", "{cancel_result}"),
     # ---- queries (answered from the hub's book) ----
     Method("query_stock_asset", READERS, (), "The account's asset.", "XtAsset map"),
     Method("query_stock_order", READERS, (_ORDER_ID,), "One order (own orders only for strategies).", "XtOrder map"),
     Method("query_stock_orders", READERS, (
         P("cancelable_only", (bool,), required=False, default=False),
-        P("strategy", (str,), required=False, default=None, doc="monitor/admin only: filter by owner"),
+        P("strategy", (str,), required=False, default=None, doc="monitor/admin only: filter by owner",
+          max_len=32),
     ), "Today's orders: a strategy's own, or all for monitors.", "[XtOrder map]"),
     Method("query_stock_trades", READERS, (
-        P("strategy", (str,), required=False, default=None, doc="monitor/admin only: filter by owner"),
+        P("strategy", (str,), required=False, default=None, doc="monitor/admin only: filter by owner",
+          max_len=32),
     ), "Today's trades: a strategy's own, or all for monitors.", "[XtTrade map]"),
     Method("query_stock_positions", READERS, (), "The account's positions.", "[XtPosition map]"),
     Method("query_stock_position", READERS, (_STOCK,), "One position, or null.", "XtPosition map | null"),
@@ -357,10 +590,11 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     ), "Latest full tick per code, as xtdata.get_full_tick.", "{code: tick}"),
     # ---- event stream ----
     Method("replay", READERS, (
-        P("stream", (str,), required=False, default=None,
+        P("stream", (str,), required=False, default=None, max_len=64,
           doc="a stream name (own strategy name or '@account'); omitted: every event the caller may see"),
-        P("after", (int,), doc="replay events with sseq > after (stream given) or seq > after (no stream)"),
-        P("limit", (int,), required=False, default=1000, check=_positive),
+        P("after", (int,), doc="replay events with sseq > after (stream given) or seq > after (no stream)",
+          lo=0),
+        P("limit", (int,), required=False, default=1000, check=_positive, lo=1),
     ), "Journaled events after a point, in order (FIX resend request / zguide Clone).",
         "{events: [event], head, more}"),
     # ---- hub state ----
@@ -497,5 +731,8 @@ __all__ = [
     "request", "ok", "error", "Role", "ROLES", "Param", "Method", "METHODS", "Topic", "OWNED_TOPICS",
     "SHARED_TOPICS", "UNJOURNALED_TOPICS", "MONITOR_TOPICS", "ALL_TOPICS", "owned_topic", "tick_topic",
     "split_topic", "event", "visible_to", "topics_for", "ACCOUNT_STREAM", "HUB_STREAM", "stream_of",
-    "streams_for",
+    "streams_for", "INT64_MIN", "INT64_MAX", "MAX_DEPTH", "MAX_STR_BYTES", "MAX_MAP_LEN", "MAX_ARRAY_LEN",
+    "MAX_PARAM_STR", "MAX_ID_LEN", "PREVIEW_LEN", "FREE_MAP_KEYS", "KNOWN_STATS", "FREE_KEY_LEN", "FREE_STR_LEN",
+    "MAX_ORDER_VOLUME", "MAX_PRICE", "MAX_ORDER_TYPE", "MAX_PRICE_TYPE", "MAX_MARKET", "preview",
+    "check_bounds", "decode_request", "DecodeError", "bounded_map", "request_id", "check_envelope",
 ]

@@ -262,7 +262,18 @@ class Journal:
                                         f"ORDER BY seq LIMIT ?", (after, *names, limit + 1)).fetchall()
             head = self.last_seq
         more = len(rows) > limit
-        return [self._event(r) for r in rows[:limit]], head, more
+        return [self._replayed(r) for r in rows[:limit]], head, more
+
+    @classmethod
+    def _replayed(cls, row: tuple) -> dict[str, Any]:
+        """An event for replay; one whose stored data no longer decodes is marked, not raised,
+        so the replay handler can skip it (counted, logged) instead of failing the whole call."""
+        try:
+            return cls._event(row)
+        except ValueError as exc:
+            seq, stream, sseq, topic, ts, hub_id, _ = row
+            return {"seq": seq, "stream": stream, "sseq": sseq, "ts": ts, "hub_id": hub_id, "topic": topic,
+                    "data": None, "_undecodable": str(exc)[:120]}
 
     def latest_by_topic_prefix(self, day: str, prefix: str) -> list[dict[str, Any]]:
         """Every event of a day whose topic starts with prefix, oldest first (for book recovery)."""

@@ -8,11 +8,13 @@ happen before a handler runs (server._dispatch), from the tables in rpc_client.p
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from rpc_client.protocol import (ACCOUNT_STREAM, CLIENT_DEAD_AFTER, MAX_MESSAGE_SIZE, PROTOCOL_VERSION, ErrorCode,
-                                 HubError, Role, Topic, streams_for)
+from rpc_client.protocol import (ACCOUNT_STREAM, CLIENT_DEAD_AFTER, MAX_MESSAGE_SIZE,
+                                 PROTOCOL_VERSION, ErrorCode, HubError, Role, Topic, pack, preview,
+                                 streams_for)
 
 from rpc_client.xt import is_market
 
@@ -20,6 +22,8 @@ from hub.core.quotes import QUOTE, WHOLE
 
 if TYPE_CHECKING:  # pragma: no cover
     from hub.core.server import Call, HubServer
+
+log = logging.getLogger("hub.methods")
 
 DEFERRED = object()
 HANDLERS: dict[str, Callable[["HubServer", "Call", dict[str, Any]], Any]] = {}
@@ -76,7 +80,7 @@ def bye(hub: "HubServer", call: "Call", p: dict[str, Any]) -> Any:
 @handler("ping")
 def ping(hub: "HubServer", call: "Call", p: dict[str, Any]) -> Any:
     if call.session is not None and p.get("stats"):
-        call.session.stats.update(p["stats"])
+        call.session.merge_stats(p["stats"])
     return {"server_time": time.time(), "hub_id": hub.hub_id, "last_seq": hub.journal.last_seq}
 
 
@@ -223,11 +227,38 @@ def replay(hub: "HubServer", call: "Call", p: dict[str, Any]) -> Any:
     if stream is not None and visible is not None and stream not in visible:
         raise HubError(ErrorCode.FORBIDDEN, f"a strategy may replay only its own stream ({session.name!r}) and "
                                             f"{ACCOUNT_STREAM!r}, not {stream!r}")
-    if p["after"] < 0:
-        raise HubError(ErrorCode.INVALID_PARAMS, "parameter 'after' must be >= 0")
     events, head, more = hub.journal.replay(stream, p["after"], min(p["limit"], MAX_REPLAY),
                                             None if stream is not None else visible)
-    return {"events": events, "head": head, "more": more}
+    return {"events": encodable(hub, events), "head": head, "more": more}
+
+
+def _encodes(events: list[dict[str, Any]]) -> bool:
+    """Whether `events` encode at the depth they have in a replay reply (reply -> result -> events)."""
+    try:
+        pack([[events]])
+        return True
+    except Exception:  # noqa: BLE001 - ValueError (depth), TypeError (type), OverflowError ...
+        return False
+
+
+def encodable(hub: "HubServer", events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events that can still be encoded inside a reply; each one that cannot (journaled by an
+    older hub before the bounds existed, or undecodable) is skipped, counted and logged, so no
+    stored event can stop the hub or a client. One encode of the lot in the common case."""
+    if not any("_undecodable" in ev for ev in events) and _encodes(events):
+        return events
+    out = []
+    for ev in events:
+        problem = ev.get("_undecodable")
+        if problem is None and not _encodes([ev]):
+            problem = "it cannot be encoded (nested too deep or of a type msgpack cannot carry)"
+        if problem is None:
+            out.append(ev)
+            continue
+        hub.counters["replay_skipped"] = hub.counters.get("replay_skipped", 0) + 1
+        log.error("replay: skipped journaled event seq %s (%s) that cannot be sent: %s",
+                  ev.get("seq"), preview(ev.get("topic")), problem)
+    return out
 
 
 # ---- hub state -----------------------------------------------------------------------------

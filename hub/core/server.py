@@ -25,8 +25,9 @@ from typing import Any
 
 import zmq
 
-from rpc_client.protocol import (HARD_MESSAGE_SIZE, MAX_MESSAGE_SIZE, METHODS, PROTOCOL_VERSION, ErrorCode,
-                                 HubError, Topic, error, ok, owned_topic, pack, tick_topic, unpack)
+from rpc_client.protocol import (HARD_MESSAGE_SIZE, MAX_MESSAGE_SIZE, METHODS, ErrorCode, HubError, Topic,
+                                 DecodeError, check_envelope, decode_request, error, ok, owned_topic, pack, preview,
+                                 request_id, tick_topic)
 from rpc_client.security import CurveKeyError
 
 import hub
@@ -54,16 +55,47 @@ class HubStartError(RuntimeError):
 
 
 class Call:
-    """One request being answered: who asked, with which id, and when."""
+    """One request being answered: who asked, with which id, and when.
 
-    __slots__ = ("identity", "req_id", "session", "t0", "method")
+    `envelope` holds the frames a REQ socket (or a proxy) put before the payload, ending in the
+    empty delimiter; the reply carries them back so a plain REQ client gets its answer.
+    """
+
+    __slots__ = ("identity", "req_id", "session", "t0", "method", "envelope")
 
     def __init__(self, identity: bytes, req_id: Any, session: Session | None, method: str = ""):
         self.identity = identity
         self.req_id = req_id
         self.session = session
         self.method = method
+        self.envelope: tuple[bytes, ...] = ()
         self.t0 = time.perf_counter()
+
+    @property
+    def route(self) -> list[bytes]:
+        return [self.identity, *self.envelope]
+
+
+#: A REQ client's (or proxy's) envelope: at most this many frames of at most 255 bytes each.
+MAX_ENVELOPE_FRAMES = 8
+
+
+def call_body(call: Call, frames: list[bytes]) -> bytes:
+    """The request payload of [identity, *envelope, payload]; sets `call.envelope`.
+
+    A DEALER sends one frame. A REQ socket sends [b"", payload] (and proxies add routing
+    frames before the delimiter): that envelope is echoed before the reply, as ROUTER servers
+    do, so a plain one-call-at-a-time REQ client works. Anything else is BAD_FRAME.
+    """
+    rest = frames[1:]
+    if len(rest) >= 2 and rest[-2] == b"" and len(rest) - 1 <= MAX_ENVELOPE_FRAMES \
+            and all(len(f) <= 255 for f in rest[:-1]):
+        call.envelope = tuple(rest[:-1])
+        return rest[-1]
+    if len(rest) != 1:
+        raise HubError(ErrorCode.BAD_FRAME, f"a request is exactly one frame (or a REQ envelope ending in an "
+                                            f"empty delimiter, then one frame); got {len(rest)}")
+    return rest[0]
 
 
 class HubServer:
@@ -82,11 +114,12 @@ class HubServer:
         self.broker_state: dict[str, Any] = {"state": BROKER_DOWN, "since": time.time(), "reason": "not started"}
         self.halted: dict[str, Any] = {"all": False, "reason": "", "strategies": {}}
         self.counters: dict[str, Any] = {"requests": 0, "rejects": 0, "bad_frames": 0, "dropped_replies": 0,
-                                         "internal": 0, "errors": {}}
+                                         "internal": 0, "encode_failures": 0, "replay_skipped": 0,
+                                         "errors": {}}
         self._latency: deque[tuple[float, float]] = deque(maxlen=20000)
         self._rate_marks: deque[tuple[float, int, int, int]] = deque(maxlen=120)
         self._timers: list[list[Any]] = []
-        self._replies: list[tuple[bytes, bytes, Session | None]] = []  # waiting for the journal's commit
+        self._replies: list[tuple[list[bytes], bytes, Session | None]] = []  # waiting for the journal's commit
         self._reconnect_attempts = 0
         self._reconnect_gave_up = False
         self.connector: BrokerConnector | None = None
@@ -361,7 +394,11 @@ class HubServer:
                 frames = router.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            self._dispatch(frames)
+            try:
+                self._dispatch(frames)
+            except Exception:  # noqa: BLE001 - last resort: _dispatch answers its own failures
+                self.counters["internal"] += 1
+                log.exception("dispatching a request failed outside the error boundary")
             if not router.getsockopt(_EVENTS) & _POLLIN:
                 return
 
@@ -399,41 +436,54 @@ class HubServer:
             self.counters["internal"] += 1
         if self._replies:
             replies, self._replies = self._replies, []
-            for identity, frame, session in replies:
-                self._send_frame(identity, frame, session)
+            for route, frame, session in replies:
+                self._send_frame(route, frame, session)
         if self.publisher.pending:
             self.publisher.flush()
 
     # ---- replies ----------------------------------------------------------------------
-    def _send(self, identity: bytes, msg: dict[str, Any], session: Session | None = None) -> None:
-        """Send a reply; while the journal has uncommitted writes it waits for their commit."""
-        if self.journal.in_tx:
-            self._replies.append((identity, pack(msg), session))
-        else:
-            self._send_frame(identity, pack(msg), session)
+    def _send(self, route: list[bytes], msg: dict[str, Any], session: Session | None = None) -> None:
+        """Send a reply; while the journal has uncommitted writes it waits for their commit.
 
-    def _send_frame(self, identity: bytes, frame: bytes, session: Session | None) -> None:
+        Inside the error boundary: a reply that cannot be encoded is replaced by a bounded
+        INTERNAL error (counted, logged), never an exception into the loop.
+        """
         try:
-            self.router.send_multipart([identity, frame], zmq.NOBLOCK)
+            frame = pack(msg)
+        except Exception as exc:  # noqa: BLE001 - ValueError (depth), TypeError, OverflowError
+            self.counters["internal"] += 1
+            self.counters["encode_failures"] += 1
+            self._count_error(ErrorCode.INTERNAL)
+            log.exception("encoding the reply to request %s failed", preview(msg.get("id")))
+            frame = pack(error(msg.get("id"), ErrorCode.INTERNAL,
+                               f"the hub could not encode its reply: {type(exc).__name__}: {preview(str(exc), 120)}"))
+        if self.journal.in_tx:
+            self._replies.append((route, frame, session))
+        else:
+            self._send_frame(route, frame, session)
+
+    def _send_frame(self, route: list[bytes], frame: bytes, session: Session | None) -> None:
+        try:
+            self.router.send_multipart([*route, frame], zmq.NOBLOCK)
         except zmq.ZMQError as exc:  # EHOSTUNREACH (client gone) or EAGAIN (its queue is full)
             self.counters["dropped_replies"] += 1
-            who = session or self.sessions.get(identity)
+            who = session or self.sessions.get(route[0])
             if who is not None:
                 who.dropped += 1
-            log.debug("reply to %r dropped: %s", identity, exc)
+            log.debug("reply to %r dropped: %s", route[0], exc)
 
     def _done(self, call: Call) -> None:
         self._latency.append((time.monotonic(), (time.perf_counter() - call.t0) * 1000.0))
 
     def reply(self, call: Call, result: Any) -> None:
-        self._send(call.identity, ok(call.req_id, result), call.session)
+        self._send(call.route, ok(call.req_id, result), call.session)
         self._done(call)
 
     def reply_error(self, call: Call, err: HubError) -> None:
         self._count_error(err.code)
         if call.session is not None and call.method == "order_stock":
             self.counters["rejects"] += 1
-        self._send(call.identity, error(call.req_id, err.code, err.message, err.data), call.session)
+        self._send(call.route, error(call.req_id, err.code, err.message, err.data), call.session)
         self._done(call)
 
     def _count_error(self, code: str) -> None:
@@ -442,66 +492,60 @@ class HubServer:
 
     # ---- the single error boundary ----------------------------------------------------
     def _dispatch(self, frames: list[bytes]) -> None:
+        """Answer one request: exactly one reply (now or, for DEFERRED, later), whatever it holds.
+
+        Everything after the frames arrive, replying included, is inside the boundary: a
+        HubError becomes its error reply, any other exception a bounded INTERNAL one.
+        """
         identity = frames[0]
         self.counters["requests"] += 1
         call = Call(identity, None, self.sessions.get(identity))
         try:
-            if len(frames) != 2:
-                self.counters["bad_frames"] += 1
-                raise HubError(ErrorCode.BAD_FRAME, f"a request is exactly one frame; got {len(frames) - 1}")
-            body = frames[1]
-            if len(body) > MAX_MESSAGE_SIZE:
-                raise HubError(ErrorCode.TOO_LARGE, f"request of {len(body)} bytes is larger than the "
-                                                    f"limit of {MAX_MESSAGE_SIZE} bytes")
-            try:
-                msg = unpack(body)
-            except ValueError as exc:
-                self.counters["bad_frames"] += 1
-                raise HubError(ErrorCode.BAD_FRAME, str(exc)) from None
-            if not isinstance(msg, dict):
-                self.counters["bad_frames"] += 1
-                raise HubError(ErrorCode.BAD_FRAME, f"a request must be a map, got {type(msg).__name__}")
-            req_id = msg.get("id")
-            if isinstance(req_id, (int, str)) and not isinstance(req_id, bool):
-                call.req_id = req_id
-            missing = [k for k in ("v", "id", "method") if k not in msg]
-            if missing or call.req_id is None or not isinstance(msg.get("method"), str):
-                self.counters["bad_frames"] += 1
-                raise HubError(ErrorCode.BAD_FRAME, "a request needs v, id (int or str), method (str) and params"
-                               + (f"; missing {', '.join(missing)}" if missing else ""))
-            if msg["v"] != PROTOCOL_VERSION:
-                raise HubError(ErrorCode.BAD_VERSION, f"this hub speaks protocol {PROTOCOL_VERSION}, "
-                                                      f"the request says {msg['v']!r}")
-            name = msg["method"]
-            call.method = name
-            method = METHODS.get(name)
-            handler = methods.HANDLERS.get(name)
-            if method is None or handler is None:
-                raise HubError(ErrorCode.UNKNOWN_METHOD, f"no method {name!r:.60}", {"method": name[:60]})
-            session = call.session
-            if session is not None:
-                session.touch()
-                session.requests += 1
-            elif method.needs_session:
-                raise HubError(ErrorCode.NO_SESSION, f"call hello before {name} (this connection has no session: "
-                                                     "it never said hello, or the hub restarted or dropped it "
-                                                     "after a silence)")
-            if session is not None and name != "hello" and session.role not in method.roles:
-                raise HubError(ErrorCode.FORBIDDEN, f"role {session.role} may not call {name} "
-                                                    f"(allowed: {', '.join(method.roles)})")
-            params = method.validate(msg.get("params"))
-            result = handler(self, call, params)
+            result = self._handle(call, frames)
         except HubError as err:
+            if err.code == ErrorCode.BAD_FRAME:
+                self.counters["bad_frames"] += 1
             self.reply_error(call, err)
             return
         except Exception as exc:  # noqa: BLE001 - the error boundary
             self.counters["internal"] += 1
-            log.exception("handler %s failed", call.method)
-            self.reply_error(call, HubError(ErrorCode.INTERNAL, f"the hub failed handling {call.method}: "
-                                                                f"{type(exc).__name__}: {exc}"))
+            log.exception("handler %s failed", preview(call.method))
+            self.reply_error(call, HubError(ErrorCode.INTERNAL, f"the hub failed handling {preview(call.method)}: "
+                                                                f"{type(exc).__name__}: {preview(str(exc), 120)}"))
             return
         if result is not methods.DEFERRED:
             self.reply(call, result)
+
+    def _handle(self, call: Call, frames: list[bytes]) -> Any:
+        body = call_body(call, frames)
+        if len(body) > MAX_MESSAGE_SIZE:
+            raise HubError(ErrorCode.TOO_LARGE, f"request of {len(body)} bytes is larger than the "
+                                                f"limit of {MAX_MESSAGE_SIZE} bytes")
+        try:
+            msg = decode_request(body)
+        except DecodeError as exc:
+            call.req_id = exc.req_id
+            raise HubError(ErrorCode.BAD_FRAME, str(exc)) from None
+        call.req_id = request_id(msg)
+        name, raw_params = check_envelope(msg)
+        call.method = name
+        method = METHODS.get(name)
+        handler = methods.HANDLERS.get(name)
+        if method is None or handler is None:
+            raise HubError(ErrorCode.UNKNOWN_METHOD, f"no method {preview(name, 60)}", {"method": name[:60]})
+        session = call.session
+        if session is not None:
+            session.touch()
+            session.requests += 1
+        elif method.needs_session:
+            raise HubError(ErrorCode.NO_SESSION, f"call hello before {name} (this connection has no session: "
+                                                 "it never said hello, or the hub restarted or dropped it "
+                                                 "after a silence)")
+        if session is not None and name != "hello" and session.role not in method.roles:
+            raise HubError(ErrorCode.FORBIDDEN, f"role {session.role} may not call {name} "
+                                                f"(allowed: {', '.join(method.roles)})")
+        params = method.validate(raw_params)
+        return handler(self, call, params)
 
     # ---- broker pushes (loop thread) --------------------------------------------------
     def _on_broker(self, kind: str, obj: Any, gen: int | None = None) -> None:

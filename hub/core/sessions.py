@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rpc_client.protocol import ErrorCode, HubError, Role
+from rpc_client.protocol import FREE_MAP_KEYS, KNOWN_STATS, ErrorCode, HubError, Role
 
 
 @dataclass
@@ -36,6 +36,14 @@ class Session:
 
     def touch(self) -> None:
         self.last_heard = time.monotonic()
+
+    def merge_stats(self, stats: dict[str, Any]) -> None:
+        """Merge a ping's (already bounded) counters: known keys update, new keys only while the
+        session holds fewer than FREE_MAP_KEYS (the documented KNOWN_STATS always), so no client
+        can grow the hub's memory with pings."""
+        for key, value in stats.items():
+            if key in self.stats or key in KNOWN_STATS or len(self.stats) < FREE_MAP_KEYS:
+                self.stats[key] = value
 
     @property
     def reads_all(self) -> bool:
@@ -60,7 +68,9 @@ class Sessions:
     def hello(self, identity: bytes, params: dict[str, Any]) -> tuple[Session, list[Session]]:
         """Open a session. Returns (new session, sessions it replaced). Raises HubError."""
         name, role, instance = params["strategy"], params["role"], params["instance"] or ""
-        if role == Role.ADMIN and not hmac.compare_digest(str(params.get("token") or ""), self._token):
+        # compared as bytes: hmac.compare_digest refuses non-ASCII str (a TypeError, not a refusal)
+        if role == Role.ADMIN and not hmac.compare_digest(str(params.get("token") or "").encode("utf-8", "replace"),
+                                                          self._token.encode("utf-8", "replace")):
             raise HubError(ErrorCode.FORBIDDEN, "role 'admin' needs the hub's admin token (the admin.token file "
                                                 "in the hub's data dir); the token given is missing or wrong")
         replaced: list[Session] = []
