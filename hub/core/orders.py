@@ -215,8 +215,17 @@ class OrderDesk:
     def on_response(self, resp: dict[str, Any]) -> None:
         """on_order_stock_async_response, in the loop thread."""
         seq = resp.get("seq")
-        p = self.by_seq.pop(seq, None)
-        if p is None:
+        p = self.by_seq.get(seq)
+        tag = resp.get("order_remark")
+        if isinstance(tag, str) and tag and (p is None or p.tag != tag) and tag in self.by_tag:
+            # seqs count per trader: a late response from a replaced trader may carry the seq of a
+            # newer placement; the owner tag it echoes says whose it is
+            p = self.by_tag[tag]
+            if p.seq is not None and self.by_seq.get(p.seq) is p:
+                del self.by_seq[p.seq]
+        elif p is not None:
+            del self.by_seq[seq]
+        else:
             log.warning("order response for unknown seq %s: %s", seq, resp)
             return
         order_id = resp.get("order_id")
@@ -312,8 +321,17 @@ class OrderDesk:
         self._due(req.deadline)
 
     def on_cancel_response(self, resp: dict[str, Any]) -> None:
-        req = self.cancels.pop(resp.get("seq"), None)
-        if req is None or req.call is None:
+        seq, order_id = resp.get("seq"), resp.get("order_id")
+        req = self.cancels.get(seq)
+        if req is None:
+            return
+        if isinstance(order_id, int) and order_id > 0 and isinstance(req.order_id, int) and order_id != req.order_id:
+            # a late response from a replaced trader whose seq a newer cancel reuses: not this one's
+            log.warning("cancel response for order %s does not match the cancel of %s under seq %s", order_id,
+                        req.order_id, seq)
+            return
+        del self.cancels[seq]
+        if req.call is None:
             return
         self._reply(req.call, {"cancel_result": resp.get("cancel_result"), "order_id": resp.get("order_id"),
                                "error_msg": resp.get("error_msg", "")})

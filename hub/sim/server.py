@@ -39,6 +39,10 @@ METHODS: dict[str, bool] = {
     "position_list": False, "position": False, "account_infos": False, "account_statuses": False,
     "ping": False,
 }
+#: methods only a session attached to THIS server process may call (as on a real terminal, where
+#: trading needs a connected session): a request queued for a simulator that died and reaching
+#: its restarted successor on a new connection is refused, never run behind its sender's back
+ATTACHED_ONLY = frozenset({"subscribe", "unsubscribe", "place_order", "cancel"})
 #: quote methods, served by the server's own SimXtData (see `SimServer._q_*`)
 QUOTE_METHODS = ("quote_subscribe", "quote_unsubscribe", "full_tick", "quote_active")
 
@@ -164,6 +168,10 @@ class SimServer:
         sess.last_seen = time.monotonic()
         if (method not in METHODS and method not in QUOTE_METHODS) or not isinstance(params, dict):
             self.outbox.put((identity, {"id": rid, "ok": False, "error": f"unknown method {method!r}"}))
+            return
+        if method in ATTACHED_ONLY and not self.exchange.is_attached(sess):
+            self.outbox.put((identity, {"id": rid, "ok": False, "error": f"{method}: this connection is not "
+                                        "attached to this simulator (it may have restarted); connect again"}))
             return
         try:
             if method == "ping":

@@ -139,3 +139,30 @@ def test_repeat_of_a_known_id_is_answered_while_the_broker_is_down(make_hub, con
     ex.go_online()
     c.wait_event(lambda t, p: t == "hub.broker" and p["data"]["state"] == "up", timeout=5)
     assert c.call("order_stock", {**ORDER, "client_order_id": "k2"})["duplicate"] is False
+
+
+def test_late_response_of_a_replaced_trader_resolves_its_own_order(make_hub, connect, monkeypatch):
+    """Seqs count per trader: after a reconnect a late response may carry a newer placement's seq."""
+    server = make_hub(order_timeout=30)
+    sent = []
+    monkeypatch.setattr(server.broker, "order_async", lambda *a: sent.append(a) or 7)  # every trader starts at 1..
+    c = connect(server, subscribe=False)
+    c.hello("alpha")
+    from rpc_client.protocol import pack, request
+    c.dealer.send(pack(request(1, "order_stock", {**ORDER, "client_order_id": "old"})))
+    time.sleep(0.2)
+    server.mailbox.put("disconnected")  # the old trader's link drops: "old" is unknown
+    assert c.recv_reply(timeout=3)["error"]["code"] == "UNKNOWN_OUTCOME"
+    deadline = time.monotonic() + 5
+    while server.status()["broker"]["state"] != "up":  # a fresh trader (its seqs start again)
+        assert time.monotonic() < deadline, "the hub did not reconnect"
+        time.sleep(0.05)
+    c.dealer.send(pack(request(2, "order_stock", {**ORDER, "price": 9.6, "client_order_id": "new"})))
+    time.sleep(0.2)  # "new" is pending under the same seq 7 of the new trader
+    tag_old, tag_new = sent[0][6], sent[1][6]
+    server.mailbox.put("order_response", {"seq": 7, "order_id": 111, "order_remark": tag_old})  # late, old trader
+    time.sleep(0.2)
+    server.mailbox.put("order_response", {"seq": 7, "order_id": 222, "order_remark": tag_new})
+    reply = c.recv_reply(timeout=3)
+    assert reply["ok"] and reply["result"] == {"order_id": 222, "client_order_id": "new", "duplicate": False}
+    assert c.call("order_stock", {**ORDER, "client_order_id": "old"})["order_id"] == 111
