@@ -15,6 +15,8 @@ from dataclasses import fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Iterable
 
+from rpc_client import xt
+
 from hub.risk import checks as K
 from hub.risk.checks import Order, Refusal
 from hub.risk.config import LIMIT_KEYS, RiskConfig, RiskSettings, StrategyLimits, parse_limits
@@ -24,7 +26,7 @@ from hub.risk.selftrade import Resting, RestingBook
 
 log = logging.getLogger("hub.risk")
 
-FINAL = frozenset({53, 54, 56, 57})  # part cancelled, cancelled, filled, junk (xtconstant)
+FINAL = xt.FINAL
 Reference = Callable[[str], "tuple[float, float] | None"]  # code -> (last price, yesterday's close)
 
 

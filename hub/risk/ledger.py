@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from rpc_client import xt
+
 POOL = "_external"
-BUY, SELL = 23, 24
+BUY, SELL = xt.STOCK_BUY, xt.STOCK_SELL
 
 
 class LedgerError(ValueError):

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-BUY, SELL = 23, 24
+from rpc_client import xt
+
+BUY, SELL = xt.STOCK_BUY, xt.STOCK_SELL
 
 
 @dataclass
