@@ -613,7 +613,35 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Method("cancel_all", ADMINS, (
         P("strategy", (str,), required=False, default=None, check=_strategy_name),
     ), "Cancel every open order (of one strategy or all).", "{cancelled}"),
+    # ---- sleeves and risk (docs/risk.md) ----
+    Method("sleeves", READERS, (
+        P("strategy", (str,), required=False, default=None, check=_strategy_name,
+          doc="monitor/admin: one sleeve; a strategy always gets its own"),
+    ), "Each sleeve and the pool: cash, reserved, positions, P&L, limit use.", "[sleeve map]"),
+    Method("allot", ADMINS, (
+        P("strategy", (str,), check=_strategy_name),
+        P("cash", (float,), required=False, default=None, doc="CNY from the pool (negative: back to it)"),
+        P("stock_code", (str,), required=False, default=None, check=_stock_code),
+        P("volume", (int,), required=False, default=0, doc="shares from the pool (negative: back to it)"),
+    ), "Move cash and/or shares from the unallotted pool to a strategy's sleeve (journaled).", "{record}"),
+    Method("transfer", ADMINS, (
+        P("src", (str,), check=_strategy_name), P("dst", (str,), check=_strategy_name),
+        P("cash", (float,), required=False, default=None),
+        P("stock_code", (str,), required=False, default=None, check=_stock_code),
+        P("volume", (int,), required=False, default=0),
+    ), "Move cash and/or shares between two sleeves (journaled).", "{record}"),
+    Method("set_limits", ADMINS, (
+        P("strategy", (str,), check=_strategy_name),
+        P("limits", (dict,), doc="{key: value} of [strategies.NAME] limit keys (not cash/positions)"),
+    ), "Change a strategy's limits at run time (journaled, effective for the next order).", "{limits}"),
+    Method("reconcile", ADMINS, (),
+           "Reconcile the book and every sleeve with the broker now; differences go to the pool.", "{report}"),
 ]}
+#: `check_order`: the same parameters as `order_stock` (and the same bounds), nothing is sent.
+METHODS["check_order"] = Method(
+    "check_order", TRADERS, METHODS["order_stock"].params,
+    "What the pre-trade checks would say about this order now; nothing is reserved, counted or sent.",
+    "{ok, code, check, limit, value, strategy, message, reserve_cash, notional}")
 
 
 # --------------------------------------------------------------------------
@@ -633,6 +661,7 @@ class Topic:
     HEARTBEAT = "hub.heartbeat"  # hub liveness, last seq, broker state (not journaled)
     BROKER = "hub.broker"  # broker up/down/reconnecting
     HALT = "hub.halt"  # halts and resumes
+    RISK = "hub.risk"  # risk refusals, allotments, limit changes, reconciliation (monitors)
     CLIENT = "hub.client"  # client connected / disconnected / cancel-on-disconnect
 
 
@@ -643,7 +672,7 @@ SHARED_TOPICS = (Topic.POSITION, Topic.ASSET, Topic.ACCOUNT, Topic.BROKER, Topic
 #: Topics that carry no seq and are never journaled.
 UNJOURNALED_TOPICS = (Topic.TICK, Topic.HEARTBEAT)
 #: Journaled topics seen only by monitors/admins.
-MONITOR_TOPICS = (Topic.CLIENT,)
+MONITOR_TOPICS = (Topic.CLIENT, Topic.RISK)
 
 ALL_TOPICS = OWNED_TOPICS + SHARED_TOPICS + UNJOURNALED_TOPICS + MONITOR_TOPICS
 

@@ -358,6 +358,19 @@ class Journal:
     def set_json(self, key: str, value: Any) -> None:
         self._set_meta(key, json.dumps(value))
 
+    # ---- side tables (hub.risk's ledger log) --------------------------------------
+    def side_schema(self, sql: str) -> None:
+        """Create a table another part of the hub keeps in this file (e.g. `risk_log`)."""
+        self._db.executescript(sql)
+
+    def side_write(self, sql: str, params: tuple = ()) -> None:
+        """A write that joins the open group transaction (committed with the events around it)."""
+        self._write()
+        self._db.execute(sql, params)
+
+    def side_read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        return self._db.execute(sql, params).fetchall()
+
     # ---- lifecycle ---------------------------------------------------------------
     def _tx(self):
         """One atomic block: its own transaction, or part of the open group transaction."""

@@ -324,7 +324,7 @@ class RiskEngine:
         return ref[0] if ref is not None and ref[0] > 0 else fallback
 
     def sleeve_asset(self, strategy: str, account_id: str = "", account_type: int = 2) -> dict[str, Any]:
-        s = self.ledger.sleeve(strategy)
+        s = self.ledger.sleeves.get(strategy) or type(self.ledger.pool)(strategy)
         src = self.ledger.cash_source(strategy)
         mv = sum(self._last(c) * h.volume for c, h in s.holdings.items())
         own_reserved = sum(r.cash_left for r in self.ledger.reservations.values() if r.strategy == strategy)
@@ -337,13 +337,16 @@ class RiskEngine:
                 "cash_source": "own" if s.has_cash or strategy == POOL else "pool"}
 
     def sleeve_positions(self, strategy: str, account_id: str = "", account_type: int = 2) -> list[dict[str, Any]]:
-        s = self.ledger.sleeve(strategy)
+        s = self.ledger.sleeves.get(strategy)
+        if s is None:
+            return []
         return [self._position(strategy, c, h, account_id, account_type) for c, h in sorted(s.holdings.items())
                 if h.volume or h.reserved]
 
     def sleeve_position(self, strategy: str, code: str, account_id: str = "", account_type: int = 2) \
             -> dict[str, Any] | None:
-        h = self.ledger.sleeve(strategy).holdings.get(code)
+        s = self.ledger.sleeves.get(strategy)
+        h = s.holdings.get(code) if s is not None else None
         if h is None or not (h.volume or h.reserved):
             return None
         return self._position(strategy, code, h, account_id, account_type)
@@ -360,11 +363,11 @@ class RiskEngine:
                 "float_profit": round(mv - yuan(h.cost), 2), "open_date": "", "position_profit": 0.0,
                 "secu_account": "", "instrument_name": "", "strategy": strategy}
 
-    def sleeves_view(self) -> list[dict[str, Any]]:
-        """Every sleeve and the pool: cash, reserved, positions, P&L, limit use (`hub sleeves`)."""
+    def sleeves_view(self, names: list[str] | None = None) -> list[dict[str, Any]]:
+        """Every sleeve and the pool (or just `names`): cash, reserved, positions, P&L, limit use (`hub sleeves`)."""
         out = []
-        for name in sorted(self.ledger.sleeves, key=lambda n: (n == POOL, n)):
-            s = self.ledger.sleeves[name]
+        for name in sorted(self.ledger.sleeves if names is None else names, key=lambda n: (n == POOL, n)):
+            s = self.ledger.sleeves.get(name) or type(self.ledger.pool)(name)
             positions = self.sleeve_positions(name)
             mv = sum(p["market_value"] for p in positions)
             floating = sum(p["float_profit"] for p in positions)

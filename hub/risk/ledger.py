@@ -124,8 +124,8 @@ class Ledger:
         return s
 
     def cash_source(self, strategy: str) -> Sleeve:
-        s = self.sleeve(strategy)
-        return s if s.has_cash else self.pool
+        s = self.sleeves.get(strategy)
+        return s if s is not None and s.has_cash else self.pool
 
     # ---- queries -----------------------------------------------------------------
     def free_cash(self, strategy: str) -> int:

@@ -1,0 +1,273 @@
+"""The risk engine as a stage of the hub's order path, and its hooks into the rest of the hub.
+
+Why an adapter: `hub.risk.engine` is pure (no sockets, no journal, no book); this module is the
+one place that knows the hub's shapes. The order path calls `check` (a refusal becomes the
+`HubError` the order is answered with); the desk calls `reserved` once the order's owner tag is
+journaled and before the broker call (the ledger's record is committed with it), `released`
+when the placement failed, `cancelled` for every cancel sent; the broker-event path calls
+`on_order` / `on_trade` with the book's public maps; the hub calls `reconcile`, `roll`, `tick`.
+
+Loop thread only. `Port` is what the stage needs from the hub (a few callables), so it can be
+driven in tests without a hub.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from rpc_client.protocol import ErrorCode, HubError, Role
+
+from hub.risk.checks import Order, Refusal
+from hub.risk.engine import RiskEngine
+from hub.risk.ledger import POOL, LedgerError
+from hub.risk.store import RiskStore
+
+log = logging.getLogger("hub.risk")
+
+TOPIC = "hub.risk"  # refusals, allotments, limits, reconciliation: journaled, seen by monitors
+HELD = object()  # check(): the stage holds the order (cancel_resting) and resubmits it itself
+
+
+@dataclass
+class Port:
+    """The hub, as the stage sees it."""
+
+    publish: Callable[[str, dict[str, Any]], None]  # journal + publish an event
+    cancel: Callable[[int], bool]  # a hub-initiated cancel of one order id; True if the broker took it
+    resubmit: Callable[[Any, str, dict[str, Any]], None]  # run a held order through the path again
+    reply_error: Callable[[Any, HubError], None]
+    commit: Callable[[], None]  # commit the open journal transaction now
+    account_id: Callable[[], str]
+    order_timeout: float = 10.0
+    reconcile: Callable[[], dict[str, Any]] | None = None  # `hub reconcile`: broker snapshot, then compare
+
+
+@dataclass
+class Held:
+    call: Any
+    strategy: str
+    params: dict[str, Any]
+    waiting: set[int]
+    deadline: float
+    resting: list[dict[str, Any]] = field(default_factory=list)
+
+
+class RiskStage:
+    name = "risk"
+
+    def __init__(self, engine: RiskEngine, store: RiskStore | None, port: Port | None = None) -> None:
+        self.engine = engine
+        self.store = store
+        self.port = port
+        self._passed: Order | None = None
+        self._resubmitting: Any = None
+        self.held: list[Held] = []
+        if store is not None:
+            engine.sink = self._write
+
+    # ---- persistence --------------------------------------------------------------
+    def _write(self, rec: dict[str, Any]) -> None:
+        self.store.write(rec)
+
+    def restore(self) -> int:
+        if self.store is None:
+            return 0
+        snap, records = self.store.load()
+        n = self.engine.restore(snap, records)
+        log.info("risk: ledger restored (%s snapshot, %d records after it): %d sleeves, %d open reservations",
+                 "a" if snap else "no", n, len(self.engine.ledger.sleeves) - 1, len(self.engine.ledger.reservations))
+        return n
+
+    def maybe_snapshot(self, force: bool = False) -> None:
+        if self.store is not None and (force or self.store.due()):
+            self.store.snapshot(self.engine.ledger)
+
+    # ---- the order stage ------------------------------------------------------------
+    def check(self, ctx: Any, ticket: Any) -> HubError | None | object:
+        """Run the checks; None lets the order through to the desk (which then calls `reserved`)."""
+        self._passed = None
+        strategy, params = ticket.strategy, ticket.params
+        try:
+            o = self.engine.evaluate(strategy, params)
+            if o.crossing and self._resubmitting is ticket.call:
+                # held once already and a crossing order is still (or again) resting: no second round
+                raise Refusal("self_trade", self.engine.settings.self_trade, o.crossing[0].order_id,
+                              f"the resting order {o.crossing[0].order_id} still crosses this order after the cancel "
+                              f"round", extra={"resting": [c.view() for c in o.crossing]})
+        except Refusal as r:
+            return self.refuse(strategy, r)
+        if self.engine.settings.trading == "dry_run":
+            return HubError(ErrorCode.RISK_REJECTED, "dry run ([risk] trading = \"dry_run\"): every check passed and "
+                                                     "nothing was sent",
+                            {"check": "dry_run", "limit": "dry_run", "value": "passed", "strategy": strategy})
+        if o.crossing:
+            return self._hold(ticket, o)
+        self._passed = o
+        return None
+
+    def refuse(self, strategy: str, r: Refusal) -> HubError:
+        data = self.engine.refusal_data(r, strategy)
+        if self.port is not None:
+            self.port.publish(TOPIC, {"event": "refused", "code": r.code, "message": r.message, **data})
+        return HubError(r.code, r.message, data)
+
+    def reserved(self, tag: str, strategy: str, params: dict[str, Any]) -> None:
+        """The desk journaled the order under `tag` and is about to call the broker: reserve, commit."""
+        o, self._passed = self._passed, None
+        if o is None or o.strategy != strategy or o.code != params.get("stock_code"):
+            return  # not an order this stage passed (no reservation)
+        self.engine.reserve(tag, o)
+        if self.port is not None:
+            self.port.commit()  # the reservation is durable before the broker has the order
+
+    def released(self, tag: str) -> None:
+        """The placement failed (the broker refused it, or it never left the hub)."""
+        self.engine.placement_failed(tag)
+
+    def cancelled(self, strategy: str) -> None:
+        self.engine.on_cancel(strategy)
+
+    def dry(self, strategy: str, params: dict[str, Any]) -> dict[str, Any]:
+        """`check_order`: what the checks say now; nothing is counted, reserved or sent."""
+        saved = dict(self.engine.refusals), dict(self.engine.refusals_by_strategy)
+        try:
+            o = self.engine.evaluate(strategy, params)
+        except Refusal as r:
+            return {"ok": False, "code": r.code, "message": r.message, **self.engine.refusal_data(r, strategy)}
+        finally:
+            self.engine.refusals, self.engine.refusals_by_strategy = saved
+        out = {"ok": True, "code": None, "message": "every check passed", "check": None, "limit": None,
+               "value": None, "strategy": strategy, "reserve_cash": o.cash / 100.0, "notional": o.notional / 100.0}
+        if o.crossing:
+            out["message"] = "every check passed; the crossing resting order(s) would be cancelled first"
+            out["resting"] = [c.view() for c in o.crossing]
+        return out
+
+    # ---- cancel_resting: hold, cancel, resubmit --------------------------------------
+    def _hold(self, ticket: Any, o: Order) -> object | HubError:
+        port = self.port
+        ids = [c.order_id for c in o.crossing]
+        sent = [i for i in ids if port is not None and port.cancel(i)]
+        if port is None or len(sent) != len(ids):
+            return self.refuse(o.strategy, Refusal(
+                "self_trade", "cancel_resting", ids[0], f"the crossing resting order(s) {ids} could not be cancelled "
+                                                        f"(broker down?); the order was not sent",
+                extra={"resting": [c.view() for c in o.crossing]}))
+        self.held.append(Held(ticket.call, o.strategy, dict(ticket.params), set(ids),
+                              time.monotonic() + port.order_timeout, [c.view() for c in o.crossing]))
+        self.engine.held[o.strategy] = self.engine.held.get(o.strategy, 0) + 1
+        log.info("self-trade: holding an order of %s until resting order(s) %s are cancelled", o.strategy, ids)
+        return HELD
+
+    def _release_held(self, h: Held) -> None:
+        self.held.remove(h)
+        n = self.engine.held.get(h.strategy, 1) - 1
+        if n > 0:
+            self.engine.held[h.strategy] = n
+        else:
+            self.engine.held.pop(h.strategy, None)
+
+    def _final(self, order_id: int) -> None:
+        for h in list(self.held):
+            h.waiting.discard(order_id)
+            if not h.waiting:
+                self._release_held(h)
+                self._resubmitting = h.call
+                try:
+                    self.port.resubmit(h.call, h.strategy, h.params)
+                except HubError as err:
+                    self.port.reply_error(h.call, err)
+                finally:
+                    self._resubmitting = None
+
+    def tick(self) -> None:
+        """Timer: a held order whose resting orders did not end within order_timeout is refused."""
+        now = time.monotonic()
+        for h in list(self.held):
+            if now >= h.deadline:
+                self._release_held(h)
+                err = self.refuse(h.strategy, Refusal(
+                    "self_trade", "cancel_resting", sorted(h.waiting)[0],
+                    f"the resting order(s) {sorted(h.waiting)} were not cancelled within {self.port.order_timeout:g}s; "
+                    f"the order was not sent", extra={"resting": h.resting}))
+                self.port.reply_error(h.call, err)
+
+    # ---- broker pushes (the book's public maps) ------------------------------------------
+    def on_order(self, data: dict[str, Any]) -> None:
+        self.engine.on_order(data)
+        if self.held and data.get("order_status") in (53, 54, 56, 57):
+            self._final(data.get("order_id"))
+
+    def on_trade(self, data: dict[str, Any]) -> None:
+        self.engine.on_trade(data)
+
+    # ---- day, reconcile --------------------------------------------------------------
+    def roll(self, day: str) -> None:
+        self.engine.roll(day)
+
+    def reconcile(self, asset: dict[str, Any] | None, positions: list[dict[str, Any]], book_now: bool = False) \
+            -> dict[str, Any]:
+        report = self.engine.reconcile(asset, positions, book_now)
+        if report["booked"] and self.port is not None:
+            self.port.publish(TOPIC, {"event": "reconciled", "booked": report["booked"], "strategy": POOL})
+        if not report["ok"]:
+            log.warning("risk: reconciliation differences (%s): cash %s, positions %s",
+                        "pending confirmation" if report["pending"] else "booked to the pool",
+                        report["cash"], report["positions"])
+        return report
+
+    # ---- admin --------------------------------------------------------------------
+    def admin(self, what: str, **kw: Any) -> dict[str, Any]:
+        """allot / transfer / limits: LedgerError becomes RISK_REJECTED with the figures."""
+        e = self.engine
+        try:
+            if what == "allot":
+                rec = e.allot(kw["strategy"], kw.get("cash"), kw.get("stock_code"), kw.get("volume") or 0)
+            elif what == "transfer":
+                rec = e.transfer(kw["src"], kw["dst"], kw.get("cash"), kw.get("stock_code"), kw.get("volume") or 0)
+            else:
+                e.set_limits(kw["strategy"], kw["limits"])
+                rec = {"k": "limits", "s": kw["strategy"], "set": kw["limits"]}
+        except (LedgerError, ValueError) as exc:
+            raise HubError(ErrorCode.RISK_REJECTED, str(exc), {"check": what, "limit": None, "value": None,
+                                                               "strategy": kw.get("strategy") or kw.get("src")})
+        if self.port is not None:
+            self.port.publish(TOPIC, {"event": what, "record": rec, "strategy": kw.get("strategy") or kw.get("dst")})
+        return rec
+
+    # ---- views -------------------------------------------------------------------
+    def asset_for(self, role: str, strategy: str, account: dict[str, Any] | None) -> dict[str, Any] | None:
+        if role != Role.STRATEGY:
+            return account
+        acc = self.port.account_id() if self.port is not None else ""
+        return self.engine.sleeve_asset(strategy, acc, (account or {}).get("account_type", 2))
+
+    def positions_for(self, role: str, strategy: str, account: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if role != Role.STRATEGY:
+            return account
+        acc = self.port.account_id() if self.port is not None else ""
+        return self.engine.sleeve_positions(strategy, acc)
+
+    def position_for(self, role: str, strategy: str, code: str, account: dict[str, Any] | None) \
+            -> dict[str, Any] | None:
+        if role != Role.STRATEGY:
+            return account
+        acc = self.port.account_id() if self.port is not None else ""
+        return self.engine.sleeve_position(strategy, code, acc)
+
+
+def reference_from(quotes_latest: dict[str, dict[str, Any]], positions: dict[str, dict[str, Any]]) \
+        -> Callable[[str], "tuple[float, float] | None"]:
+    """code -> (last price, yesterday's close) from the hub's memory: published ticks, else the book."""
+    def ref(code: str) -> "tuple[float, float] | None":
+        t = quotes_latest.get(code)
+        if t is not None:
+            return float(t.get("lastPrice") or 0.0), float(t.get("lastClose") or 0.0)
+        p = positions.get(code)
+        if p is not None:
+            return float(p.get("last_price") or 0.0), 0.0
+        return None
+    return ref

@@ -1,0 +1,62 @@
+"""The ledger's durable form: a `risk_log` table of records in the hub's journal, plus a snapshot.
+
+Why in the journal: a record is written in the same transaction as the event or order request
+that caused it (the journal's group commit), so after a kill -9 the ledger and the book agree.
+Restore = the last snapshot (journal meta `risk.snapshot`) + the records written after it.
+A snapshot is taken every `SNAPSHOT_EVERY` records and at a clean stop; the records it covers
+are deleted with it (same transaction). Read at start only, never per order.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from rpc_client.protocol import pack, unpack
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hub.core.journal import Journal
+    from hub.risk.ledger import Ledger
+
+SCHEMA = "CREATE TABLE IF NOT EXISTS risk_log (id INTEGER PRIMARY KEY, data BLOB NOT NULL)"
+SNAPSHOT_KEY = "risk.snapshot"
+SNAPSHOT_EVERY = 500
+
+
+class RiskStore:
+    def __init__(self, journal: "Journal") -> None:
+        self.journal = journal
+        journal.side_schema(SCHEMA)
+        row = journal.side_read("SELECT COALESCE(MAX(id), 0) FROM risk_log")
+        self.last_id = int(row[0][0]) if row else 0
+        snap = journal.get_json(SNAPSHOT_KEY)
+        if isinstance(snap, dict):
+            self.last_id = max(self.last_id, int(snap.get("id", 0)))
+        self.since_snapshot = 0
+
+    def write(self, rec: dict[str, Any]) -> None:
+        """Journal one record (joins the loop's open transaction; committed with it)."""
+        self.last_id += 1
+        self.journal.side_write("INSERT INTO risk_log (id, data) VALUES (?, ?)", (self.last_id, pack(rec)))
+        self.since_snapshot += 1
+
+    def due(self) -> bool:
+        return self.since_snapshot >= SNAPSHOT_EVERY
+
+    def snapshot(self, ledger: "Ledger") -> None:
+        """Write the whole ledger and drop the records it covers (same transaction)."""
+        self.journal.set_json(SNAPSHOT_KEY, {"id": self.last_id, "ledger": ledger.to_dict()})
+        self.journal.side_write("DELETE FROM risk_log WHERE id <= ?", (self.last_id,))
+        self.since_snapshot = 0
+
+    def load(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """(snapshot ledger dict or None, records after it, oldest first)."""
+        snap = self.journal.get_json(SNAPSHOT_KEY)
+        after = int(snap.get("id", 0)) if isinstance(snap, dict) else 0
+        rows = self.journal.side_read("SELECT data FROM risk_log WHERE id > ? ORDER BY id", (after,))
+        ledger = snap.get("ledger") if isinstance(snap, dict) else None
+        return ledger, [unpack(r[0]) for r in rows]
+
+
+def dumps(ledger: "Ledger") -> str:
+    return json.dumps(ledger.to_dict(), sort_keys=True)
