@@ -102,6 +102,9 @@ FREE_STR_LEN = 256
 #: ``price * 100``, ``price * volume`` and every count far inside float and int64 range.
 MAX_ORDER_VOLUME = 10_000_000
 MAX_PRICE = 100_000.0
+#: Allotments and transfers between sleeves (CNY, shares): far above any one account.
+MAX_CASH = 1e13
+MAX_HOLDING = 10 ** 12
 #: xtconstant order types end at 1172 and price types below 100 today.
 MAX_ORDER_TYPE = 9_999
 MAX_PRICE_TYPE = 9_999
@@ -459,6 +462,11 @@ def _strategy_name(v: str) -> str | None:
     return None if STRATEGY_NAME_RE.match(v) else "must be 1-32 letters, digits, '_' or '-', starting with a letter or digit"
 
 
+def _sleeve_name(v: str) -> str | None:
+    """A strategy name, or `_external` (the unallotted pool)."""
+    return None if v == EXTERNAL_OWNER else _strategy_name(v)
+
+
 def _client_order_id(v: str) -> str | None:
     if not v or len(v) > MAX_CLIENT_ORDER_ID_LEN:
         return f"must be 1-{MAX_CLIENT_ORDER_ID_LEN} characters"
@@ -620,19 +628,22 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     ), "Each sleeve and the pool: cash, reserved, positions, P&L, limit use.", "[sleeve map]"),
     Method("allot", ADMINS, (
         P("strategy", (str,), check=_strategy_name),
-        P("cash", (float,), required=False, default=None, doc="CNY from the pool (negative: back to it)"),
+        P("cash", (float,), required=False, default=None, lo=-MAX_CASH, hi=MAX_CASH,
+          doc="CNY from the pool (negative: back to it)"),
         P("stock_code", (str,), required=False, default=None, check=_stock_code),
-        P("volume", (int,), required=False, default=0, doc="shares from the pool (negative: back to it)"),
+        P("volume", (int,), required=False, default=0, lo=-MAX_HOLDING, hi=MAX_HOLDING,
+          doc="shares from the pool (negative: back to it)"),
     ), "Move cash and/or shares from the unallotted pool to a strategy's sleeve (journaled).", "{record}"),
     Method("transfer", ADMINS, (
-        P("src", (str,), check=_strategy_name), P("dst", (str,), check=_strategy_name),
-        P("cash", (float,), required=False, default=None),
+        P("src", (str,), check=_sleeve_name), P("dst", (str,), check=_sleeve_name),
+        P("cash", (float,), required=False, default=None, lo=-MAX_CASH, hi=MAX_CASH),
         P("stock_code", (str,), required=False, default=None, check=_stock_code),
-        P("volume", (int,), required=False, default=0),
+        P("volume", (int,), required=False, default=0, lo=-MAX_HOLDING, hi=MAX_HOLDING),
     ), "Move cash and/or shares between two sleeves (journaled).", "{record}"),
     Method("set_limits", ADMINS, (
         P("strategy", (str,), check=_strategy_name),
-        P("limits", (dict,), doc="{key: value} of [strategies.NAME] limit keys (not cash/positions)"),
+        P("limits", (dict,), check=lambda v: None if len(v) <= 16 else "must hold at most 16 keys",
+          doc="{key: value} of [strategies.NAME] limit keys (not cash/positions)"),
     ), "Change a strategy's limits at run time (journaled, effective for the next order).", "{limits}"),
     Method("reconcile", ADMINS, (),
            "Reconcile the book and every sleeve with the broker now; differences go to the pool.", "{report}"),
