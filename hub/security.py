@@ -197,15 +197,125 @@ class _AllowList:
         return False
 
 
+def _handshake_reason(event: int, value: int) -> str:
+    """A short name for a failed handshake, for the counters and the log."""
+    if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        if value == zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+            return "mechanism_mismatch"
+        if value == zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
+            return "cryptographic"
+        return "protocol"
+    if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+        return f"zap_{value}"
+    return "no_detail"
+
+
+_HINTS = {
+    "mechanism_mismatch": "a client without CurveZMQ (NULL or PLAIN) on this CURVE hub",
+    "cryptographic": "a client with a wrong secret key or a wrong server key",
+}
+
+
+class _HandshakeWatch:
+    """Refusals ZAP never sees: libzmq rejects a NULL/PLAIN peer on a CURVE socket (mechanism
+    mismatch) and a peer with a wrong secret or server key (the crypto box fails) before any ZAP
+    request. A monitor socket per hub socket reports those handshake failures; each is counted
+    (in `auth_denied`, with its reason) and logged at most once a minute per reason.
+
+    The monitors are created on the socket's thread (`watch`, before bind); one thread reads them.
+    ZAP denials (status 400) are counted by `_AllowList` already, so they are not counted twice.
+    """
+
+    EVENTS = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+              | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+    LOG_EVERY = 60.0
+
+    def __init__(self) -> None:
+        self.failed = 0
+        self.reasons: dict[str, int] = {}
+        self._addrs: list[tuple[str, str]] = []
+        self._logged: dict[str, tuple[float, int]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def watch(self, sock: zmq.Socket, what: str) -> None:
+        addr = f"inproc://qmt-hub-handshakes-{id(self):x}-{len(self._addrs)}"
+        sock.monitor(addr, self.EVENTS)
+        with self._lock:
+            self._addrs.append((addr, what))
+
+    def start(self, ctx: zmq.Context) -> None:
+        if self._thread is None and self._addrs:
+            self._thread = threading.Thread(target=self._run, args=(ctx,), name="hub-handshake-watch", daemon=True)
+            self._thread.start()
+
+    def _run(self, ctx: zmq.Context) -> None:
+        from zmq.utils.monitor import parse_monitor_message
+
+        socks: dict[zmq.Socket, str] = {}
+        poller = zmq.Poller()
+        try:
+            while not self._stop.is_set():
+                with self._lock:
+                    new = self._addrs[len(socks):]
+                for addr, what in new:  # sockets watched after the thread started
+                    pair = ctx.socket(zmq.PAIR)
+                    pair.linger = 0
+                    pair.connect(addr)
+                    socks[pair] = what
+                    poller.register(pair, zmq.POLLIN)
+                if not socks:
+                    self._stop.wait(0.05)
+                    continue
+                for pair, _ in poller.poll(200):
+                    try:
+                        msg = parse_monitor_message(pair.recv_multipart(zmq.NOBLOCK))
+                    except zmq.ZMQError:
+                        continue
+                    self._count(socks[pair], int(msg["event"]), int(msg["value"]))
+        except Exception:  # noqa: BLE001 - the watch must never take the hub down
+            log.exception("curve: the handshake watch failed; failed handshakes are no longer counted")
+        finally:
+            for pair in socks:
+                pair.close(0)
+
+    def _count(self, what: str, event: int, value: int) -> None:
+        if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH and value == 400:
+            return  # a ZAP denial: _AllowList counted and logged it
+        reason = _handshake_reason(event, value)
+        with self._lock:
+            self.failed += 1
+            self.reasons[reason] = self.reasons.get(reason, 0) + 1
+            now = time.monotonic()
+            last, count = self._logged.get(reason, (-1e9, 0))
+            if now - last < self.LOG_EVERY:
+                self._logged[reason] = (last, count + 1)
+                return
+            self._logged[reason] = (now, 0)
+        more = f" ({count} more since the last such line)" if count else ""
+        log.warning("curve: refused a connection on %s: %s handshake failure (%s)%s", what, reason,
+                    _HINTS.get(reason, "the peer does not speak CurveZMQ with an authorised key"), more)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+            self._thread = None
+
+
 class CurveServer:
-    """The hub's CurveZMQ side: its keypair and the authenticator thread on its context."""
+    """The hub's CurveZMQ side: its keypair, the authenticator thread on its context, and the
+    watch of handshakes that fail before ZAP is asked (counted in `auth_denied` too)."""
 
     def __init__(self, curve_dir: Path):
         self.curve_dir = curve_dir
         self.public, self.secret = load_server_keys(curve_dir)
         self.keys = authorized_keys(curve_dir)
         self.allow = _AllowList(self.keys)
+        self.handshakes = _HandshakeWatch()
         self._auth: Any = None
+        self._ctx: zmq.Context | None = None
 
     def start(self, ctx: zmq.Context) -> None:
         from zmq.auth.thread import ThreadAuthenticator
@@ -214,20 +324,27 @@ class CurveServer:
         auth.start()
         auth.configure_curve_callback(domain=ZAP_DOMAIN.decode(), credentials_provider=self.allow)
         self._auth = auth
+        self._ctx = ctx
         if not self.keys:
             log.warning("curve: no client key in %s: nobody can connect. Add one with `hub keys add-client NAME`.",
                         self.curve_dir / AUTHORIZED)
         else:
             log.info("curve: on; %d authorised client key(s): %s", len(self.keys), ", ".join(k.name for k in self.keys))
 
-    def apply(self, sock: zmq.Socket) -> None:
-        """Make `sock` a CURVE server checked by the authenticator; call before ``bind``."""
+    def apply(self, sock: zmq.Socket, what: str = "") -> None:
+        """Make `sock` a CURVE server checked by the authenticator, its failed handshakes watched;
+        call before ``bind``, on the socket's thread."""
         sock.zap_domain = ZAP_DOMAIN
         sock.curve_secretkey = self.secret
         sock.curve_publickey = self.public
         sock.curve_server = True
+        if self._ctx is not None:
+            kind = {zmq.ROUTER: "rpc", zmq.PUB: "pub"}.get(sock.type, str(sock.type))
+            self.handshakes.watch(sock, what or kind)
+            self.handshakes.start(self._ctx)
 
     def stop(self) -> None:
+        self.handshakes.stop()
         auth, self._auth = self._auth, None
         if auth is not None:
             try:
@@ -235,5 +352,11 @@ class CurveServer:
             except Exception:  # noqa: BLE001
                 log.exception("stopping the ZAP authenticator failed")
 
-    def counters(self) -> dict[str, int]:
-        return {"auth_allowed": self.allow.allowed, "auth_denied": self.allow.denied}
+    def counters(self) -> dict[str, Any]:
+        """`auth_denied` counts every refusal: keys not on the allow-list (ZAP) and handshakes that
+        failed before ZAP (NULL/PLAIN peers, wrong secret or server key), by reason in `auth_refusals`."""
+        refusals = dict(self.handshakes.reasons)
+        if self.allow.denied:
+            refusals["not_on_allow_list"] = self.allow.denied
+        return {"auth_allowed": self.allow.allowed, "auth_denied": self.allow.denied + self.handshakes.failed,
+                "auth_refusals": refusals}

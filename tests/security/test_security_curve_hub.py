@@ -177,3 +177,36 @@ def test_no_authorised_key_means_nobody_gets_in(make_curve_hub, curve_dir, tmp_p
     make_keys(curve_dir)  # the hub's keypair only
     server = make_curve_hub()
     assert server.curve.keys == [] and server.running
+
+
+@pytest.mark.parametrize("peer", ["null", "plain", "wrong server key", "wrong secret"])
+def test_handshakes_failing_before_zap_are_counted_and_logged(curve_hub, client_dirs, peer, caplog):
+    """Issue 9 item 12: NULL/PLAIN peers and CURVE peers with a wrong secret or server key are refused
+    by libzmq before any ZAP request; each such refusal counts in auth_denied and is logged."""
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="hub.security")
+    cfg = curve_hub.config
+    before = curve_hub.curve.counters()["auth_denied"]
+    ctx = zmq.Context()
+    try:
+        dealer = ctx.socket(zmq.DEALER)
+        dealer.linger = 0
+        mine = CurveKeys.from_dir(client_dirs["alpha"])
+        if peer == "plain":
+            dealer.plain_username, dealer.plain_password = b"user", b"password"
+        elif peer == "wrong server key":
+            CurveKeys(zmq.curve_keypair()[0], mine.client_public, mine.client_secret).apply(dealer)
+        elif peer == "wrong secret":  # an authorised public key without its secret
+            dealer.curve_serverkey, dealer.curve_publickey = mine.server_public, mine.client_public
+            dealer.curve_secretkey = zmq.curve_keypair()[1]
+        dealer.connect(cfg.rpc)
+        dealer.send(pack(request(1, "status", {})))
+        assert wait_for(lambda: curve_hub.curve.counters()["auth_denied"] > before, 5), curve_hub.curve.counters()
+        assert not dealer.poll(100)
+    finally:
+        ctx.destroy(0)
+    counters = curve_hub.curve.counters()
+    reason = "mechanism_mismatch" if peer in ("null", "plain") else "cryptographic"
+    assert counters["auth_refusals"].get(reason, 0) >= 1, counters
+    assert any("refused a connection on rpc" in r.getMessage() and reason in r.getMessage() for r in caplog.records)
