@@ -66,6 +66,51 @@ SIDES = frozenset({STOCK_BUY, STOCK_SELL})
 
 FIX_PRICE = 11      # limit order
 LATEST_PRICE = 5    # market at the latest price
+# the exchanges' market-order types (what a script passes as order_stock's price_type)
+MARKET_SH_CONVERT_5_CANCEL = 42     # SH/BJ 最优五档即时成交剩余撤销
+MARKET_SH_CONVERT_5_LIMIT = 43      # SH/BJ 最优五档即时成交剩转限价
+MARKET_PEER_PRICE_FIRST = 44        # 对手方最优价格委托
+MARKET_MINE_PRICE_FIRST = 45        # 本方最优价格委托
+MARKET_SZ_INSTBUSI_RESTCANCEL = 46  # SZ 即时成交剩余撤销委托
+MARKET_SZ_CONVERT_5_CANCEL = 47     # SZ 最优五档即时成交剩余撤销
+MARKET_SZ_FULL_OR_CANCEL = 48       # SZ 全额成交或撤销委托
+#: Price types whose `price` means something; for every other (market) type the price is ignored,
+#: whatever its value (scripts pass 0 or -1), as MiniQMT does.
+PRICED_TYPES = frozenset({FIX_PRICE})
+
+# ---- the counter's price types (XtOrder.price_type as MiniQMT reports it) ----------------
+# MiniQMT reports an order's price_type in the counter's own enum (EBrokerPriceType), not the
+# value the order was sent with: "该字段在返回时为柜台返回类型，不等价于下单传入的price_type".
+# A limit order comes back as 50; programs key on that (vnpy_xt ignores any other value,
+# easytrader names it 限价).
+BROKER_PRICE_ANY = 49                        # 市价
+BROKER_PRICE_LIMIT = 50                      # 限价
+BROKER_PRICE_BEST = 51                       # 最优价
+BROKER_PRICE_PROP_PEER_PRICE_FIRST = 84      # 对手方最优价格
+BROKER_PRICE_PROP_L5_FIRST_LIMITPX = 85      # 最优五档即时成交剩余转限价
+BROKER_PRICE_PROP_MIME_PRICE_FIRST = 86      # 本方最优价格
+BROKER_PRICE_PROP_INSTBUSI_RESTCANCEL = 87   # 即时成交剩余撤销
+BROKER_PRICE_PROP_L5_FIRST_CANCEL = 88       # 最优五档即时成交剩余撤销
+BROKER_PRICE_PROP_FULL_REAL_CANCEL = 89      # 全额成交并撤单
+
+#: Request price type (xtconstant) -> the counter's price type reported in XtOrder.price_type.
+#: The one table: the simulator reports through it, docs/client.md prints it.
+COUNTER_PRICE_TYPE = {
+    FIX_PRICE: BROKER_PRICE_LIMIT,
+    LATEST_PRICE: BROKER_PRICE_LIMIT,  # sent to the counter as a limit order at the latest price
+    MARKET_PEER_PRICE_FIRST: BROKER_PRICE_PROP_PEER_PRICE_FIRST,
+    MARKET_MINE_PRICE_FIRST: BROKER_PRICE_PROP_MIME_PRICE_FIRST,
+    MARKET_SH_CONVERT_5_CANCEL: BROKER_PRICE_PROP_L5_FIRST_CANCEL,
+    MARKET_SH_CONVERT_5_LIMIT: BROKER_PRICE_PROP_L5_FIRST_LIMITPX,
+    MARKET_SZ_INSTBUSI_RESTCANCEL: BROKER_PRICE_PROP_INSTBUSI_RESTCANCEL,
+    MARKET_SZ_CONVERT_5_CANCEL: BROKER_PRICE_PROP_L5_FIRST_CANCEL,
+    MARKET_SZ_FULL_OR_CANCEL: BROKER_PRICE_PROP_FULL_REAL_CANCEL,
+}
+
+
+def counter_price_type(price_type: Any) -> Any:
+    """The counter's price type MiniQMT reports for an order sent with `price_type` (unknown: as given)."""
+    return COUNTER_PRICE_TYPE.get(price_type, price_type)
 
 # ---- markets -------------------------------------------------------------------------------
 #: Market suffixes of stock codes ('600000.SH'); as a code on its own, a whole-market subscription.

@@ -462,10 +462,8 @@ class SimExchange:
         q = self.quote(code)
         if pt == C.FIX_PRICE:
             px = rules.check_limit_price(inst, price, q.limit_down, q.limit_up)
-        elif not rules.is_number(price):
-            raise reject(E.BAD_ARGUMENT, code, "委托价格错误", f"price must be a number, got {price!r}")
-        else:
-            px = q.last if pt == C.LATEST_PRICE else float(price)
+        else:  # the price of any other type is ignored, whatever it is (scripts pass 0 or -1), as on MiniQMT
+            px = q.last if pt == C.LATEST_PRICE else 0.0
         if not self._trading_now():
             raise reject(E.CLOSED, code, "非交易时间",
                          f"outside trading hours 09:30-11:30, 13:00-15:00 (now {self.clock.now():%Y-%m-%d %H:%M:%S})")

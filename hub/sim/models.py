@@ -15,6 +15,7 @@ from xtquant import xtconstant as C
 from xtquant import xttype
 
 from rpc_client.xt import CANCEL_PENDING, CANCELABLE as OPEN_STATES, FINAL as FINAL_STATES  # noqa: F401
+from rpc_client.xt import counter_price_type
 
 
 @dataclass
@@ -106,7 +107,8 @@ def order_dict(o: Order, name: str) -> dict[str, Any]:
     return {
         "account_type": C.SECURITY_ACCOUNT, "account_id": o.account_id, "stock_code": o.stock_code,
         "order_id": o.order_id, "order_sysid": o.order_sysid, "order_time": o.order_time,
-        "order_type": o.order_type, "order_volume": o.order_volume, "price_type": o.price_type,
+        "order_type": o.order_type, "order_volume": o.order_volume,
+        "price_type": counter_price_type(o.price_type),  # the counter's enum, as MiniQMT reports it
         "price": o.price, "traded_volume": o.traded_volume,
         "traded_price": round(o.traded_amount / o.traded_volume, 4) if o.traded_volume else 0.0,
         "order_status": o.order_status, "status_msg": o.status_msg, "strategy_name": o.strategy_name,

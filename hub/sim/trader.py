@@ -94,8 +94,7 @@ class XtQuantTrader:
             return -1
         if not self._ex.attach(self):
             return -1
-        self.connected = True
-        self._queue.put(("connected", None))
+        self.connected = True  # no on_connected: xtquant never calls it
         return 0
 
     def sleep(self, time: float) -> None:  # noqa: A002 (xtquant's parameter name)
@@ -172,10 +171,12 @@ class XtQuantTrader:
     # ------------------------------------------------------------ orders
     def order_stock(self, account: Any, stock_code: str, order_type: int, order_volume: int, price_type: int,
                     price: float, strategy_name: str = "", order_remark: str = "") -> int:
-        """Order id (> 0; a rejected order still gets one, then `on_order_error`), or -1."""
+        """Order id (> 0; a rejected order still gets one, then `on_order_error`), or -1.
+
+        The volume goes through int() first, as in xtquant (100.0 and "100" are 100 shares)."""
         if not self._ok():
             return -1
-        return self._ex.place_order(self, *_acct(account), stock_code, order_type, order_volume, price_type,
+        return self._ex.place_order(self, *_acct(account), stock_code, order_type, int(order_volume), price_type,
                                     price, strategy_name, order_remark)
 
     def order_stock_async(self, account: Any, stock_code: str, order_type: int, order_volume: int,
@@ -188,8 +189,8 @@ class XtQuantTrader:
         if not self._ok():
             return -1
         seq = next(self._seq)
-        if not self._ex.place_order_async(self, *_acct(account), stock_code, order_type, order_volume, price_type,
-                                          price, strategy_name, order_remark, seq):
+        if not self._ex.place_order_async(self, *_acct(account), stock_code, order_type, int(order_volume),
+                                          price_type, price, strategy_name, order_remark, seq):
             return -1
         return seq
 

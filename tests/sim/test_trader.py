@@ -272,3 +272,46 @@ def test_callback_exception_does_not_stop_pushes(ex, sim_path, acc):
     cb.wait("asset", lambda a: a.market_value > 0)
     assert len(cb.of("order")) == 2
     t.stop()
+
+
+# ---- MiniQMT's conventions (issue 12) ---------------------------------------------------------
+@pytest.mark.parametrize("code,ptype,price,counter", [
+    ("600000.SH", C.FIX_PRICE, 10.5, 50),
+    ("600000.SH", C.LATEST_PRICE, 0, 50),
+    ("600000.SH", C.MARKET_PEER_PRICE_FIRST, 0, 84),
+    ("600000.SH", C.MARKET_MINE_PRICE_FIRST, -1, 86),
+    ("600000.SH", C.MARKET_SH_CONVERT_5_CANCEL, -1, 88),
+    ("600000.SH", C.MARKET_SH_CONVERT_5_LIMIT, 0, 85),
+    ("000001.SZ", C.MARKET_SZ_INSTBUSI_RESTCANCEL, -1, 87),
+    ("000001.SZ", C.MARKET_SZ_CONVERT_5_CANCEL, 0, 88),
+    ("000001.SZ", C.MARKET_SZ_FULL_OR_CANCEL, -1, 89),
+])
+def test_orders_report_the_counters_price_type_and_market_prices_are_ignored(s, acc, code, ptype, price, counter):
+    """MiniQMT reports price_type in the counter's enum (limit 50), not the request's value; a market
+    order's price is ignored whatever it is (scripts pass 0 or -1)."""
+    oid = s.trader.order_stock(acc, code, C.STOCK_BUY, 100, ptype, price, "s", "r")
+    assert oid > 0
+    pushed = s.cb.wait("order", lambda o: o.order_id == oid)
+    assert pushed.price_type == counter and s.trader.query_stock_order(acc, oid).price_type == counter
+    assert pushed.order_status != C.ORDER_JUNK, pushed.status_msg
+    if ptype not in (C.FIX_PRICE, C.LATEST_PRICE):
+        assert pushed.price == 0.0
+
+
+def test_volume_goes_through_int_as_in_xtquant(s, acc):
+    oid = s.trader.order_stock(acc, "600000.SH", C.STOCK_BUY, 200.0, C.FIX_PRICE, 10.5)
+    assert s.trader.query_stock_order(acc, oid).order_volume == 200
+    seq = s.trader.order_stock_async(acc, "600000.SH", C.STOCK_BUY, "100", C.FIX_PRICE, 10.5)
+    resp = s.cb.wait("order_response", lambda r: r.seq == seq)
+    assert s.trader.query_stock_order(acc, resp.order_id).order_volume == 100
+
+
+def test_on_connected_is_never_called(ex, sim_path, acc):
+    cb = Recorder()
+    t = XtQuantTrader(str(sim_path), 5, cb)
+    t.start()
+    assert t.connect() == 0 and t.subscribe(acc) == 0
+    t.order_stock(acc, "600000.SH", C.STOCK_BUY, 100, C.FIX_PRICE, 10.5)
+    cb.wait("order")
+    assert "connected" not in cb.kinds()
+    t.stop()
