@@ -114,5 +114,46 @@ class XtAccountInfo(XtRecord):
     FIELDS = _fields("broker_type", "platform_id", "account_classification", "login_status")
 
 
-__all__ = ["XtRecord", "XtAsset", "XtOrder", "XtTrade", "XtPosition", "XtOrderError", "XtCancelError",
+_XTTYPE_CLASSES: dict[type, type] = {}
+
+
+def _xttype_module() -> Any:
+    """``xtquant.xttype`` when xtquant is installed (its pure-Python part loads everywhere), else None."""
+    import importlib.util
+    import sys
+
+    mod = sys.modules.get("xtquant.xttype")
+    if mod is not None:
+        return mod
+    try:
+        if importlib.util.find_spec("xtquant") is None:
+            return None
+        import xtquant.xttype as mod  # noqa: PLC0415 - only for the xtquant drop-in, and only once
+    except Exception:  # noqa: BLE001 - a broken xtquant install: plain records then
+        return None
+    return mod
+
+
+def as_xttype(record: XtRecord | None) -> Any:
+    """The record as an instance of ``xtquant.xttype``'s class of the same name too, when xtquant is
+    importable: code that checks ``isinstance(order, xttype.XtOrder)`` works as with MiniQMT, and
+    the record keeps its ``to_dict()`` / ``get()`` / equality. Without xtquant: the record itself."""
+    if record is None:
+        return None
+    cls = type(record)
+    both = _XTTYPE_CLASSES.get(cls)
+    if both is None:
+        mod = _xttype_module()
+        base = getattr(mod, cls.__name__, None) if mod is not None else None
+        both = cls if not isinstance(base, type) or issubclass(cls, base) else \
+            type(cls.__name__, (cls, base), {"__module__": __name__, "__doc__": cls.__doc__})
+        _XTTYPE_CLASSES[cls] = both
+    if both is cls:
+        return record
+    out = both.__new__(both)
+    out.__dict__.update(record.__dict__)
+    return out
+
+
+__all__ = ["as_xttype", "XtRecord", "XtAsset", "XtOrder", "XtTrade", "XtPosition", "XtOrderError", "XtCancelError",
            "XtOrderResponse", "XtCancelOrderResponse", "XtAccountStatus", "XtAccountInfo", "SECURITY_ACCOUNT"]

@@ -49,7 +49,7 @@ class CB(XtQuantTraderCallback):
 def trader(fake_hub, monkeypatch):
     monkeypatch.setenv("QMT_HUB_PUB", fake_hub.pub)
     cb = CB()
-    t = XtQuantTrader(fake_hub.rpc, 123456)
+    t = XtQuantTrader(fake_hub.rpc, 123456, strategy_name="xt123456")
     t.register_callback(cb)
     t.start()
     assert t.connect() == 0

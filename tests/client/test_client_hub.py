@@ -146,7 +146,7 @@ def test_quickstart_script_runs_unchanged_but_for_its_import(real_hub):
     assert "cash " in out and "orders:" in out and "on order callback:" in out, out
     with RpcGateway(server.config.rpc, server.config.pub, timeout=5) as mon:
         mon.connect(strategy="check", role="monitor")
-        placed = mon.query_stock_orders(strategy="xt123456")
+        placed = mon.query_stock_orders(strategy="quickstart_hub")  # named after the script (issue 12)
     assert len(placed) == 2 and all(o.order_remark == "remark" for o in placed), placed
     assert str(placed[0].order_id) in lines, out  # order_stock's return value was printed
     assert "on_order_stock_async_response" in out, out
