@@ -1,0 +1,5 @@
+import sys
+
+from rpc_client.runner.main import main
+
+sys.exit(main())
