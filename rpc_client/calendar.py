@@ -535,7 +535,9 @@ def default_calendar() -> TradingCalendar:
     global _default
     with _default_lock:
         if _default is None:
-            data = Path(os.environ.get("QMT_HUB_DATA") or "~/.qmt-hub").expanduser()
+            from rpc_client.endpoints import DEFAULT_DATA_DIR
+
+            data = Path(os.environ.get("QMT_HUB_DATA") or DEFAULT_DATA_DIR).expanduser()
             _default = TradingCalendar(holidays_file=data / "holidays.toml", cache_path=data / "calendar-cache.json")
         return _default
 

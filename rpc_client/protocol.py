@@ -615,6 +615,10 @@ METHODS: dict[str, Method] = {m.name: m for m in [
         P("cancel_open", (bool,), required=False, default=False),
         P("reason", (str,), required=False, default="halted by operator"),
     ), "Block new orders for one strategy or all.", "{halted, cancelled}"),
+    Method("halt_self", TRADERS, (
+        P("reason", (str,), max_len=200, doc="shown to the operator and the monitor"),
+    ), "Block the caller's own new orders (the runner does it after repeated failures); an operator resumes.",
+        "{halted}"),
     Method("resume", ADMINS, (
         P("strategy", (str,), required=False, default=None, check=_strategy_name),
     ), "Undo halt.", "{halted}"),

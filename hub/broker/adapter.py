@@ -107,6 +107,8 @@ class Broker:
         self._sink: Sink | None = None
         self.connected = False
         self._on_close = on_close
+        #: the broker's virtual clock, {time: epoch s, speed}, for a simulator; None = the wall clock
+        self.clock: Callable[[], dict[str, float]] | None = None
 
     # ---- connection -------------------------------------------------------------
     # The hub runs `open_trader` on its broker-connect thread (hub.broker.connector): xtquant
@@ -257,6 +259,12 @@ def make_broker(config: Any) -> Broker:
     raise BrokerUnavailable(f"unknown broker {config.broker!r} (use sim or qmt)")
 
 
+def clock_of(broker: "Broker | None") -> dict[str, float] | None:
+    """The broker's virtual clock reading for heartbeats and status (None: the wall clock rules)."""
+    fn = getattr(broker, "clock", None)
+    return fn() if callable(fn) else None
+
+
 def _make_sim(config: Any) -> Broker:
     import hub.sim as sim
 
@@ -269,7 +277,7 @@ def _make_sim(config: Any) -> Broker:
     except (TypeError, ValueError) as exc:
         raise BrokerUnavailable(f"invalid [sim] settings: {exc}") from None
     try:
-        sim.get_exchange(str(path), config=sim_cfg)
+        exchange = sim.get_exchange(str(path), config=sim_cfg)
     except RuntimeError as exc:
         raise BrokerUnavailable(f"simulator at {path}: {exc}") from None
     quotes = None
@@ -278,9 +286,13 @@ def _make_sim(config: Any) -> Broker:
     account_cls = getattr(sim, "StockAccount", None)
     account = account_cls(config.account_id) if account_cls else _Account(config.account_id)
     shutdown = getattr(sim, "shutdown_exchange", None)
-    return Broker("sim", config.account_id, lambda session: sim.XtQuantTrader(str(path), session),
-                  sim.XtQuantTraderCallback, account, quotes, config.session_id, where=str(path),
-                  on_close=(lambda: shutdown(str(path))) if shutdown else None)
+    broker = Broker("sim", config.account_id, lambda session: sim.XtQuantTrader(str(path), session),
+                    sim.XtQuantTraderCallback, account, quotes, config.session_id, where=str(path),
+                    on_close=(lambda: shutdown(str(path))) if shutdown else None)
+    clock = getattr(exchange, "clock", None)
+    if clock is not None:  # the runner follows the simulator's time (issue 13)
+        broker.clock = lambda: {"time": clock.timestamp(), "speed": clock.speed}
+    return broker
 
 
 def _make_remote_sim(config: Any, sim: Any) -> Broker:

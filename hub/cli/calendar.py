@@ -18,11 +18,12 @@ from rich.table import Table
 
 from hub.cli import EXIT_CALL_FAILED, app
 from rpc_client.calendar import CalendarCoverageError, TradingCalendar, now
+from rpc_client.endpoints import DEFAULT_DATA_DIR
 
 
 def calendar_for(data_dir: Path | str | None) -> TradingCalendar:
     """The package, then <data_dir>/holidays.toml; cached in <data_dir>/calendar-cache.json."""
-    data = Path(data_dir or "~/.qmt-hub").expanduser()
+    data = Path(data_dir or DEFAULT_DATA_DIR).expanduser()
     return TradingCalendar(holidays_file=data / "holidays.toml", cache_path=data / "calendar-cache.json")
 
 

@@ -24,6 +24,12 @@ def start(
     account: Optional[str] = typer.Option(None, "--account", help="brokerage account id"),
     sim_endpoint: Optional[str] = typer.Option(None, "--sim-endpoint", help="with --broker sim: the tcp:// endpoint "
                                                                              "of a simulator process (`hub sim`)"),
+    sim_speed: Optional[float] = typer.Option(None, "--sim-speed", min=0.001,
+                                              help="with --broker sim: virtual seconds per real second (60: a "
+                                                   "trading day in minutes; runners follow it) [sim.speed, 1]"),
+    sim_start: Optional[str] = typer.Option(None, "--sim-start", metavar="'YYYY-MM-DD HH:MM:SS'",
+                                            help="with --broker sim: the virtual clock's start, Shanghai time "
+                                                 "[sim.start_time, now]"),
     session_id: Optional[int] = typer.Option(None, "--session-id", help="xtquant session id (default: random)"),
     rpc: Optional[str] = typer.Option(None, "--rpc", help="ROUTER endpoint for calls [tcp://127.0.0.1:5555]"),
     pub: Optional[str] = typer.Option(None, "--pub", help="PUB endpoint for events [tcp://127.0.0.1:5556]"),
@@ -53,6 +59,9 @@ def start(
         cfg = HubConfig.load(config, overrides)
     except ConfigError as exc:
         fail(EXIT_USAGE, str(exc))
+    if sim_speed is not None or sim_start is not None:
+        cfg.sim = {**cfg.sim, **({"speed": sim_speed} if sim_speed is not None else {}),
+                   **({"start_time": sim_start} if sim_start is not None else {})}
     if cfg.curve:
         from hub.security import load_server_keys
         from rpc_client.security import CurveKeyError

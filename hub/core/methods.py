@@ -18,6 +18,7 @@ from rpc_client.protocol import (ACCOUNT_STREAM, CLIENT_DEAD_AFTER, MAX_MESSAGE_
 
 from rpc_client.xt import is_market
 
+from hub.broker.adapter import clock_of
 from hub.core.quotes import QUOTE, WHOLE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -265,7 +266,7 @@ def encodable(hub: "HubServer", events: list[dict[str, Any]]) -> list[dict[str, 
 
 @handler("status")
 def status(hub: "HubServer", call: "Call", p: dict[str, Any]) -> Any:
-    return hub.status()
+    return {**hub.status(), "clock": clock_of(hub.broker)}
 
 
 @handler("clients")
@@ -295,6 +296,13 @@ def halt(hub: "HubServer", call: "Call", p: dict[str, Any]) -> Any:
     hub.set_halt(p["strategy"], True, p["reason"])
     cancelled = hub.cancel_open(p["strategy"]) if p["cancel_open"] else []
     return {"halted": _halted_view(hub), "cancelled": cancelled}
+
+
+@handler("halt_self")
+def halt_self(hub: "HubServer", call: "Call", p: dict[str, Any]) -> Any:
+    # a strategy may stop its own new orders (the runner after N failures in a row); only an operator resumes
+    hub.set_halt(call.session.name, True, p["reason"])
+    return {"halted": _halted_view(hub)}
 
 
 @handler("resume")

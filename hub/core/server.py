@@ -33,6 +33,7 @@ from rpc_client.security import CurveKeyError
 import hub
 from hub import security
 from hub.broker import Broker, BrokerUnavailable, make_broker, to_dict
+from hub.broker.adapter import clock_of
 from hub.broker.connector import BrokerConnector
 from hub.config import HubConfig
 from hub.core import methods
@@ -813,7 +814,7 @@ class HubServer:
         self.publisher.publish_unjournaled(Topic.HEARTBEAT, {
             "last_seq": self.journal.last_seq, "heads": dict(self.journal.heads),
             "broker": self.broker_state["state"], "halted": self.halted["all"],
-            "uptime": round(self.uptime, 3), "clients": len(self.sessions)})
+            "uptime": round(self.uptime, 3), "clients": len(self.sessions), "clock": clock_of(self.broker)})
         day = trading_day()
         if day != self.day:
             self._new_day(day)

@@ -32,7 +32,7 @@ class SimConfig:
 
     # trading hours (09:30-11:30, 13:00-15:00 on weekdays) are off by default
     enforce_trading_hours: bool = False
-    #: virtual clock start, "YYYY-MM-DD HH:MM:SS" local time; None = now
+    #: virtual clock start, "YYYY-MM-DD HH:MM:SS" Shanghai time; None = now
     start_time: str | None = None
     #: virtual seconds per real second for the clock and the market thread
     speed: float = 1.0

@@ -31,6 +31,7 @@ else:  # pragma: no cover - 3.10
     import tomli as tomllib
 
 from rpc_client.calendar import CalendarCoverageError, TradingCalendar
+from rpc_client.endpoints import DEFAULT_DATA_DIR
 from rpc_client.gateway import RpcGateway
 from rpc_client.protocol import DEFAULT_RPC_ENDPOINT, ErrorCode, HubError
 from rpc_client.runner import tasks
@@ -63,7 +64,7 @@ class Settings:
     debug: bool = False
     rpc: str = ""
     pub: str = ""
-    data_dir: Path = Path("~/.qmt-hub")
+    data_dir: Path = DEFAULT_DATA_DIR
     curve_dir: str = ""
     timeout: float = 5.0
     misfire_grace: float = DEFAULT_GRACE
@@ -116,7 +117,7 @@ def load_settings(ns: argparse.Namespace) -> Settings:
             values[k] = v
     s.rpc = str(values.get("rpc") or os.environ.get("QMT_HUB") or DEFAULT_RPC_ENDPOINT)
     s.pub = str(values.get("pub") or os.environ.get("QMT_HUB_PUB") or "")
-    s.data_dir = Path(str(values.get("data_dir") or "~/.qmt-hub")).expanduser()
+    s.data_dir = Path(str(values.get("data_dir") or DEFAULT_DATA_DIR)).expanduser()
     s.curve_dir = str(values.get("curve_dir") or "")
     try:
         s.timeout = float(values.get("timeout", s.timeout))
@@ -287,7 +288,7 @@ class Runner:
             api = api_holder["api"]
             api.halted = scheduler.halted
             try:  # the hub shows it in the monitor and refuses the strategy's orders there too
-                gw.call("halt", strategy=s.name, reason=f"runner: {scheduler.halted}")
+                gw.call("halt_self", reason=f"runner: {scheduler.halted}"[:200])
             except HubError as exc:
                 log.warning("runner: the hub did not take the halt (%s: %s); the runner refuses new orders itself",
                             exc.code, exc.message)

@@ -263,8 +263,9 @@ class Scheduler:
                 continue
             late = [t for t in ready if (now - t).total_seconds() > job.grace]
             ontime = [t for t in ready if (now - t).total_seconds() <= job.grace]
-            if ontime:
-                due.append((ontime[-1], job.index, job, late, False))
+            if ontime:  # each fire still inside its grace runs (late ones before them are missed)
+                for k, t in enumerate(ontime):
+                    due.append((t, job.index, job, late if k == 0 else [], False))
             elif job.catch_up == "run_once":
                 due.append((late[-1], job.index, job, late, True))
             else:
@@ -275,7 +276,7 @@ class Scheduler:
             if stop is not None and stop.is_set():
                 break
             if late:
-                self._missed(job, late if not catch_up else late, now, caught_up=catch_up)
+                self._missed(job, late, now, caught_up=catch_up)
             self._run(job, when, catch_up)
         return nxt
 
