@@ -213,6 +213,7 @@ def _handshake_reason(event: int, value: int) -> str:
 _HINTS = {
     "mechanism_mismatch": "a client without CurveZMQ (NULL or PLAIN) on this CURVE hub",
     "cryptographic": "a client with a wrong secret key or a wrong server key",
+    "no_detail": "a peer that failed the handshake without a protocol error, often NULL/PLAIN on this CURVE hub",
 }
 
 

@@ -207,6 +207,9 @@ def test_handshakes_failing_before_zap_are_counted_and_logged(curve_hub, client_
     finally:
         ctx.destroy(0)
     counters = curve_hub.curve.counters()
-    reason = "mechanism_mismatch" if peer in ("null", "plain") else "cryptographic"
-    assert counters["auth_refusals"].get(reason, 0) >= 1, counters
-    assert any("refused a connection on rpc" in r.getMessage() and reason in r.getMessage() for r in caplog.records)
+    # libzmq reports a NULL/PLAIN greeting as a mechanism mismatch, or (when the peer's greeting and
+    # the close race) as a failure without detail; a bad key is always a cryptographic failure
+    reasons = ("mechanism_mismatch", "no_detail") if peer in ("null", "plain") else ("cryptographic",)
+    assert sum(counters["auth_refusals"].get(r, 0) for r in reasons) >= 1, counters
+    assert any("refused a connection on rpc" in r.getMessage() and any(x in r.getMessage() for x in reasons)
+               for r in caplog.records)
