@@ -57,6 +57,8 @@ class HubConfig:
     allow_insecure_remote: bool = False  # listen beyond loopback WITHOUT curve (refused unless set)
     risk: dict[str, Any] = field(default_factory=dict)  # [risk]: hub.risk.config.parse_settings (docs/risk.md)
     strategies: dict[str, Any] = field(default_factory=dict)  # [strategies.NAME]: allotments and limits
+    alerts: dict[str, Any] = field(default_factory=dict)  # [alerts]: hub.alerts.config.AlertsConfig (webhooks)
+    metrics: dict[str, Any] = field(default_factory=dict)  # [metrics]: hub.observe.metrics.MetricsConfig
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()
@@ -166,6 +168,14 @@ class HubConfig:
             parse_risk(self.risk, self.strategies)
         except RiskConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
+        from hub.alerts.config import AlertsConfig, AlertsConfigError
+        from hub.observe.metrics_config import MetricsConfig
+
+        try:
+            AlertsConfig.parse(self.alerts)
+            MetricsConfig.parse(self.metrics)
+        except (AlertsConfigError, ValueError) as exc:
+            raise ConfigError(f"{source}: {exc}") from None
         if final:
             problem = exposure_problem(self.rpc, self.pub, curve=self.curve, allow_insecure=self.allow_insecure_remote)
             if problem:
@@ -186,7 +196,7 @@ def _coerce(key: str, value: Any, current: Any, source: str) -> Any:
         if not isinstance(value, (str, Path)):
             raise ConfigError(f"{source}: data_dir must be a path string, got {type(value).__name__}")
         return Path(value).expanduser()
-    if key in ("sim", "risk", "strategies"):
+    if key in ("sim", "risk", "strategies", "alerts", "metrics"):
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: {key} must be a table, got {type(value).__name__}")
         return dict(value)

@@ -89,6 +89,7 @@ def start(
     warning = security.insecure_warning(cfg)
     if warning:
         err().print(f"hub: WARNING: {warning}", style="bold red", markup=False, highlight=False)
+    observers = _start_observers(cfg, server)
     typer.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
 
@@ -110,8 +111,41 @@ def start(
     except KeyboardInterrupt:
         pass
     typer.echo("stopping...")
+    if observers is not None:
+        observers.stop(stopping_alert=True)
     server.stop()
     typer.echo("stopped.")
+
+
+def _start_observers(cfg: Any, server: Any) -> Any:
+    """The watcher (alerts) and the metrics endpoint beside the hub, when configured; None otherwise."""
+    from hub.alerts.config import AlertsConfig
+    from hub.observe.metrics_config import MetricsConfig
+    from hub.observe.run import start_observers
+    from rpc_client.security import CurveKeyError, resolve_curve
+
+    alerts, metrics = AlertsConfig.parse(cfg.alerts), MetricsConfig.parse(cfg.metrics)
+    if not alerts.enabled and not metrics.enabled:
+        return None
+    curve = None
+    if cfg.curve:
+        try:
+            curve = resolve_curve()  # $QMT_HUB_CURVE: a client keypair the hub authorises
+        except CurveKeyError as exc:
+            curve = None
+            err().print(f"hub: WARNING: alerts/metrics need a client key of this hub ($QMT_HUB_CURVE): {exc}",
+                        style="bold red", markup=False, highlight=False)
+    try:
+        observers = start_observers(cfg.rpc, cfg.pub, alerts, metrics, account=server.account_id, curve=curve)
+    except OSError as exc:  # the metrics port is taken
+        server.stop()
+        fail(EXIT_CALL_FAILED, f"metrics: cannot listen on {metrics.listen}: {exc}")
+    server.status_sources["observe"] = observers.counters
+    if alerts.enabled:
+        typer.echo(f"  alerts  {len(alerts.targets)} target(s): {', '.join(t.name for t in alerts.targets)}")
+    if observers.metrics is not None:
+        typer.echo(f"  metrics http://{observers.metrics.address}/metrics  (health: /healthz)")
+    return observers
 
 
 def _fmt_status(s: dict[str, Any]) -> str:
@@ -132,6 +166,15 @@ def _fmt_status(s: dict[str, Any]) -> str:
         f"cancels {counters.get('cancels', 0)}, rejects {counters.get('rejects', 0)}, "
         f"bad frames {counters.get('bad_frames', 0)}",
     ]
+    observe = s.get("observe") or {}
+    if observe.get("alerts"):
+        a = observe["alerts"]
+        lines.append(f"  alerts    sent {a.get('sent', 0)}, FAILED {a.get('failed', 0)}, suppressed "
+                     f"{a.get('suppressed', 0)}, repeats {a.get('deduplicated', 0)}"
+                     + "".join(f"; {name}: {t['last_error']}" for name, t in (a.get("targets") or {}).items()
+                               if t.get("last_error") and t.get("failed")))
+    if observe.get("metrics"):
+        lines.append(f"  metrics   http://{observe['metrics']}/metrics")
     errors = counters.get("errors") or {}
     if errors:
         lines.append("  errors    " + ", ".join(f"{k} {v}" for k, v in sorted(errors.items())))

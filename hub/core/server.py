@@ -118,6 +118,9 @@ class HubServer:
                                          "internal": 0, "encode_failures": 0, "replay_skipped": 0,
                                          "errors": {}}
         self._latency: deque[tuple[float, float]] = deque(maxlen=20000)
+        self.calls_by_method: dict[str, int] = {}  # answered calls per method (names come from METHODS only)
+        #: name -> callable: extra parts of `status` from the hub's companions (hub.observe); called on the loop
+        self.status_sources: dict[str, Any] = {}
         self._rate_marks: deque[tuple[float, int, int, int]] = deque(maxlen=120)
         self._timers: list[list[Any]] = []
         self._replies: list[tuple[list[bytes], bytes, Session | None]] = []  # waiting for the journal's commit
@@ -475,6 +478,9 @@ class HubServer:
 
     def _done(self, call: Call) -> None:
         self._latency.append((time.monotonic(), (time.perf_counter() - call.t0) * 1000.0))
+        if call.method in METHODS:  # a peer's unknown names never become keys
+            by_method = self.calls_by_method
+            by_method[call.method] = by_method.get(call.method, 0) + 1
 
     def reply(self, call: Call, result: Any) -> None:
         self._send(call.route, ok(call.req_id, result), call.session)
@@ -875,6 +881,7 @@ class HubServer:
                          "pending_orders": self.desk.pending_count(), "dropped_events": self.publisher.dropped,
                          "quote_upstream": self.quotes.upstream_count,
                          "ticks_conflated": self.tick_store.conflated, "ticks_pending": len(self.tick_store)})
+        counters["by_method"] = dict(self.calls_by_method)
         if self.curve is not None:
             counters.update(self.curve.counters())
         return {"hub_id": self.hub_id, "version": hub.__version__, "account_id": self.account_id,
@@ -887,4 +894,15 @@ class HubServer:
                            "strategies": dict(self.halted["strategies"])},
                 "last_seq": self.journal.last_seq, "heads": dict(self.journal.heads),
                 "clients": len(self.sessions), "counters": counters, "rates": self.rates(),
-                "latency_ms": self.latency(), "rss_bytes": rss, "trading_day": self.day}
+                "latency_ms": self.latency(), "rss_bytes": rss, "trading_day": self.day,
+                **self._extra_status()}
+
+    def _extra_status(self) -> dict[str, Any]:
+        """What the hub's companions add to `status` (alerts, metrics: hub.observe), each under its name."""
+        out: dict[str, Any] = {}
+        for name, source in list(self.status_sources.items()):
+            try:
+                out[name] = source()
+            except Exception as exc:  # noqa: BLE001 - a companion's bug must not cost the status call
+                out[name] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
+        return out

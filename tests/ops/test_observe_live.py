@@ -1,0 +1,160 @@
+"""The watcher, the alert rules and the metrics endpoint against a real hub on the simulator."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from webhook_server import free_port
+from hub.alerts.config import AlertsConfig
+from hub.config import HubConfig
+from hub.core import HubServer
+from hub.core.journal import events_of_day
+from hub.monitor.link import HubLink
+from hub.observe.metrics_config import MetricsConfig
+from hub.observe.run import start_observers
+from rpc_client import RpcGateway
+from rpc_client.protocol import Role
+from webhook_server import WebhookServer, free_port
+
+BUY, FIX = 23, 11
+
+
+def _hub(tmp_path: Path) -> HubServer:
+    cfg = HubConfig.from_dict({"rpc": f"tcp://127.0.0.1:{free_port()}", "pub": f"tcp://127.0.0.1:{free_port()}",
+                               "data_dir": tmp_path / "hub", "heartbeat_interval": 0.2, "account": "1000000365"})
+    return HubServer(cfg).start()
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _samples(text: str) -> dict[tuple[str, tuple], float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def _wait(pred, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+@pytest.fixture
+def hub_and_observers(tmp_path):
+    server = _hub(tmp_path)
+    made = []
+
+    def observe(webhook_url: str, **alerts):
+        obs = start_observers(server.config.rpc, server.config.pub,
+                              AlertsConfig.parse({"targets": [{"kind": "webhook", "url": webhook_url,
+                                                               "min_level": "info"}], "retries": 0,
+                                                  "timeout": 1, **alerts}),
+                              MetricsConfig.parse({"listen": f"127.0.0.1:{free_port()}"}),
+                              account=server.account_id, status_every=0.3)
+        server.status_sources["observe"] = obs.counters
+        made.append(obs)
+        return obs
+
+    yield server, observe
+    for obs in made:
+        obs.stop(stopping_alert=False)
+    server.stop()
+    assert server.wait(10)
+
+
+def test_metrics_equal_the_hubs_counters_and_health(hub_and_observers):
+    server, observe = hub_and_observers
+    with WebhookServer("webhook") as hook:
+        obs = observe(hook.url)
+        with RpcGateway(server.config.rpc, server.config.pub, timeout=5) as gw:
+            gw.connect(strategy="alpha")
+            ids = [gw.order_stock("600000.SH", BUY, 100, FIX, 10.0 + i * 0.01) for i in range(3)]
+            assert all(i > 0 for i in ids)
+            status = server.status()
+            assert _wait(lambda: obs.watcher.snapshot()[0].get("counters", {}).get("orders") == 3)
+            assert _wait(lambda: any(c.get("strategy") == "alpha" for c in obs.watcher.snapshot()[1]))
+            code, text = _get(f"http://{obs.metrics.address}/metrics")
+        assert code == 200
+        m = _samples(text)
+        assert m[("qmt_hub_orders_total", ())] == status["counters"]["orders"] == 3
+        assert m[("qmt_hub_method_requests_total", (("method", "order_stock"),))] == 3
+        assert m[("qmt_hub_broker_up", ())] == 1.0 and m[("qmt_hub_up", ())] == 1.0
+        assert m[("qmt_hub_strategy_orders_today", (("role", "strategy"), ("strategy", "alpha")))] == 3
+        assert m[("qmt_hub_events_published_total", ())] >= 3
+        code, body = _get(f"http://{obs.metrics.address}/healthz")
+        assert code == 200 and body.strip() == "ok"
+        assert _wait(lambda: any(p["body"]["kind"] == "hub_started" for p in hook.posts))
+        # the hub's own status shows the alert counters
+        assert server.status()["observe"]["alerts"]["sent"] >= 1
+    server.stop()
+    assert _wait(lambda: _get(f"http://{obs.metrics.address}/healthz")[0] == 503, timeout=15)
+
+
+def test_halt_alert_and_daily_summary_equal_the_journal(hub_and_observers, tmp_path):
+    server, observe = hub_and_observers
+    with WebhookServer("webhook") as hook:
+        obs = observe(hook.url)
+        with RpcGateway(server.config.rpc, server.config.pub, timeout=5) as gw:
+            gw.connect(strategy="alpha")
+            for i in range(4):
+                gw.order_stock("600000.SH", BUY, 100, FIX, 11.0)  # above the market (ref 10.20), under limit-up: fills
+            token = (server.config.data_dir / "admin.token").read_text().strip()
+            admin = HubLink(server.config.rpc, server.config.pub, role=Role.ADMIN, token=token, timeout=5)
+            admin.connect()
+            admin.call("halt", strategy="alpha", reason="drill")
+            admin.close()
+            assert _wait(lambda: any(p["body"]["kind"] == "halt" and "drill" in p["body"]["text"]
+                                     for p in hook.posts))
+            assert _wait(lambda: len(gw.query_stock_trades()) >= 1, timeout=15)
+            time.sleep(0.5)
+            figures = obs.watcher.day_summary()
+        trades = [e["data"] for e in events_of_day(server.config.journal_path, server.day)
+                  if e["topic"].startswith("trade.alpha")]
+        orders = {e["data"]["order_id"] for e in events_of_day(server.config.journal_path, server.day)
+                  if e["topic"].startswith("order.alpha")}
+        assert trades, "the orders above the market filled"
+        alpha = figures["alpha"]
+        assert alpha["orders"] == len(orders) == 4
+        assert alpha["fills"] == len(trades)
+        assert alpha["turnover"] == round(sum(t["traded_amount"] for t in trades), 2)
+        assert alpha["fees"] == round(sum(t["commission"] for t in trades), 2)
+
+
+def test_a_dead_webhook_never_delays_an_order(hub_and_observers):
+    server, observe = hub_and_observers
+    with WebhookServer("webhook", mode="hang", hang=20) as hook:
+        obs = observe(hook.url)
+        token = (server.config.data_dir / "admin.token").read_text().strip()
+        admin = HubLink(server.config.rpc, server.config.pub, role=Role.ADMIN, token=token, timeout=5)
+        admin.connect()
+        with RpcGateway(server.config.rpc, server.config.pub, timeout=5) as gw:
+            gw.connect(strategy="alpha")
+            acks = []
+            for i in range(10):
+                admin.call("halt", strategy="beta", reason=f"storm {i}")  # alerts pile up at the hanging target
+                admin.call("resume", strategy="beta")
+                t0 = time.perf_counter()
+                assert gw.order_stock("600000.SH", BUY, 100, FIX, 10.0) > 0
+                acks.append(time.perf_counter() - t0)
+        admin.close()
+        assert max(acks) < 1.0, acks
+        assert len(hook.posts) <= 2  # the one thread is stuck on the first message(s), nothing else waits
+        assert obs.sender.counters()["submitted"] >= 10
