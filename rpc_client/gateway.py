@@ -299,12 +299,14 @@ class RpcGateway:
     # ------------------------------------------------------------------
     def order_stock_async(self, stock_code: str, order_type: int, order_volume: int, price_type: int,
                           price: float = 0.0, order_remark: str = "", client_order_id: str | None = None,
-                          callback: Callable[[Future], Any] | None = None) -> Future:
+                          callback: Callable[[Future], Any] | None = None, *,
+                          strategy_name: str | None = None) -> Future:
         """Place an order; resolves with the broker's order id (int).
 
         Always sends a ``client_order_id`` (uuid4 hex unless given) and retries a timed-out
         call with the same id (the hub never sends a repeat to the broker). The id is on the
-        returned future as ``future.client_order_id``.
+        returned future as ``future.client_order_id``. ``strategy_name`` (xtquant's argument) comes
+        back in this order's records as given.
         """
         coid = client_order_id or uuid.uuid4().hex
 
@@ -323,14 +325,15 @@ class RpcGateway:
                               _explain=explain,
                               stock_code=stock_code, order_type=order_type, order_volume=order_volume,
                               price_type=price_type, price=float(_plain(price)), order_remark=order_remark,
-                              client_order_id=coid)
+                              client_order_id=coid, strategy_name=strategy_name)
         fut.client_order_id = coid  # type: ignore[attr-defined]
         return fut
 
     def order_stock(self, stock_code: str, order_type: int, order_volume: int, price_type: int, price: float = 0.0,
-                    order_remark: str = "", client_order_id: str | None = None) -> int:
+                    order_remark: str = "", client_order_id: str | None = None, *,
+                    strategy_name: str | None = None) -> int:
         return _wait(self.order_stock_async(stock_code, order_type, order_volume, price_type, price, order_remark,
-                                            client_order_id))
+                                            client_order_id, strategy_name=strategy_name))
 
     def cancel_order_stock_async(self, order_id: int, callback: Callable[[Future], Any] | None = None) -> Future:
         return self.call_async("cancel_order_stock", callback, _convert=_cancel_result, order_id=order_id)

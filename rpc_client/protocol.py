@@ -557,6 +557,9 @@ METHODS: dict[str, Method] = {m.name: m for m in [
         P("price", (float,), required=False, default=0.0, check=_finite_non_negative, lo=0.0, hi=MAX_PRICE),
         P("order_remark", (str,), required=False, default="", check=_remark, max_len=64,
           doc="kept by the hub and shown back to the owner; the broker sees the hub's owner tag"),
+        P("strategy_name", (str,), required=False, default=None, check=_remark, max_len=64,
+          doc="the caller's own label (xtquant's argument), shown back in its records as given; "
+              "not given: records show the owning strategy's name"),
         P("client_order_id", (str,), required=False, default=None, check=_client_order_id,
           max_len=MAX_CLIENT_ORDER_ID_LEN,
           doc="idempotency key: a repeat returns the first result and never reaches the broker again"),

@@ -428,7 +428,7 @@ class XtQuantTrader:
             return -1
         try:
             return self._gw.order_stock(stock_code, order_type, order_volume, price_type, price,  # type: ignore
-                                        order_remark)
+                                        order_remark, strategy_name=str(strategy_name or "")[:64])
         except HubError as exc:
             log.warning("rpc_client: order_stock %s failed: %s", stock_code, exc)
             self._emit("on_order_error", self._order_error(account, -1, exc, strategy_name, order_remark))
@@ -469,7 +469,7 @@ class XtQuantTrader:
                 respond(fut.result(), None)
 
         self._gw.order_stock_async(stock_code, order_type, order_volume, price_type, price,  # type: ignore
-                                   order_remark).add_done_callback(done)
+                                   order_remark, strategy_name=str(strategy_name or "")[:64]).add_done_callback(done)
         return seq
 
     def _cancel_error(self, account: Any, order_id: int, market: Any, sysid: str, exc: BaseException | str):

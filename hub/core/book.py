@@ -25,6 +25,9 @@ class Owner:
     tag: str = ""
     client_order_id: str | None = None
     order_remark: str = ""
+    #: the caller's own strategy_name argument (the xtquant drop-in sends it); None: not given, and
+    #: records show the owning strategy's name as before
+    strategy_name: str | None = None
 
 
 class Book:
@@ -40,8 +43,9 @@ class Book:
         self.errors: dict[str, int] = {}  # rejects per owner today
 
     # ---- ownership ---------------------------------------------------------------
-    def register_tag(self, tag: str, strategy: str, client_order_id: str | None, order_remark: str) -> None:
-        self.by_tag[tag] = Owner(strategy, tag, client_order_id, order_remark)
+    def register_tag(self, tag: str, strategy: str, client_order_id: str | None, order_remark: str,
+                     strategy_name: str | None = None) -> None:
+        self.by_tag[tag] = Owner(strategy, tag, client_order_id, order_remark, strategy_name)
 
     def bind_order(self, order_id: int, tag: str) -> None:
         if order_id and order_id > 0:
@@ -76,6 +80,8 @@ class Book:
         data["owner_tag"] = raw.get("order_remark", "") if owner.tag else ""
         if owner.strategy != EXTERNAL_OWNER:
             data["order_remark"] = owner.order_remark
+            if owner.strategy_name is not None:  # the caller's own, as given (the owner is in `owner`)
+                data["strategy_name"] = owner.strategy_name
         data["owner"] = owner.strategy
         data["client_order_id"] = owner.client_order_id
         return data

@@ -39,6 +39,12 @@ PENDING, DONE, FAILED, UNKNOWN = "sent", "done", "failed", "unknown"
 FINGERPRINT = ("stock_code", "order_type", "order_volume", "price_type", "price")
 
 
+def _caller_name(params: Any) -> str | None:
+    """The caller's own `strategy_name` journaled with an order (None when it gave none)."""
+    name = params.get("strategy_name") if isinstance(params, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def fingerprint(params: dict[str, Any]) -> dict[str, Any]:
     """The `FINGERPRINT` fields of an order request."""
     return {k: params.get(k) for k in FINGERPRINT}
@@ -109,7 +115,8 @@ class OrderDesk:
     def recover(self, day: str) -> None:
         """Rebuild today's idempotency table and ownership from the journal."""
         for rec in self.journal.orders(day):
-            self.book.register_tag(rec.tag, rec.strategy, rec.client_order_id, rec.order_remark)
+            self.book.register_tag(rec.tag, rec.strategy, rec.client_order_id, rec.order_remark,
+                                   _caller_name(rec.params))
             p = Placement((rec.day, rec.strategy, rec.client_order_id), rec.tag, rec.params, rec.state,
                           rec.order_id)
             if rec.order_id:
@@ -130,7 +137,8 @@ class OrderDesk:
         # older days' tags still attribute pushes of orders that live on (e.g. queried history)
         for rec in self.journal.orders():
             if rec.tag not in self.book.by_tag:
-                self.book.register_tag(rec.tag, rec.strategy, rec.client_order_id, rec.order_remark)
+                self.book.register_tag(rec.tag, rec.strategy, rec.client_order_id, rec.order_remark,
+                                   _caller_name(rec.params))
 
     # ---- placement -----------------------------------------------------------------
     def repeat(self, call: Any, strategy: str, params: dict[str, Any]) -> bool:
@@ -180,8 +188,10 @@ class OrderDesk:
                                                   "disconnected); nothing was sent", {"client_order_id": coid})
         user_remark = params.get("order_remark") or ""
         wire = {k: params[k] for k in ("stock_code", "order_type", "order_volume", "price_type", "price")}
+        if params.get("strategy_name") is not None:
+            wire["strategy_name"] = params["strategy_name"]  # the caller's, journaled with the order
         tag = self.journal.reserve_order(key[0], strategy, coid, wire, user_remark, time.time())
-        self.book.register_tag(tag, strategy, coid, user_remark)
+        self.book.register_tag(tag, strategy, coid, user_remark, _caller_name(wire))
         p = Placement(key, tag, wire, waiters=[(call, False)])
         self.by_key[key] = p
         self.by_tag[tag] = p
