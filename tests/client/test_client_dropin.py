@@ -175,3 +175,30 @@ def test_xtdata_dropin(fake_hub, monkeypatch):
         assert wait_for(lambda: "600000.SH" not in fake_hub.quotes.get(f"xtdata-{__import__('os').getpid()}", {1}))
     finally:
         xtdata.close()
+
+
+def test_on_disconnected_only_when_the_hub_is_really_lost(fake_hub, monkeypatch):
+    """A hub that answers again at once (a quick restart: new hub_id, NO_SESSION) is not a disconnect
+    for an xtquant program; a hub silent past the deadline is, once. on_connected is never called."""
+    from client_helpers import FAST
+    from rpc_client import xttrader
+
+    monkeypatch.setattr(xttrader, "GATEWAY_OPTIONS", dict(FAST))
+    monkeypatch.setenv("QMT_HUB_PUB", fake_hub.pub)
+    cb = CB()
+    down = []
+    cb.on_disconnected = lambda: down.append(time.monotonic())
+    t = XtQuantTrader(fake_hub.rpc, 1, cb, strategy_name="xt_quick")
+    t.start()
+    assert t.connect() == 0
+    first_hub = t.gateway.hub_id
+    fake_hub.restart()  # back at once with a new hub_id: the session resumes
+    assert wait_for(lambda: t.gateway.hub_id not in (None, first_hub), 5)
+    time.sleep(0.3)
+    assert down == [] and cb.of("connected") == []
+    fake_hub.restart(down_for=1.5)  # silent past the 0.6 s deadline: really lost
+    assert wait_for(lambda: len(down) == 1, 5)
+    assert wait_for(lambda: t.gateway.connected, 5) and t.query_stock_asset(Account("1000000365")).cash == 1e6
+    time.sleep(0.3)
+    assert len(down) == 1 and cb.of("connected") == []
+    t.stop()

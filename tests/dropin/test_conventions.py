@@ -62,3 +62,13 @@ def test_a_function_the_hub_does_not_serve_says_so_by_name(hub):
     with pytest.raises(NotServedError, match="smart_algo_order_async"):
         t.smart_algo_order_async
     assert not hasattr(t, "no_such_function_anywhere") and not hasattr(t, "fund_transfer")
+
+
+def test_every_xtquant_trader_function_is_served_or_listed_as_not_served():
+    from tests.test_dropin_parity import REFERENCE  # read from the installed xtquant's own source
+
+    public = [n for n in REFERENCE if not n.startswith("_")]
+    assert len(public) > 70
+    for name in public:
+        assert (name in XtQuantTrader.__dict__) != (name in NOT_SERVED), name
+    assert set(NOT_SERVED) <= set(public)

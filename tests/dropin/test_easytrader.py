@@ -18,7 +18,6 @@ import pytest
 from rpc_client import RpcGateway
 from tests.dropin.conftest import ACCOUNT
 
-pytest.importorskip("easytrader", reason="easytrader is in the dev extras: pip install -e '.[dev]'")
 
 ROOT = Path(__file__).resolve().parents[2]
 PROG = Path(__file__).with_name("programs") / "easytrader_prog.py"
