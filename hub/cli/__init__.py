@@ -29,7 +29,7 @@ def _register_commands() -> None:
     """Import each command module; each adds its commands to `app`."""
     import importlib
 
-    for name in ("start", "sim", "ops", "monitor", "journal", "keys", "alerts", "calendar", "risk", "run", "runxt"):
+    for name in ("start", "sim", "ops", "monitor", "journal", "keys", "alerts", "service", "relay", "calendar", "risk", "run", "runxt"):
         try:
             importlib.import_module(f"hub.cli.{name}")
         except ModuleNotFoundError as exc:  # a module not written yet

@@ -36,6 +36,8 @@ def start(
     config: Optional[Path] = typer.Option(None, "--config", help="TOML config file (see docs/configuration.md)"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="journal, sim state, admin token [~/.qmt-hub]"),
     log_level: Optional[str] = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING or ERROR [INFO]"),
+    log_file: Optional[Path] = typer.Option(None, "--log-file", help="also log to this file, rotated at 10 MB, "
+                                                                    "10 kept (what `hub service` uses)"),
     keep_days: Optional[int] = typer.Option(None, "--keep-days", help="trading days the journal keeps; 0 = all [30]"),
     curve: Optional[bool] = typer.Option(None, "--curve/--no-curve",
                                          help="CurveZMQ: encrypt, and answer only clients whose key is in "
@@ -70,7 +72,10 @@ def start(
             load_server_keys(cfg.curve_path)
         except CurveKeyError as exc:
             fail(EXIT_USAGE, str(exc))
-    logging.basicConfig(level=getattr(logging, cfg.log_level), stream=sys.stderr,
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        handlers.append(_rotating_log(log_file))
+    logging.basicConfig(level=getattr(logging, cfg.log_level), handlers=handlers,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = HubServer(cfg)
     try:
@@ -115,6 +120,18 @@ def start(
         observers.stop(stopping_alert=True)
     server.stop()
     typer.echo("stopped.")
+
+
+def _rotating_log(path: Path) -> logging.Handler:
+    """A log file rotated at 10 MB with 10 kept, so an unattended hub never fills the disk."""
+    from logging.handlers import RotatingFileHandler
+
+    path = path.expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return RotatingFileHandler(path, maxBytes=10 * 1024 * 1024, backupCount=10, encoding="utf-8")
+    except OSError as exc:
+        fail(EXIT_USAGE, f"--log-file {path}: {exc}")
 
 
 def _start_observers(cfg: Any, server: Any) -> Any:
