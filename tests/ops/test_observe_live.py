@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.error
 import urllib.request
@@ -11,7 +10,6 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from webhook_server import free_port
 from hub.alerts.config import AlertsConfig
 from hub.config import HubConfig
 from hub.core import HubServer

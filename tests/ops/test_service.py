@@ -80,7 +80,7 @@ def test_cli_install_dry_run_and_usage_errors(tmp_path):
     cfg.write_text(f'account = "1000000365"\ndata_dir = "{(tmp_path / "data").as_posix()}"\n', encoding="utf-8")
     r = _hub("service", "install", "--config", str(cfg), "--platform", "windows", "--dry-run")
     assert r.returncode == 0, r.stderr
-    assert "<BootTrigger>" in r.stdout and f"would run: schtasks /Create /TN qmt-hub /XML" in r.stdout
+    assert "<BootTrigger>" in r.stdout and "would run: schtasks /Create /TN qmt-hub /XML" in r.stdout
     assert not (tmp_path / "data" / "service").exists()  # a dry run writes nothing
     r = _hub("service", "install", "--config", str(cfg), "--platform", "linux")
     assert r.returncode == 0 and "Restart=on-failure" in r.stdout and "would run: systemctl enable --now" in r.stdout
