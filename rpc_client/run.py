@@ -52,8 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     if module is None and not args:
         print(USAGE, file=sys.stderr)
         return 2
-    xthook.install()
     if module is not None:
+        xthook.install()
         sys.argv = [module, *args]
         sys.path.insert(0, os.getcwd())
         runpy.run_module(module, run_name="__main__", alter_sys=True)
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if not script.is_file():
         print(f"rpc_client.run: no such script: {script}", file=sys.stderr)
         return 2
+    xthook.install()
     sys.argv = [str(script), *args[1:]]
     sys.path.insert(0, str(script.resolve().parent))
     runpy.run_path(str(script), run_name="__main__")
