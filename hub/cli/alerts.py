@@ -7,7 +7,6 @@ dead-man alert to fire even if the hub process itself is gone or never started.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Optional
 import typer
 
 from hub.cli import EXIT_CALL_FAILED, EXIT_OK, EXIT_USAGE, app
-from hub.cli.common import CurveDirOpt, PubOpt, RpcOpt, client_curve, endpoints, fail
+from hub.cli.common import run_until_stopped, CurveDirOpt, PubOpt, RpcOpt, client_curve, endpoints, fail
 
 alerts_app = typer.Typer(help="Alerts to WeCom / DingTalk / Feishu robots or a JSON webhook (the alerts section of hub.toml).",
                          no_args_is_help=True)
@@ -79,11 +78,6 @@ def watch_cmd(config: Path = ConfigOpt, rpc: Optional[str] = RpcOpt, pub: Option
         fail(EXIT_USAGE, f"{config}: neither [alerts] targets nor [metrics] listen is configured")
     typer.echo(f"watching {rpc}: {len(alerts.targets)} alert target(s)"
                + (f", metrics on http://{observers.metrics.address}/metrics" if observers.metrics else ""))
-    stop = threading.Event()
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+    run_until_stopped()
     observers.stop(stopping_alert=False)
     raise typer.Exit(EXIT_OK)

@@ -138,3 +138,31 @@ def _jsonable(x: Any) -> Any:
 
 def rows(result: Any) -> list[dict[str, Any]]:
     return [as_dict(r) for r in (result or [])]
+
+
+def run_until_stopped(running: Callable[[], bool] = lambda: True) -> None:
+    """Block until Ctrl+C, SIGTERM or Ctrl+Break (Windows), or until `running()` turns false.
+
+    Every long-running command (`hub start`, `hub relay`, `hub alerts watch`) waits here, so
+    each stops the same way on every OS.
+    """
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:  # noqa: ARG001
+        stop.set()
+
+    for name in ("SIGTERM", "SIGBREAK"):  # SIGBREAK: Ctrl+Break on Windows
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                signal.signal(sig, on_signal)
+            except (ValueError, OSError):  # not the main thread
+                pass
+    try:
+        while not stop.is_set() and running():
+            stop.wait(0.2)
+    except KeyboardInterrupt:
+        pass

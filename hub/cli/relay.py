@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from hub.cli import EXIT_OK, EXIT_USAGE, app
-from hub.cli.common import CurveDirOpt, client_curve, fail
+from hub.cli.common import run_until_stopped, CurveDirOpt, client_curve, fail
 
 
 @app.command("relay")
@@ -29,11 +28,6 @@ def relay_cmd(hub_pub: str = typer.Option(..., "--hub-pub", metavar="ENDPOINT",
     except RelayError as exc:
         fail(EXIT_USAGE, str(exc))
     typer.echo(f"relaying {hub_pub} -> {relay.address}  (Ctrl+C to stop)")
-    stop = threading.Event()
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+    run_until_stopped()
     relay.stop()
     raise typer.Exit(EXIT_OK)

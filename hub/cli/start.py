@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from hub.cli import EXIT_CALL_FAILED, EXIT_OK, EXIT_USAGE, app
-from hub.cli.common import CurveDirOpt, JsonOpt, PubOpt, RpcOpt, err, fail, print_json, session
+from hub.cli.common import (CurveDirOpt, JsonOpt, PubOpt, RpcOpt, err, fail, print_json, run_until_stopped,
+                            session)
 from hub.monitor.link import as_dict
 
 
@@ -98,23 +97,7 @@ def start(
     typer.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:  # noqa: ARG001
-        stop.set()
-
-    for name in ("SIGTERM", "SIGBREAK"):  # SIGBREAK: Ctrl+Break on Windows
-        sig = getattr(signal, name, None)
-        if sig is not None:
-            try:
-                signal.signal(sig, on_signal)
-            except (ValueError, OSError):
-                pass
-    try:
-        while not stop.is_set() and server.running:
-            stop.wait(0.2)
-    except KeyboardInterrupt:
-        pass
+    run_until_stopped(lambda: server.running)
     typer.echo("stopping...")
     if observers is not None:
         observers.stop(stopping_alert=True)
