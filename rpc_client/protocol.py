@@ -525,6 +525,139 @@ P = Param
 _STOCK = P("stock_code", (str,), check=_stock_code, doc="security code, e.g. '600000.SH'")
 _ORDER_ID = P("order_id", (int,), check=_positive, doc="the broker's order id", lo=1)
 
+# ---- market data (hub/marketdata; docs/protocol.md "Market data") ----
+
+#: bar periods and 'tick' that get_bars serves (rpc_client.bars.PERIODS)
+MD_PERIODS = ("1m", "5m", "15m", "30m", "1h", "60m", "1d", "1w", "1mon", "tick")
+MD_DIVIDEND_TYPES = ("none", "front", "back", "front_ratio", "back_ratio")
+#: most codes in one market-data request (the client splits longer lists)
+MD_MAX_CODES = 500
+#: most rows one reply page carries; more rows come with `more` and a `cursor` for next_page
+MD_PAGE_ROWS = 4000
+#: most rows (bars or ticks over all codes) one get_bars request may produce
+MD_MAX_ROWS = 1_000_000
+
+
+def _md_codes(v: list) -> str | None:
+    if not v:
+        return "must not be empty"
+    if len(v) > MD_MAX_CODES:
+        return f"must hold at most {MD_MAX_CODES} codes (split longer lists)"
+    for code in v:
+        if not isinstance(code, str) or _stock_code(code):
+            return f"must hold codes like '600000.SH', got {code!r:.40}"
+    return None
+
+
+def _md_time(v: str) -> str | None:
+    if v and not re.fullmatch(r"\d{8}(\d{6})?", v):
+        return f"must be '', 'YYYYMMDD' or 'YYYYMMDDhhmmss', got {v!r:.40}"
+    return None
+
+
+def _md_count(v: int) -> str | None:
+    return None if -1 <= v <= MD_MAX_ROWS else f"must be -1 (all), 0 or a count up to {MD_MAX_ROWS}, got {v}"
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str | None]:
+    def check(v: str) -> str | None:
+        return None if v in choices else f"must be one of {', '.join(choices)}, got {v!r:.40}"
+    return check
+
+
+def _short_text(limit: int) -> Callable[[str], str | None]:
+    def check(v: str) -> str | None:
+        return None if len(v) <= limit else f"must be at most {limit} characters"
+    return check
+
+
+def _name_list(limit: int, each: int) -> Callable[[list], str | None]:
+    def check(v: list) -> str | None:
+        if len(v) > limit:
+            return f"must hold at most {limit} names"
+        for x in v:
+            if not isinstance(x, str) or not x or len(x) > each:
+                return f"must hold names of 1-{each} characters, got {x!r:.40}"
+        return None
+    return check
+
+
+def _market(v: str) -> str | None:
+    return None if re.fullmatch(r"[A-Z]{2,6}", v) else f"must be a market like 'SH' or 'SZ', got {v!r:.40}"
+
+
+def _cursor(v: str) -> str | None:
+    return None if re.fullmatch(r"[0-9a-f]{8,64}", v) else "must be a cursor returned by the hub"
+
+
+_MD_START = P("start_time", (str,), required=False, default="", check=_md_time, max_len=14,
+              doc="'' (earliest), 'YYYYMMDD' or 'YYYYMMDDhhmmss'")
+_MD_END = P("end_time", (str,), required=False, default="", check=_md_time, max_len=14,
+            doc="'' (latest), 'YYYYMMDD' or 'YYYYMMDDhhmmss'")
+_MD_CODES = P("codes", (list,), check=_md_codes, max_len=MD_MAX_CODES, doc=f"security codes, at most {MD_MAX_CODES}")
+_MD_TABLES = P("tables", (list,), required=False, default=[], check=_name_list(32, 32), max_len=32,
+               doc="financial tables ('Balance', 'Income', ...); [] for all")
+_MD_COUNT = P("count", (int,), required=False, default=-1, check=_md_count, lo=-1, hi=MD_MAX_ROWS,
+              doc="-1 all, n the last n in the range")
+
+MD_METHODS = [
+    Method("get_bars", READERS, (
+        _MD_CODES,
+        P("period", (str,), required=False, default="1d", check=_one_of(MD_PERIODS), max_len=8),
+        _MD_START, _MD_END, _MD_COUNT,
+        P("dividend_type", (str,), required=False, default="none", check=_one_of(MD_DIVIDEND_TYPES), max_len=16),
+        P("fill_data", (bool,), required=False, default=True),
+    ), "Bars (or, period 'tick', ticks) per code, as xtdata.get_market_data_ex reads them; "
+       f"at most {MD_PAGE_ROWS} rows a page.",
+        "{data: {code: {field: [values]}}, more, cursor}"),
+    Method("next_page", READERS, (
+        P("cursor", (str,), check=_cursor, max_len=64, doc="the cursor of the previous page"),
+    ), "The next page of a paged market-data result (same caller, within 5 minutes).",
+        "{data, more, cursor}"),
+    Method("download_history_data", READERS, (
+        _MD_CODES,
+        P("period", (str,), check=_one_of(MD_PERIODS), max_len=8),
+        _MD_START, _MD_END,
+        P("incrementally", (bool,), required=False, default=None),
+    ), "Have the source fetch history (xtdata.download_history_data2); the simulator has it already.",
+        "{code: {}}"),
+    Method("get_instrument_detail", READERS, (
+        _MD_CODES,
+        P("iscomplete", (bool,), required=False, default=False),
+    ), "xtdata.get_instrument_detail per code (null for an unknown code); cached for the day.",
+        "{code: detail | null}"),
+    Method("get_instrument_type", READERS, (
+        P("stock_code", (str,), check=_stock_code, max_len=24),
+        P("variety_list", (list,), required=False, default=None, check=_name_list(32, 32), max_len=32),
+    ), "xtdata.get_instrument_type.", "{type: bool}"),
+    Method("get_sector_list", READERS, (), "xtdata.get_sector_list.", "[sector name]"),
+    Method("get_stock_list_in_sector", READERS, (
+        P("sector", (str,), check=_short_text(64), max_len=64),
+        P("real_timetag", (int,), required=False, default=-1, lo=-1, hi=4_102_444_800_000,
+          doc="-1 latest, or ms of a past day"),
+    ), "xtdata.get_stock_list_in_sector.", "[code]"),
+    Method("download_sector_data", READERS, (), "xtdata.download_sector_data.", "{}"),
+    Method("get_trading_dates", READERS, (
+        P("market", (str,), check=_market, max_len=6), _MD_START, _MD_END, _MD_COUNT,
+    ), "xtdata.get_trading_dates: ms of 00:00 Beijing per trading day.", "[int]"),
+    Method("get_trading_calendar", READERS, (
+        P("market", (str,), check=_market, max_len=6), _MD_START, _MD_END,
+    ), "xtdata.get_trading_calendar: 'YYYYMMDD' per trading day, future ones included.", "[str]"),
+    Method("get_divid_factors", READERS, (
+        P("stock_code", (str,), check=_stock_code, max_len=24), _MD_START, _MD_END,
+    ), "xtdata.get_divid_factors as a frame in split form.", "{index, columns, data}"),
+    Method("download_financial_data", READERS, (
+        _MD_CODES, _MD_TABLES, _MD_START, _MD_END,
+    ), "xtdata.download_financial_data.", "{}"),
+    Method("get_financial_data", READERS, (
+        _MD_CODES, _MD_TABLES, _MD_START, _MD_END,
+        P("report_type", (str,), required=False, default="report_time",
+          check=_one_of(("report_time", "announce_time")), max_len=16),
+    ), "xtdata.get_financial_data: frames in split form per code and table.",
+        "{code: {table: {index, columns, data}}}"),
+]
+
+
 METHODS: dict[str, Method] = {m.name: m for m in [
     # ---- session ----
     Method("hello", ROLES, (
@@ -660,6 +793,7 @@ METHODS["check_order"] = Method(
     "check_order", TRADERS, METHODS["order_stock"].params,
     "What the pre-trade checks would say about this order now; nothing is reserved, counted or sent.",
     "{ok, code, check, limit, value, strategy, message, reserve_cash, notional}")
+METHODS.update({m.name: m for m in MD_METHODS})
 
 
 # --------------------------------------------------------------------------
@@ -778,7 +912,8 @@ __all__ = [
     "request", "ok", "error", "Role", "ROLES", "Param", "Method", "METHODS", "Topic", "OWNED_TOPICS",
     "SHARED_TOPICS", "UNJOURNALED_TOPICS", "MONITOR_TOPICS", "ALL_TOPICS", "owned_topic", "tick_topic",
     "split_topic", "event", "visible_to", "topics_for", "ACCOUNT_STREAM", "HUB_STREAM", "stream_of",
-    "streams_for", "INT64_MIN", "INT64_MAX", "MAX_DEPTH", "MAX_STR_BYTES", "MAX_MAP_LEN", "MAX_ARRAY_LEN",
+    "streams_for", "MD_PERIODS", "MD_DIVIDEND_TYPES", "MD_MAX_CODES", "MD_PAGE_ROWS",
+    "MD_MAX_ROWS", "MD_METHODS", "INT64_MIN", "INT64_MAX", "MAX_DEPTH", "MAX_STR_BYTES", "MAX_MAP_LEN", "MAX_ARRAY_LEN",
     "MAX_PARAM_STR", "MAX_ID_LEN", "PREVIEW_LEN", "FREE_MAP_KEYS", "KNOWN_STATS", "FREE_KEY_LEN", "FREE_STR_LEN",
     "MAX_ORDER_VOLUME", "MAX_PRICE", "MAX_ORDER_TYPE", "MAX_PRICE_TYPE", "MAX_MARKET", "preview",
     "check_bounds", "decode_request", "DecodeError", "bounded_map", "request_id", "check_envelope",

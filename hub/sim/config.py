@@ -49,6 +49,9 @@ class SimConfig:
     universe: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: replay ticks from this CSV file instead of the random walk
     replay_csv: str | None = None
+    #: folder of real history (CSV or Parquet) served instead of the generated one for the
+    #: codes it holds; layout in docs/simulator.md ("History")
+    history_dir: str | None = None
 
     # fill model
     #: shares shown at each of the five book levels, drawn per snapshot

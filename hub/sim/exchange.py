@@ -240,6 +240,17 @@ class SimExchange:
         m = self._market
         return m.rng(code) if isinstance(m, RandomWalk) else m._fallback.rng(code)
 
+    def market_data(self) -> Any:
+        """This terminal's `hub.sim.marketdata.SimMarketData` (bars, instruments, sectors,
+        calendar), created on first use; it records the tick feed from then on."""
+        with self.lock:
+            md = getattr(self, "_market_data", None)
+            if md is None:
+                from hub.sim.marketdata import SimMarketData
+
+                md = self._market_data = SimMarketData(self)
+            return md
+
     def instrument(self, code: str) -> Instrument | None:
         return self.universe.get(code) if isinstance(code, str) else None
 
@@ -453,7 +464,9 @@ class SimExchange:
         inst = self.instrument(code)
         if inst is None:
             raise reject(E.UNKNOWN_CODE, code, "证券代码不存在",
-                         f"{code!r} is not an A-share stock code (e.g. '600000.SH')")
+                         f"{code!r} is not an A-share stock code (e.g. '600000.SH'), nor an ETF or a convertible bond")
+        if not inst.tradable:
+            raise reject(E.UNKNOWN_CODE, code, "指数不可交易", f"{code} is an index: quotes only, no orders")
         if order_type not in (C.STOCK_BUY, C.STOCK_SELL) or isinstance(order_type, bool):
             raise reject(E.BAD_ARGUMENT, code, "委托类型错误",
                          f"order_type must be STOCK_BUY (23) or STOCK_SELL (24), got {order_type!r}")
@@ -586,7 +599,7 @@ class SimExchange:
         pos = self.positions.get(key) or Position(o.account_id, o.stock_code)
         self.positions[key] = pos
         amount = cents(price * qty)
-        fees = fill_fees(self.config, not o.is_buy, amount, o.traded_amount)
+        fees = fill_fees(self.config, not o.is_buy, amount, o.traded_amount, stamp_duty=q.inst.kind == "stock")
         o.traded_volume += qty
         o.traded_amount = cents(o.traded_amount + amount)
         o.fees_paid = cents(o.fees_paid + fees.total)
@@ -597,6 +610,8 @@ class SimExchange:
             acc.frozen_cash = cents(acc.frozen_cash - from_frozen)
             acc.cash = cents(acc.cash - (cost - from_frozen))
             pos.volume += qty
+            if q.inst.t_plus_zero:  # convertible bonds: sellable the day they are bought
+                pos.can_use_volume += qty
             pos.cost = cents(pos.cost + cost)
             pos.open_amount = cents(pos.open_amount + amount)
             pos.open_volume += qty

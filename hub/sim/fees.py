@@ -38,10 +38,12 @@ def order_commission(cfg: SimConfig, cumulative_amount: float) -> float:
     return max(cents(Decimal(str(cumulative_amount)) * Decimal(str(cfg.commission_rate))), cfg.commission_min)
 
 
-def fill_fees(cfg: SimConfig, is_sell: bool, amount: float, prior_amount: float) -> Fees:
-    """Fees of one fill of `amount` CNY on an order that already filled `prior_amount`."""
+def fill_fees(cfg: SimConfig, is_sell: bool, amount: float, prior_amount: float, stamp_duty: bool = True) -> Fees:
+    """Fees of one fill of `amount` CNY on an order that already filled `prior_amount`.
+
+    Stamp duty is charged on stock sells only (`stamp_duty=False` for ETFs and bonds)."""
     commission = cents(order_commission(cfg, prior_amount + amount) - order_commission(cfg, prior_amount))
-    stamp = cents(Decimal(str(amount)) * Decimal(str(cfg.stamp_duty_rate))) if is_sell else 0.0
+    stamp = cents(Decimal(str(amount)) * Decimal(str(cfg.stamp_duty_rate))) if is_sell and stamp_duty else 0.0
     transfer = cents(Decimal(str(amount)) * Decimal(str(cfg.transfer_fee_rate)))
     return Fees(commission, stamp, transfer)
 

@@ -24,8 +24,9 @@ TICK = 0.01
 LEVELS = 5
 
 
-def to_tick(price: float) -> float:
-    return round(round(price / TICK) * TICK, 2)
+def to_tick(price: float, tick: float = TICK) -> float:
+    """`price` on the `tick` grid (0.01 stocks and indexes, 0.001 ETFs and bonds)."""
+    return round(round(price / tick) * tick, 3 if tick < 0.01 else 2)
 
 
 @dataclass
@@ -65,13 +66,14 @@ class Quote:
         """Fresh five levels around `fair`: bid1 = fair, ask1 = fair + 0.01, clipped to limits."""
         lo, hi = max(1, depth_min // 100), max(1, depth_max // 100)
         mid = self.fair or self.last
+        tick = self.inst.tick
         self.ask = []
         self.bid = []
         for k in range(LEVELS):
-            pa = to_tick(mid + (k + 1) * TICK)
+            pa = to_tick(mid + (k + 1) * tick, tick)
             if pa <= self.limit_up + 1e-9:
                 self.ask.append([pa, rng.randint(lo, hi) * 100])
-            pb = to_tick(mid - k * TICK)
+            pb = to_tick(mid - k * tick, tick)
             if pb >= self.limit_down - 1e-9:
                 self.bid.append([pb, rng.randint(lo, hi) * 100])
 
@@ -80,8 +82,10 @@ class Quote:
         def prices(levels: list[list[float]]) -> list[float]:
             return [float(p) for p, _ in levels[:LEVELS]] + [0.0] * (LEVELS - len(levels[:LEVELS]))
 
+        lot = self.inst.lot
+
         def lots(levels: list[list[float]]) -> list[int]:
-            return [int(v) // 100 for _, v in levels[:LEVELS]] + [0] * (LEVELS - len(levels[:LEVELS]))
+            return [int(v) // lot for _, v in levels[:LEVELS]] + [0] * (LEVELS - len(levels[:LEVELS]))
 
         return {
             "time": self.time_ms,
@@ -91,7 +95,7 @@ class Quote:
             "low": self.low,
             "lastClose": self.last_close,
             "amount": self.amount,
-            "volume": self.volume // 100,
+            "volume": self.volume // lot,
             "pvolume": self.volume,
             "stockStatus": 0,
             "openInt": 13,
@@ -121,7 +125,7 @@ class RandomWalk:
     def step(self, q: Quote) -> None:
         rng = self.rng(q.inst.code)
         if self._vol > 0:
-            price = to_tick((q.fair or q.last) * math.exp(rng.gauss(0.0, self._vol)))
+            price = to_tick((q.fair or q.last) * math.exp(rng.gauss(0.0, self._vol)), q.inst.tick)
             q.fair = min(max(price, q.limit_down), q.limit_up)
             q.record_trade(q.fair, rng.randint(1, 50) * 100)
         q.rebuild_book(rng, *self._depth)
@@ -161,7 +165,7 @@ class CsvReplay:
             v = (row.get(key) or "").strip()
             return float(v) if v else default
 
-        price = min(max(to_tick(num("lastPrice")), q.limit_down), q.limit_up)
+        price = min(max(to_tick(num("lastPrice"), q.inst.tick), q.limit_down), q.limit_up)
         q.fair = price
         vol_lots = num("volume", -1)
         shares = int(vol_lots * 100) - q.volume if vol_lots >= 0 else 100

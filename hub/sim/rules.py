@@ -64,17 +64,20 @@ def check_price_type(inst: Instrument, price_type: object) -> int:
 
 
 def check_limit_price(inst: Instrument, price: object, limit_down: float, limit_up: float) -> float:
-    """A FIX_PRICE price: a finite positive number on the 0.01 tick inside the daily limits."""
+    """A FIX_PRICE price: a finite positive number on the instrument's tick (0.01; ETFs and
+    bonds 0.001) inside the daily limits."""
     if not is_number(price) or not math.isfinite(price) or price <= 0:
         raise reject(E.BAD_ARGUMENT, inst.code, "委托价格错误", f"price must be a finite number > 0, got {price!r}")
-    cents = round(price * 100)
-    if abs(price * 100 - cents) > 1e-6:
+    scale = 10 ** inst.decimals
+    steps = round(price * scale)
+    if abs(price * scale - steps) > 1e-6 * scale / 100:
         raise reject(E.BAD_PRICE_TICK, inst.code, "委托价格不符合最小价格变动单位",
-                     f"price {price!r} is not a multiple of the 0.01 tick")
-    p = cents / 100
+                     f"price {price!r} is not a multiple of the {inst.tick:g} tick")
+    p = round(steps / scale, inst.decimals)
+    d = inst.decimals
     if p < limit_down - 1e-9 or p > limit_up + 1e-9:
         raise reject(E.PRICE_OUT_OF_LIMITS, inst.code, "委托价格超出涨跌停范围",
-                     f"price {p:.2f} outside today's limits [{limit_down:.2f}, {limit_up:.2f}]")
+                     f"price {p:.{d}f} outside today's limits [{limit_down:.{d}f}, {limit_up:.{d}f}]")
     return p
 
 
@@ -96,6 +99,12 @@ def check_sell_volume(inst: Instrument, volume: int, can_use: int) -> None:
     if volume > inst.max_order_volume:
         raise reject(E.BAD_VOLUME, inst.code, "委托数量超过上限",
                      f"{volume} shares exceeds the {inst.max_order_volume}-share maximum per order")
+    if inst.lot == 10:  # convertible bonds: multiples of 10, an odd remainder only as a whole
+        if volume % 10 and volume % 10 != can_use % 10:
+            raise reject(E.BAD_VOLUME, inst.code, "委托数量不符合交易单位",
+                         f"sell volume {volume} must be a multiple of 10, or include the whole odd remainder "
+                         f"of {can_use % 10}")
+        return
     if inst.buy_step == 1:  # STAR / BSE: minimum then steps of 1; below the minimum only to close
         if volume < inst.buy_min and volume != can_use:
             raise reject(E.BAD_VOLUME, inst.code, "委托数量不符合交易单位",

@@ -1,8 +1,14 @@
 """Which codes exist, what board they trade on, and their reference prices.
 
 A code outside the built-in list is still tradable when it falls in an A-share
-stock code range; its reference price is derived from the code so every run
-and every process agrees on it.
+stock, ETF or convertible-bond code range; its reference price is derived from
+the code so every run and every process agrees on it. Indexes have quotes only.
+
+Each kind has its own rules (`Instrument`): stocks trade in lots of 100 on a
+0.01 tick and settle T+1; ETFs (51/56/58xxxx.SH, 159xxx.SZ) on a 0.001 tick, T+1;
+convertible bonds (110/111/113/118xxx.SH, 123/127/128xxx.SZ) in lots of 10 on a
+0.001 tick, T+0, with a ±20 % band; indexes (000xxx.SH, 399xxx.SZ) cannot be
+ordered.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 MAIN, STAR, CHINEXT, BSE = "main", "star", "chinext", "bse"
+ETF, INDEX, BOND = "etf", "index", "bond"
+STOCK_BOARDS = (MAIN, STAR, CHINEXT, BSE)
 
 #: ST main-board limit widens from 5 % to 10 % on this date (exchange rule change)
 ST_WIDE_FROM = date(2026, 7, 6)
@@ -53,12 +61,25 @@ BUILTIN: dict[str, tuple[str, float]] = {
     "300498.SZ": ("温氏股份", 18.00),
     "430047.BJ": ("诺思兰德", 12.00), "832000.BJ": ("安徽凤凰", 9.00),
     "830809.BJ": ("安达科技", 8.00),
+    # ETFs
+    "510300.SH": ("沪深300ETF", 3.900), "510050.SH": ("上证50ETF", 2.700), "510500.SH": ("中证500ETF", 6.000),
+    "512880.SH": ("证券ETF", 1.000), "588000.SH": ("科创50ETF", 1.000), "159915.SZ": ("创业板ETF", 2.000),
+    "159919.SZ": ("沪深300ETF", 3.900),
+    # indexes (quotes only)
+    "000001.SH": ("上证指数", 3300.00), "000300.SH": ("沪深300", 3900.00), "000016.SH": ("上证50", 2700.00),
+    "000905.SH": ("中证500", 6000.00), "000688.SH": ("科创50", 1000.00), "399001.SZ": ("深证成指", 10500.00),
+    "399006.SZ": ("创业板指", 2100.00),
+    # convertible bonds
+    "113050.SH": ("南银转债", 120.000), "113052.SH": ("兴业转债", 110.000), "110059.SH": ("浦发转债", 105.000),
+    "118000.SH": ("嘉元转债", 115.000), "127045.SZ": ("牧原转债", 120.000), "123107.SZ": ("温氏转债", 125.000),
 }
+#: an ETF that tracks a STAR or ChiNext index has their ±20 % band
+WIDE_ETFS = ("588", "159915", "159952", "159948")
 
 
 @dataclass(frozen=True)
 class Instrument:
-    """Static facts about one stock for the day."""
+    """Static facts about one instrument for the day."""
 
     code: str
     name: str
@@ -71,36 +92,69 @@ class Instrument:
         return self.code.rsplit(".", 1)[1]
 
     @property
+    def kind(self) -> str:
+        """'stock', 'etf', 'index' or 'bond'."""
+        return self.board if self.board in (ETF, INDEX, BOND) else "stock"
+
+    @property
+    def tradable(self) -> bool:
+        return self.board != INDEX
+
+    @property
+    def tick(self) -> float:
+        """Smallest price step."""
+        return 0.001 if self.board in (ETF, BOND) else 0.01
+
+    @property
+    def decimals(self) -> int:
+        return 3 if self.board in (ETF, BOND) else 2
+
+    @property
+    def lot(self) -> int:
+        """Shares (bonds: 张) per 手, the unit of tick volumes."""
+        return 10 if self.board == BOND else 100
+
+    @property
+    def t_plus_zero(self) -> bool:
+        """Bought today, sellable today (convertible bonds)."""
+        return self.board == BOND
+
+    @property
     def buy_min(self) -> int:
         """Smallest buy order (shares)."""
-        return 200 if self.board == STAR else 100
+        return {STAR: 200, BOND: 10}.get(self.board, 100)
 
     @property
     def buy_step(self) -> int:
         """Buy volumes above the minimum move in steps of this many shares."""
-        return 1 if self.board in (STAR, BSE) else 100
+        return {STAR: 1, BSE: 1, BOND: 10}.get(self.board, 100)
 
     @property
     def max_order_volume(self) -> int:
         """Largest limit order the exchange accepts (shares)."""
-        return {STAR: 100_000, CHINEXT: 300_000, BSE: 1_000_000}.get(self.board, 1_000_000)
+        return {STAR: 100_000, CHINEXT: 300_000, BSE: 1_000_000, BOND: 100_000}.get(self.board, 1_000_000)
 
     def limit_pct(self, day: date) -> float:
         if self.board == BSE:
             return 0.30
-        if self.board in (STAR, CHINEXT):
+        if self.board in (STAR, CHINEXT, BOND):
             return 0.20
+        if self.board == ETF:
+            return 0.20 if self.code.startswith(WIDE_ETFS) else 0.10
+        if self.board == INDEX:
+            return 0.20  # no band: the walk's bound only
         if self.st:
             return 0.10 if day >= ST_WIDE_FROM else 0.05
         return 0.10
 
     def limits(self, last_close: float, day: date) -> tuple[float, float]:
-        """(limit_down, limit_up) rounded half-up to the 0.01 tick."""
+        """(limit_down, limit_up) rounded half-up to the tick."""
+        step = Decimal("0.001") if self.tick < 0.01 else Decimal("0.01")
         pct = Decimal(str(self.limit_pct(day)))
         base = Decimal(str(last_close))
-        up = (base * (1 + pct)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        down = (base * (1 - pct)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        return float(max(down, Decimal("0.01"))), float(up)
+        up = (base * (1 + pct)).quantize(step, ROUND_HALF_UP)
+        down = (base * (1 - pct)).quantize(step, ROUND_HALF_UP)
+        return float(max(down, step)), float(up)
 
 
 def board_of(code: str) -> str | None:
@@ -123,6 +177,32 @@ def board_of(code: str) -> str | None:
     elif mkt == "BJ":
         if num[:2] in ("43", "83", "87") or num[:3] == "920":
             return BSE
+    return None
+
+
+def kind_of(code: str) -> str | None:
+    """The board of any instrument the simulator knows: a stock board (`board_of`), or 'etf',
+    'index' or 'bond'; None if the code is none of them."""
+    board = board_of(code)
+    if board is not None:
+        return board
+    if not isinstance(code, str) or len(code) != 9 or code[6] != "." or not code[:6].isdigit():
+        return None
+    num, mkt = code[:6], code[7:]
+    if mkt == "SH":
+        if num[:2] in ("51", "56", "58"):
+            return ETF
+        if num[:3] in ("110", "111", "113", "118"):
+            return BOND
+        if num[:3] == "000":
+            return INDEX
+    elif mkt == "SZ":
+        if num[:3] == "159":
+            return ETF
+        if num[:3] in ("123", "127", "128"):
+            return BOND
+        if num[:3] == "399":
+            return INDEX
     return None
 
 
@@ -149,12 +229,24 @@ class Universe:
             )
 
     def get(self, code: str) -> Instrument | None:
-        board = board_of(code)
+        board = kind_of(code)
         if board is None:
             return None
-        name, price, st = self._table.get(code, (code[:6], derived_price(code), False))
+        name, price, st = self._table.get(code, (code[:6], self._derived(code, board), False))
         return Instrument(code=code, name=name, board=board, ref_price=price, st=st)
 
-    def codes(self, market: str | None = None) -> list[str]:
-        """The listed codes (built-in and configured), optionally of one market."""
-        return sorted(c for c in self._table if board_of(c) and (market is None or c.endswith("." + market)))
+    @staticmethod
+    def _derived(code: str, board: str) -> float:
+        p = derived_price(code)
+        if board == ETF:
+            return round(p / 20, 3)  # ETFs trade around 0.15-4 CNY
+        if board == BOND:
+            return round(100 + p / 2, 3)  # bonds around par
+        if board == INDEX:
+            return round(p * 100, 2)
+        return p
+
+    def codes(self, market: str | None = None, kinds: tuple[str, ...] | None = None) -> list[str]:
+        """The listed codes (built-in and configured), optionally of one market and of some boards."""
+        return sorted(c for c in self._table if kind_of(c) and (market is None or c.endswith("." + market))
+                      and (kinds is None or kind_of(c) in kinds))

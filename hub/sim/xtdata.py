@@ -85,6 +85,14 @@ class SimXtData:
             codes.extend(self._ex.universe.codes(c) if c in MARKETS else [c])
         return self._ex.full_ticks(codes)
 
+    def market_data(self, kind: str, **params: Any) -> Any:
+        """One market-data request in the plain shapes of hub/marketdata/upstream.py
+        (`kind` is a method of `hub.sim.marketdata.SimMarketData`: bars, instrument_detail, ...)."""
+        fn = getattr(self._ex.market_data(), kind, None) if not kind.startswith("_") else None
+        if fn is None or kind in ("close", "today_bars"):
+            raise ValueError(f"the simulator has no market data {kind!r}")
+        return fn(**params)
+
     def active_subscriptions(self) -> dict[str, int]:
         """Upstream subscriptions per code/market across every SimXtData on this exchange."""
         return self._ex.active_subscriptions()
