@@ -48,6 +48,8 @@ class HubConfig:
     reconnect_interval: float = 5.0  # seconds between broker reconnect attempts
     reconnect_max_attempts: int = 0  # broker reconnect attempts before giving up; 0 = forever
     reconcile_interval: float = 0.0  # seconds between periodic broker reconciles; 0 = only after (re)connect
+    marketdata_timeout: float = 30.0  # seconds a market-data request may take at the source
+    marketdata_download_timeout: float = 600.0  # the same for download_history_data & co.
     keep_days: int = 30  # trading days of events and order requests the journal keeps; 0 = all
     pub_hwm: int = 10000  # PUB send high-water mark: messages queued per subscriber before it drops
     sim_endpoint: str = ""  # broker = sim: tcp:// endpoint of a `hub sim` process (else in-process)
@@ -146,7 +148,8 @@ class HubConfig:
                                   f"got {ep!r}")
         if self.rpc == self.pub:
             raise ConfigError(f"{source}: rpc and pub must be different endpoints, both are {self.rpc}")
-        for name in ("heartbeat_interval", "client_dead_after", "order_timeout", "reconnect_interval"):
+        for name in ("heartbeat_interval", "client_dead_after", "order_timeout", "reconnect_interval",
+                     "marketdata_timeout", "marketdata_download_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{source}: {name} must be > 0, got {getattr(self, name)}")
         if self.reconcile_interval < 0:

@@ -162,15 +162,20 @@ class TickBars:
     intraday bars take volume and amount as the change of the tick's day totals.
     """
 
-    def __init__(self, period: str, day: date | None = None, keep: int = 300):
+    def __init__(self, period: str, day: date | None = None, keep: int = 300, from_start: bool = True,
+                 seed: Mapping[str, Any] | None = None):
+        """`from_start`: the ticks start at the open (the simulator's own feed); False for a
+        subscriber joining mid-day, whose first bar counts volume from its first tick on, or
+        from `seed` (the hub's current bar of this period) when that bar is still open."""
         self.period = check_period(period)
         self.day = day
         self.keep = keep
         self.bars: list[dict[str, Any]] = []
         self._base_volume = 0  # day volume / amount at the end of the previous bar
         self._base_amount = 0.0
-        self._last_volume = 0
+        self._last_volume: int | None = 0 if from_start else None
         self._last_amount = 0.0
+        self._seed = dict(seed) if seed else None
 
     def update(self, tick: Mapping[str, Any]) -> dict[str, Any] | None:
         price = float(tick.get("lastPrice") or 0.0)
@@ -195,9 +200,19 @@ class TickBars:
             return dict(bar)
         t = bar_time(ms, self.period, self.day)
         bar = self.bars[-1] if self.bars else None
-        if bar is None or t > bar["time"]:
+        if bar is None and self._last_volume is None:  # joining mid-day
+            seed, self._seed = self._seed, None
+            if seed is not None and seed.get("time") == t:
+                bar = {f: seed.get(f, 0) for f in BAR_FIELDS}
+                self._base_volume = volume - int(seed.get("volume") or 0)
+                self._base_amount = amount - float(seed.get("amount") or 0.0)
+            else:
+                bar = new_bar(t, price, float(seed["close"]) if seed else pre_close)
+                self._base_volume, self._base_amount = volume, amount
+            self._push(bar)
+        elif bar is None or t > bar["time"]:
             if bar is not None:
-                self._base_volume, self._base_amount = self._last_volume, self._last_amount
+                self._base_volume, self._base_amount = self._last_volume or 0, self._last_amount
             else:
                 self._base_volume, self._base_amount = 0, 0.0
             bar = new_bar(t, price, bar["close"] if bar is not None else pre_close)

@@ -63,6 +63,11 @@ class SerializedQuotes:
         self._source = source
         self._lock = threading.Lock()
 
+    @property
+    def source(self) -> Any:
+        """The source itself, for the market-data service (which calls it on its own thread)."""
+        return self._source
+
     def subscribe_quote(self, code: str, callback: Callable[[dict], None]) -> int:
         with self._lock:
             return self._source.subscribe_quote(code, period="tick", count=0, callback=callback)

@@ -37,6 +37,7 @@ from hub.broker.adapter import clock_of
 from hub.broker.connector import BrokerConnector
 from hub.config import HubConfig
 from hub.core import methods
+from hub.marketdata import MarketData, handlers as _md_handlers  # noqa: F401 - registers the md methods
 from hub.core.book import Book
 from hub.core.journal import Journal, trading_day
 from hub.core.mailbox import Mailbox
@@ -245,6 +246,10 @@ class HubServer:
         # ticks bypass the mailbox's FIFO: latest per code in the store, the mailbox only wakes the loop
         self.tick_store = TickStore(self.mailbox.wake)
         self.quotes = QuoteFanout(self.broker.quotes, self.tick_store.put)
+        self.marketdata = MarketData(self.broker.quotes.source if self.broker.quotes is not None else None,
+                                     self.mailbox.put, self.reply, self.reply_error, lambda: self.day,
+                                     timeout=cfg.marketdata_timeout,
+                                     download_timeout=cfg.marketdata_download_timeout)
         self.reconcile(initial=True)
         self._set_broker_state(BROKER_UP, "connected")
         self.poller = zmq.Poller()
@@ -255,13 +260,14 @@ class HubServer:
         self._every(1.0, self._mark_rates)
         self._every(cfg.reconnect_interval, self._maybe_reconnect)
         self._every(2.0, self._retry_quotes)
+        self._every(0.5, self.marketdata.expire)
         if cfg.reconcile_interval > 0:
             self._every(cfg.reconcile_interval, lambda: self.broker_state["state"] == BROKER_UP and self.reconcile())
         log.info("hub %s listening on %s (calls) and %s (events); account %s; data dir %s",
                  self.hub_id, cfg.rpc, cfg.pub, self.account_id, cfg.data_dir)
 
     def _teardown(self) -> None:
-        for name in ("quotes",):
+        for name in ("marketdata", "quotes"):
             obj = getattr(self, name, None)
             if obj is not None:
                 try:
@@ -603,6 +609,8 @@ class HubServer:
                 log.debug("ignored a disconnect from a replaced trader (attempt %d)", gen)
         elif kind == "broker_attempt":
             self._apply_attempt()
+        elif kind == "md_done":
+            self.marketdata.finish(data)
         elif kind == "connected":
             log.info("broker reports connected")
         else:
@@ -749,6 +757,7 @@ class HubServer:
     def drop_session(self, session: Session, event: str, reason: str = "") -> None:
         self.sessions.remove(session)
         self.quotes.drop(session.key)
+        self.marketdata.drop_session(session.key)
         cancelled: list[int] = []
         if session.cancel_on_disconnect and event != "taken_over" and session.role == "strategy" \
                 and self.sessions.named(session.name) is None:

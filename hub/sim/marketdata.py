@@ -16,6 +16,7 @@ All methods take and return plain values (lists, dicts, numbers, strings).
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 from collections import deque
@@ -68,30 +69,55 @@ ALL_TYPES = ("index", "stock", "fund", "etf", "bond", "cb", "a")
 
 # --------------------------------------------------------------------------- calendar
 
-class _WeekdayCalendar:
-    """Stand-in until rpc_client.calendar exists: weekdays only."""
+class _Calendar:
+    """Trading days for the simulator: rpc_client.calendar's (the exchange holidays) where it
+    has them, listed once per process (the calendar's own lookups are slow per call), and
+    Monday-Friday beyond its coverage (a simulator must run past the last published year)."""
 
-    @staticmethod
-    def is_trading_day(day: date) -> bool:
-        return day.weekday() < 5
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._days: list[date] | None = None
+        self._until: date | None = None
 
-    @staticmethod
-    def trading_days(start: date, end: date) -> list[date]:
-        out, d = [], start
-        while d <= end:
+    def _load(self) -> None:
+        try:
+            from rpc_client import calendar as cal
+
+            until = cal.default_calendar().covered_until()
+            days = list(cal.trading_days(HISTORY_START - timedelta(days=40), until)) if until else []
+        except Exception:  # noqa: BLE001 - no calendar package or file: weekdays everywhere
+            log.warning("no exchange calendar available; the simulator uses Monday-Friday", exc_info=True)
+            until, days = None, []
+        self._days, self._until = days, until
+
+    def trading_days(self, first: date, last: date) -> list[date]:
+        with self._lock:
+            if self._days is None:
+                self._load()
+        days, until = self._days or [], self._until
+        lo = bisect.bisect_left(days, first)
+        out = []
+        for d in days[lo:]:
+            if d > last:
+                break
+            out.append(d)
+        d = max(first, until + timedelta(days=1)) if until else first
+        while d <= last:
             if d.weekday() < 5:
                 out.append(d)
             d += timedelta(days=1)
         return out
 
+    def is_trading_day(self, day: date) -> bool:
+        return bool(self.trading_days(day, day))
 
-def calendar() -> Any:
-    """The A-share calendar: rpc_client.calendar (exchange holidays), else weekdays."""
-    try:
-        from rpc_client import calendar as cal  # type: ignore[attr-defined]
-        return cal
-    except ImportError:
-        return _WeekdayCalendar
+
+_CALENDAR = _Calendar()
+
+
+def calendar() -> _Calendar:
+    """The simulator's trading calendar (see `_Calendar`)."""
+    return _CALENDAR
 
 
 def _day(ms: int | None) -> date | None:
@@ -136,7 +162,7 @@ class SimMarketData:
             for code, tick in ticks.items():
                 if not tick.get("lastPrice"):
                     continue
-                wall = datetime.fromtimestamp(tick["time"] / 1000)  # the simulator's clock is local time
+                wall = from_ms(tick["time"])  # the simulator's clock is Beijing time, as the bars are
                 t = dict(tick, time=to_ms(datetime.combine(day, wall.time())))
                 bars = self._bars.get(code)
                 if bars is None:

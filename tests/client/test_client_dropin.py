@@ -163,7 +163,11 @@ def test_xtdata_dropin(fake_hub, monkeypatch):
         seq = xtdata.subscribe_quote("600000.SH", period="tick", callback=one.append)
         seq2 = xtdata.subscribe_whole_quote(["SZ"], callback=whole.append)
         assert seq > 0 and seq2 > seq
-        assert xtdata.subscribe_quote("600000.SH", period="1d") == -1
+        # bar periods are served since issue 12 (bars built from the hub's ticks); others are refused
+        seq_1d = xtdata.subscribe_quote("600000.SH", period="1d")
+        assert seq_1d > seq2
+        assert xtdata.subscribe_quote("600000.SH", period="l2quote") == -1
+        xtdata.unsubscribe_quote(seq_1d)
         assert list(fake_hub.sessions.values())[0]["role"] == "monitor"
         time.sleep(0.2)
         fake_hub.tick("600000.SH", 1, {"lastPrice": 10.5})
