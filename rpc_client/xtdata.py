@@ -43,6 +43,7 @@ from rpc_client import bars as B
 from rpc_client.endpoints import resolve
 from rpc_client.gateway import RpcGateway, _wait
 from rpc_client.protocol import MD_MAX_CODES, HubError, Role
+from rpc_client.xttrader import NotServedError as _TraderNotServed
 
 log = logging.getLogger("rpc_client")
 
@@ -59,8 +60,11 @@ enable_hello = True
 data_dir = ""
 
 
-class NotServedError(NotImplementedError):
-    """An xtdata function qmt-hub does not serve (docs/client.md lists what it serves)."""
+class NotServedError(_TraderNotServed):
+    """An xtdata function qmt-hub does not serve (docs/client.md lists what it serves).
+
+    The same family as `rpc_client.xttrader.NotServedError` (one ``except`` catches both);
+    raised when the function is called, so a program that only imports it still starts."""
 
     def __init__(self, name: str):
         super().__init__(f"xtdata.{name} is not served by qmt-hub: the hub serves history, ticks, instrument "

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import sys
+import socket
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from hub.config import HubConfig
+from hub.core import HubServer
 
-from conftest import free_port  # noqa: E402
 
-from hub.config import HubConfig  # noqa: E402
-from hub.core import HubServer  # noqa: E402
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def start_hub(data_dir: Path, **sim: Any) -> HubServer:
