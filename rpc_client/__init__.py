@@ -4,7 +4,7 @@ Imports nothing from `hub`. `rpc_client.protocol` is the one definition of the w
 
 * :class:`RpcGateway` -- the native client (``rpc_client.gateway``).
 * ``rpc_client.xttrader`` -- drop-in ``XtQuantTrader`` / ``XtQuantTraderCallback``.
-* ``rpc_client.xtdata`` -- drop-in ``subscribe_quote`` / ``subscribe_whole_quote`` / ``get_full_tick``.
+* ``rpc_client.xtdata`` -- drop-in ``xtquant.xtdata``: history, bars, ticks, instrument details, sectors, calendars.
 * :class:`CurveKeys` -- CurveZMQ keys for a hub with ``curve = true`` (``rpc_client.security``).
 """
 
