@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -55,8 +56,10 @@ def start_hub(data_dir: Path, order_timeout: float) -> tuple[subprocess.Popen, s
                    f'log_level = "WARNING"\norder_timeout = {order_timeout}\nclient_dead_after = 3600.0\n'
                    f'keep_days = 0\n\n[sim]\nauto_tick = false\n', encoding="utf-8")
     log = open(data_dir / "hub.log", "wb")
+    # its own session (POSIX): a `timeout` ending this script signals our process group, not the hub,
+    # so the figures are taken with the hub still up; this script stops the hub itself
     proc = subprocess.Popen([sys.executable, "-m", "hub", "start", "--config", str(cfg)], cwd=str(ROOT),
-                            stdout=log, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     token_file = data_dir / "admin.token"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -83,6 +86,10 @@ def _pings(rpc: str) -> bool:
         return bool(s.poll(1000)) and unpack(s.recv()).get("ok") is True
     finally:
         ctx.destroy(0)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> int:
@@ -122,8 +129,14 @@ def main() -> int:
                   flush=True)
 
     exits = 0
+    interrupted = False
+    signal.signal(signal.SIGTERM, _interrupt)  # `timeout` ends a long run: still print the figures so far
     try:
-        one()
+        try:
+            one()
+        except KeyboardInterrupt:
+            interrupted = True
+            print("interrupted: finishing with the cases run so far", flush=True)
         figures = harness.finish()
     finally:
         legit.stop()
@@ -143,7 +156,7 @@ def main() -> int:
     elapsed = time.monotonic() - t0
     f = figures
     out = {
-        "cases": f.cases, "seconds": round(elapsed, 1), "hub_exits": exits, "internal": f.internal,
+        "cases": f.cases, "interrupted": interrupted, "seconds": round(elapsed, 1), "hub_exits": exits, "internal": f.internal,
         "orders_acknowledged": f.orders_acked, "acknowledged_without_event": f.orders_without_event,
         "violations": len(f.violations), "first_violations": f.violations[:10],
         "rss_start_mb": round(rss0 / 2**20, 1), "rss_end_mb": round(rss1 / 2**20, 1),
