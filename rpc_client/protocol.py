@@ -345,6 +345,23 @@ def check_envelope(msg: Any) -> tuple[str, Any]:
     return method, msg["params"]
 
 
+def event_message(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """An account event pushed to a session over the call socket: ``{v, event: <event payload>}``.
+
+    It has no ``id``: a client tells it from a reply by its ``event`` key. The payload is the
+    same map a ``replay`` result lists, so one function handles both."""
+    return {"v": PROTOCOL_VERSION, "event": payload}
+
+
+def event_of(msg: Any) -> dict[str, Any] | None:
+    """The event payload if a message from the call socket is a pushed event, else None (a reply)."""
+    if isinstance(msg, dict) and "id" not in msg:
+        ev = msg.get("event")
+        if isinstance(ev, dict):
+            return ev
+    return None
+
+
 # --------------------------------------------------------------------------
 # Roles
 # --------------------------------------------------------------------------
@@ -672,6 +689,8 @@ METHODS: dict[str, Method] = {m.name: m for m in [
         P("client", (dict,), required=False, default={}, clean=bounded_map,
           doc=f"free-form client info: pid, host, version (cut to {FREE_MAP_KEYS} keys, strings to "
               f"{FREE_STR_LEN} characters, no nesting)"),
+        P("events", (bool,), required=False, default=True,
+          doc="false: push no account events to this session (a data-only client); replay still works"),
     ), "Open a session. Must be the first call.",
         "{hub_id, session, account_id, role, strategy, last_seq, broker, heartbeat_interval, "
         "client_dead_after, max_message_size, server_time}", needs_session=False),
@@ -894,13 +913,6 @@ def visible_to(topic: str, role: str, strategy: str) -> bool:
     return kind in SHARED_TOPICS
 
 
-def topics_for(role: str, strategy: str) -> list[str]:
-    """SUB prefixes a client should subscribe to for its account events."""
-    if role in (Role.MONITOR, Role.ADMIN):
-        return [t for t in ALL_TOPICS if t != Topic.TICK]
-    return [owned_topic(k, strategy) for k in OWNED_TOPICS] + list(SHARED_TOPICS) + [Topic.HEARTBEAT]
-
-
 def iter_method_names() -> Iterable[str]:
     return METHODS.keys()
 
@@ -909,9 +921,9 @@ __all__ = [
     "PROTOCOL_VERSION", "DEFAULT_RPC_ENDPOINT", "DEFAULT_PUB_ENDPOINT", "MAX_MESSAGE_SIZE", "HARD_MESSAGE_SIZE",
     "HEARTBEAT_INTERVAL", "HUB_DEAD_AFTER", "CLIENT_DEAD_AFTER", "STRATEGY_NAME_RE", "EXTERNAL_OWNER",
     "REMARK_TAG_PREFIX", "pack", "unpack", "ErrorCode", "ERROR_DESCRIPTIONS", "WIRE_ERROR_CODES", "HubError",
-    "request", "ok", "error", "Role", "ROLES", "Param", "Method", "METHODS", "Topic", "OWNED_TOPICS",
+    "request", "ok", "error", "event_message", "event_of", "Role", "ROLES", "Param", "Method", "METHODS", "Topic", "OWNED_TOPICS",
     "SHARED_TOPICS", "UNJOURNALED_TOPICS", "MONITOR_TOPICS", "ALL_TOPICS", "owned_topic", "tick_topic",
-    "split_topic", "event", "visible_to", "topics_for", "ACCOUNT_STREAM", "HUB_STREAM", "stream_of",
+    "split_topic", "event", "visible_to", "ACCOUNT_STREAM", "HUB_STREAM", "stream_of",
     "streams_for", "MD_PERIODS", "MD_DIVIDEND_TYPES", "MD_MAX_CODES", "MD_PAGE_ROWS",
     "MD_MAX_ROWS", "MD_METHODS", "INT64_MIN", "INT64_MAX", "MAX_DEPTH", "MAX_STR_BYTES", "MAX_MAP_LEN", "MAX_ARRAY_LEN",
     "MAX_PARAM_STR", "MAX_ID_LEN", "PREVIEW_LEN", "FREE_MAP_KEYS", "KNOWN_STATS", "FREE_KEY_LEN", "FREE_STR_LEN",

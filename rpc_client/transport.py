@@ -1,4 +1,4 @@
-"""The socket thread: one agent owns the DEALER (calls) and the SUB (events).
+"""The socket thread: one agent owns the DEALER (calls and account events) and the SUB (ticks, heartbeat).
 
 ZeroMQ sockets are not thread-safe, so (as in the zguide's clone.py agent) exactly one
 background thread touches them. Application threads hand it commands through a
@@ -11,15 +11,18 @@ What the agent does:
 * Calls: futures keyed by request id; a reply for an unknown id is dropped. Every call
   has a deadline; a call may carry retries (Lazy Pirate: resend under a new request id,
   same params; a late reply to an earlier attempt is accepted too).
-* Session: SUB first, then ``hello`` (Clone pattern), with the same ``instance`` id on
-  every reconnect so the hub hands the old session over. Fresh random routing id per
-  connection.
+* Session: SUB first (ticks of re-subscribed codes flow at once), then ``hello``, with the
+  same ``instance`` id on every reconnect so the hub hands the old session over. Fresh
+  random routing id per connection.
 * Liveness (Paranoid Pirate): ``ping`` every heartbeat interval; the hub is dead after
   ``dead_after`` seconds without any message (heartbeat events count); then reconnect
-  with backoff 1 s doubling to 30 s. ``NO_SESSION`` or a new ``hub_id`` re-hellos at once.
+  with backoff 1 s doubling to 30 s. ``NO_SESSION``, a pong saying ``session: false`` or a
+  new ``hub_id`` re-hellos at once.
+* Account events arrive on the DEALER, pushed by the hub to this session only
+  (``{v, event}`` frames, told from replies by having no ``id``); never on the SUB.
 * Events exactly once, in order, per stream: last delivered ``sseq`` per stream (global
-  ``seq`` for monitors), duplicates dropped, gaps held and filled by ``replay``, heartbeat
-  ``heads`` compared to catch a lost last event, replay after every (re)connect.
+  ``seq`` for monitors), duplicates dropped, gaps held and filled by ``replay``, the
+  ``heads`` in each pong compared to catch a lost last event, replay after every (re)connect.
 * Ticks: never replayed; gaps in each code's ``tseq`` are counted in ``missed_ticks``.
 """
 
@@ -404,6 +407,8 @@ class Transport:
         self._waiting.extendleft(reversed(resend))
         params = dict(self._hello_params or {})
         params["instance"] = self.instance
+        if not self.follow_events:
+            params["events"] = False  # a data-only client: the hub pushes it no account events
         t = hello_timeout if hello_timeout is not None else max(self.dead_after, 2 * self.heartbeat_interval)
         self._internal("hello", params, self._on_hello, timeout=t, needs_session=False)
 
@@ -419,13 +424,8 @@ class Transport:
         self._dealer = self._sub = None
 
     def _sub_prefixes(self) -> list[str]:
-        if self.follow_events:
-            prefixes = list(P.topics_for(self.role, self.strategy))
-        else:
-            prefixes = [Topic.HEARTBEAT]
-        if Topic.HEARTBEAT not in prefixes:
-            prefixes.append(Topic.HEARTBEAT)
-        return prefixes + self._tick_prefixes(self._quote_codes | self._whole_codes)
+        """The SUB carries only the public heartbeat and ticks; account events come on the DEALER."""
+        return [Topic.HEARTBEAT] + self._tick_prefixes(self._quote_codes | self._whole_codes)
 
     @staticmethod
     def _tick_prefixes(codes: set[str] | list[str]) -> list[str]:
@@ -606,6 +606,10 @@ class Transport:
         if not isinstance(msg, dict):
             self.bad_frames += 1
             return
+        pushed = P.event_of(msg)
+        if pushed is not None:
+            self._on_pushed_event(pushed)
+            return
         call = self._calls.get(msg.get("id"))
         if call is None:
             return  # a late or unknown reply: dropped
@@ -664,7 +668,14 @@ class Transport:
         self._submit(call)
 
     # -- events ----------------------------------------------------------
+    def _check_hub_id(self, payload: dict) -> None:
+        hub_id = payload.get("hub_id")
+        if hub_id and self.hub_id and hub_id != self.hub_id and self.state in (SYNCING, READY):
+            self._rehello(f"new hub_id {hub_id}")
+            # fall through: journaled events are held by sseq until the new session replays
+
     def _on_event_frames(self, frames: list) -> None:
+        """The SUB: the public heartbeat and ticks. (Account events never come this way.)"""
         self._last_heard = time.monotonic()
         if len(frames) < 2:
             self.bad_frames += 1
@@ -678,36 +689,34 @@ class Transport:
         if not isinstance(payload, dict):
             self.bad_frames += 1
             return
-        hub_id = payload.get("hub_id")
-        if hub_id and self.hub_id and hub_id != self.hub_id and self.state in (SYNCING, READY):
-            self._rehello(f"new hub_id {hub_id}")
-            # fall through: journaled events are held by sseq until the new session replays
+        self._check_hub_id(payload)
         if topic == Topic.HEARTBEAT:
             self.last_heartbeat = Heartbeat(payload, time.time(), self._last_heard)
-            self._on_heartbeat(payload)
             if self._cb_heartbeat:
                 self._dispatcher.post(self._cb_heartbeat, payload)
             return
         kind, rest = P.split_topic(topic)
         if kind == Topic.TICK:
             self._on_tick(rest or "", payload)
-            return
-        if self.follow_events:
-            self._on_journaled(topic, payload)
 
-    def _on_heartbeat(self, payload: dict) -> None:
+    def _on_pushed_event(self, payload: dict) -> None:
+        """An account event the hub pushed to this session on the DEALER."""
+        self._check_hub_id(payload)
+        if self.follow_events:
+            self._on_journaled(str(payload.get("topic", "")), payload)
+
+    def _check_heads(self, result: dict) -> None:
+        """A pong's heads: the last event of each stream sent to us before the pong. One we have
+        not delivered was lost on the wire (e.g. at the hub's ROUTER high-water mark): replay it."""
         if not self.follow_events or self.state not in (SYNCING, READY):
             return
-        if payload.get("hub_id") and payload.get("hub_id") != self.hub_id:
-            return
-        data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
-        heads = data.get("heads", payload.get("heads")) or {}
+        heads = result.get("heads") if isinstance(result.get("heads"), dict) else {}
         for key in self._followed():
             tr = self._trackers.get(key)
             if tr is None or tr.last is None:
                 continue
-            head = data.get("last_seq", payload.get("last_seq")) if key == _MONITOR_KEY else heads.get(key)
-            if isinstance(head, int) and head > tr.last and not tr.replaying:
+            head = result.get("last_seq") if key == _MONITOR_KEY else heads.get(key)
+            if isinstance(head, int) and not isinstance(head, bool) and head > tr.last and not tr.replaying:
                 self._replay(key)
 
     def _on_tick(self, code: str, payload: dict) -> None:
@@ -904,6 +913,10 @@ class Transport:
             hub_id = result.get("hub_id")
             if hub_id and self.hub_id and hub_id != self.hub_id:
                 self._rehello(f"new hub_id {hub_id}")
+            elif result.get("session") is False:
+                self._rehello("the hub has no session for us (ping)")
+            else:
+                self._check_heads(result)
 
     def _timeout_error(self, call: _Call) -> HubError:
         if call.conn == -1 and call.attempts == 0:

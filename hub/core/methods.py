@@ -80,9 +80,15 @@ def bye(hub: "HubServer", call: "Call", p: dict[str, Any]) -> Any:
 
 @handler("ping")
 def ping(hub: "HubServer", call: "Call", p: dict[str, Any]) -> Any:
-    if call.session is not None and p.get("stats"):
-        call.session.merge_stats(p["stats"])
-    return {"server_time": time.time(), "hub_id": hub.hub_id, "last_seq": hub.journal.last_seq}
+    """Keeps the session alive. `session` says whether the caller has one (ping answers without), and
+    `heads`/`last_seq` are the positions of the caller's streams already sent on its socket before this
+    reply: a head beyond what the client delivered is an event lost on the wire (replay it)."""
+    session = call.session
+    if session is not None and p.get("stats"):
+        session.merge_stats(p["stats"])
+    heads = hub.publisher.heads_for(streams_for(session.role, session.name)) if session is not None else {}
+    return {"server_time": time.time(), "hub_id": hub.hub_id, "session": session is not None,
+            "last_seq": hub.publisher.sent_seq if session is not None else hub.journal.last_seq, "heads": heads}
 
 
 # ---- trading ----------------------------------------------------------------------------
@@ -278,7 +284,8 @@ def clients(hub: "HubServer", call: "Call", p: dict[str, Any]) -> Any:
                "last_heard_age": round(now - s.last_heard, 3), "cancel_on_disconnect": s.cancel_on_disconnect,
                "halted": hub.halt_reason(s.name) is not None, "subscriptions": hub.quotes.items_of(s.key),
                "missed_ticks": s.stats.get("missed_ticks", 0), "pid": s.client.get("pid"),
-               "host": s.client.get("host"), "requests": s.requests, "dropped": s.dropped}
+               "host": s.client.get("host"), "requests": s.requests, "dropped": s.dropped,
+               "events_dropped": s.events_dropped}
         row.update(hub.book.counts(s.name) if s.role == Role.STRATEGY else
                    {"open_orders": 0, "orders_today": 0, "fills_today": 0, "rejects_today": 0})
         out.append(row)

@@ -219,8 +219,8 @@ class HubServer:
                                         f"running? Stop it or choose another --{what} endpoint.") from None
                 raise HubStartError(f"cannot listen on {ep} ({what}): {exc}") from None
         self.mailbox = Mailbox(self.ctx, self.hub_id)
-        self.publisher = Publisher(self.pub, self.journal, self.hub_id)
         self.sessions = Sessions(self.token)
+        self.publisher = Publisher(self.pub, self.journal, self.hub_id, router=self.router, sessions=self.sessions)
         self.book = Book()
         self.desk = OrderDesk(self.journal, self.book, cfg.order_timeout, self.reply, self.reply_error,
                               cancel_on_arrival=self._cancel_one)
@@ -826,8 +826,10 @@ class HubServer:
         return time.monotonic() - self._t0
 
     def _heartbeat(self) -> None:
+        # public (any subscriber gets it): no stream heads, which would name every strategy; each
+        # session learns its own heads from its ping replies
         self.publisher.publish_unjournaled(Topic.HEARTBEAT, {
-            "last_seq": self.journal.last_seq, "heads": dict(self.journal.heads),
+            "last_seq": self.journal.last_seq,
             "broker": self.broker_state["state"], "halted": self.halted["all"],
             "uptime": round(self.uptime, 3), "clients": len(self.sessions), "clock": clock_of(self.broker)})
         day = trading_day()
@@ -888,6 +890,8 @@ class HubServer:
                          "resolved_by_broker": self.desk.counters["resolved_by_broker"],
                          "broker_reconnects": self.broker_reconnects,
                          "pending_orders": self.desk.pending_count(), "dropped_events": self.publisher.dropped,
+                         "session_events": self.publisher.session_events,
+                         "dropped_session_events": self.publisher.session_dropped,
                          "quote_upstream": self.quotes.upstream_count,
                          "ticks_conflated": self.tick_store.conflated, "ticks_pending": len(self.tick_store)})
         counters["by_method"] = dict(self.calls_by_method)

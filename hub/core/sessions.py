@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rpc_client.protocol import FREE_MAP_KEYS, KNOWN_STATS, ErrorCode, HubError, Role
+from rpc_client.protocol import (FREE_MAP_KEYS, KNOWN_STATS, OWNED_TOPICS, SHARED_TOPICS, ErrorCode, HubError,
+                                 Role, split_topic)
 
 
 @dataclass
@@ -32,7 +33,9 @@ class Session:
     client: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     dropped: int = 0  # replies the ROUTER could not deliver to this client
+    events_dropped: int = 0  # account events the ROUTER could not deliver (recovered by the client's replay)
     requests: int = 0
+    events: bool = True  # hello `events`: False for data-only clients, which get no account event pushed
 
     def touch(self) -> None:
         self.last_heard = time.monotonic()
@@ -55,6 +58,7 @@ class Sessions:
         self._token = token
         self.by_identity: dict[bytes, Session] = {}
         self.by_name: dict[str, Session] = {}
+        self._readers: dict[bytes, Session] = {}  # monitors and admins: they see every account event
 
     def __len__(self) -> int:
         return len(self.by_identity)
@@ -91,9 +95,12 @@ class Sessions:
         for old in replaced:
             self.remove(old)
         session = Session(identity=identity, name=name, role=role, instance=instance,
-                          cancel_on_disconnect=params["cancel_on_disconnect"], client=dict(params["client"] or {}))
+                          cancel_on_disconnect=params["cancel_on_disconnect"], client=dict(params["client"] or {}),
+                          events=params.get("events", True) is not False)
         self.by_identity[identity] = session
         self.by_name[name] = session
+        if session.reads_all:
+            self._readers[identity] = session
         return session, replaced
 
     def remove(self, session: Session) -> None:
@@ -101,6 +108,22 @@ class Sessions:
             del self.by_identity[session.identity]
         if self.by_name.get(session.name) is session:
             del self.by_name[session.name]
+        if self._readers.get(session.identity) is session:
+            del self._readers[session.identity]
+
+    def entitled(self, topic: str) -> list[Session]:
+        """The sessions a journaled event on `topic` is pushed to: the same rule as `protocol.visible_to`
+        (a strategy: its own order/trade/error topics and the account-wide ones; monitors and admins:
+        everything), over indexes, so an owned event costs its owner and the readers, not every session."""
+        kind, owner = split_topic(topic)
+        if kind in SHARED_TOPICS:
+            return [s for s in self.by_identity.values() if s.events]
+        out = [s for s in self._readers.values() if s.events]
+        if kind in OWNED_TOPICS:
+            mine = self.by_name.get(owner or "")
+            if mine is not None and mine.role == Role.STRATEGY and mine.events:
+                out.append(mine)
+        return out
 
     def silent(self, older_than: float) -> list[Session]:
         now = time.monotonic()

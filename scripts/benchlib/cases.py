@@ -578,9 +578,9 @@ class Bench:
             if a is not None:
                 extra.append(a)
         subs = self.workers[:n]
-        acct = list(P.SHARED_TOPICS) + [P.Topic.HEARTBEAT] if hub is not None else None
+        acct = hub.rpc if hub is not None else None  # account events: over a session's call socket
         for a in subs:
-            a.submit("benchlib.raw:tick_sub", endpoint=pub_ep, window_start=ws, window_end=we, account_topics=acct)
+            a.submit("benchlib.raw:tick_sub", endpoint=pub_ep, window_start=ws, window_end=we, account_rpc=acct)
         for a in subs:
             a.wait_message(20)
         late = time.time() > ws - 0.1

@@ -170,6 +170,8 @@ def _raw_flood(c: RawHubClient, window: int, end_at: float, order: dict[str, Any
         if not s.poll(30_000):
             raise TimeoutError("hub stopped answering orders")
         reply = _unpack(s.recv())
+        if "id" not in reply:
+            continue  # an account event the hub pushed to this session (its own orders, the account)
         got += 1
         if reply.get("ok"):
             done += 1
@@ -184,8 +186,8 @@ def _raw_flood(c: RawHubClient, window: int, end_at: float, order: dict[str, Any
     while got < sent:
         if not s.poll(30_000):
             break
-        s.recv()
-        got += 1
+        if "id" in _unpack(s.recv()):
+            got += 1
     return {"done": done, "errors": errors, "first_error": first_error, "elapsed": elapsed,
             "rate": done / elapsed if elapsed > 0 else 0.0}
 
@@ -199,7 +201,7 @@ def idle_host(ctl: Any, rpc: str, pub: str, names: list[str], heartbeat: float =
     """Hold len(names) idle strategy sessions until the parent says "down" (then bye) or "stop".
 
     Each session is a DEALER (hello, then a ping every heartbeat interval, as the client
-    library does) and a SUB on its own account topics and the heartbeat. Commands:
+    library does; its account events are pushed to it there) and a SUB on the heartbeat. Commands:
     "up" connects all sessions (reports "up"), "down" says bye and closes them (reports "down"),
     "stop" ends the job.
     """
@@ -216,17 +218,18 @@ def idle_host(ctl: Any, rpc: str, pub: str, names: list[str], heartbeat: float =
             sub = zctx.socket(zmq.SUB)
             sub.setsockopt(zmq.LINGER, 0)
             sub.connect(pub)
-            for t in P.topics_for(P.Role.STRATEGY, name):
-                sub.setsockopt(zmq.SUBSCRIBE, t.encode())
+            sub.setsockopt(zmq.SUBSCRIBE, P.Topic.HEARTBEAT.encode())  # account events come on the DEALER
             d.connect(rpc)
             d.send(_pack(P.request(0, "hello", {
                 "protocol": P.PROTOCOL_VERSION, "strategy": name, "instance": uuid.uuid4().hex,
                 "client": {"pid": os.getpid(), "host": socket.gethostname(), "version": "bench-idle"}})))
             sessions.append((d, sub))
         for d, _ in sessions:
-            if not d.poll(15_000):
-                raise TimeoutError("hello not answered")
-            reply = _unpack(d.recv())
+            reply: dict = {}
+            while "id" not in reply:  # skip account events pushed to the new session
+                if not d.poll(15_000):
+                    raise TimeoutError("hello not answered")
+                reply = _unpack(d.recv())
             if not reply.get("ok"):
                 raise RuntimeError(f"hello refused: {reply.get('error')}")
 

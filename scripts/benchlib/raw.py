@@ -294,36 +294,60 @@ def raw_pub(ctl: Any, endpoint: str, tick: dict[str, Any], codes: list[str], sta
 
 
 def tick_sub(ctl: Any, endpoint: str, window_start: float, window_end: float,
-             account_topics: list[str] | None = None, grace: float = 0.3, catch_up: float = 20.0) -> dict:
+             account_rpc: str | None = None, grace: float = 0.3, catch_up: float = 20.0) -> dict:
     """Count tick events received in [window_start, window_end] and the tseq gaps among them.
 
-    With `account_topics`, also follow the '@account' stream (sseq): every sseq seen is
-    returned, so the parent can tell which account events never arrived. After the window
-    the subscriber keeps reading (without counting ticks) until the stream has been quiet
-    for 0.5 s or `catch_up` s have passed, so events queued behind a tick backlog still count
-    as delivered.
+    With `account_rpc` (the hub's call endpoint), also open a strategy session there and follow
+    the '@account' stream (sseq) the hub pushes to it over the call socket (account events never
+    travel on the PUB): every sseq seen is returned, so the parent can tell which account events
+    never arrived. The session pings every second, as a client must. After the window the
+    subscriber keeps reading (without counting ticks) until both sockets have been quiet for
+    0.3 s or `catch_up` s have passed, so events queued behind a backlog still count as delivered.
     """
+    import uuid
+
     zctx = zmq.Context()
     sub = zctx.socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
     sub.connect(endpoint)
     sub.setsockopt(zmq.SUBSCRIBE, b"tick.")
-    for t in account_topics or []:
-        sub.setsockopt(zmq.SUBSCRIBE, t.encode())
+    dealer = None
+    if account_rpc:
+        dealer = zctx.socket(zmq.DEALER)
+        dealer.setsockopt(zmq.LINGER, 0)
+        dealer.setsockopt(zmq.ROUTING_ID, uuid.uuid4().bytes)
+        dealer.connect(account_rpc)
+        dealer.send(_pack(P.request("hello", "hello", {"protocol": P.PROTOCOL_VERSION,
+                                                        "strategy": "bsub-" + uuid.uuid4().hex[:8]})))
+        reply: dict = {}
+        while "id" not in reply:  # skip account events pushed to the new session
+            if not dealer.poll(15_000):
+                raise TimeoutError("hello not answered")
+            reply = _unpack(dealer.recv())
+        if not reply.get("ok"):
+            raise RuntimeError(f"hello refused: {reply.get('error')}")
     ctl.report("ready")
     last: dict[str, int] = {}
     received = gaps = after = 0
     acct_sseqs: list[int] = []
-    poll = sub.poll
+    poller = zmq.Poller()
+    poller.register(sub, zmq.POLLIN)
+    if dealer is not None:
+        poller.register(dealer, zmq.POLLIN)
     recv = sub.recv_multipart
     stop_at = window_end + grace
     hard_stop = window_end + catch_up
     quiet_since = None
     now = time.time()
+    next_ping = now + 1.0
     while now < hard_stop:
-        if not poll(50):
+        if dealer is not None and now >= next_ping:
+            dealer.send(_pack(P.request("ping", "ping", {})))
+            next_ping = now + 1.0
+        ready = dict(poller.poll(50))
+        if not ready:
             now = time.time()
-            if now >= stop_at and not account_topics:
+            if now >= stop_at and dealer is None:
                 break
             if now >= stop_at:
                 quiet_since = quiet_since or now
@@ -331,32 +355,40 @@ def tick_sub(ctl: Any, endpoint: str, window_start: float, window_end: float,
                     break
             continue
         quiet_since = None
+        if dealer is not None and dealer in ready:
+            for _ in range(256):
+                try:
+                    msg = _unpack(dealer.recv(zmq.NOBLOCK))
+                except zmq.Again:
+                    break
+                ev = P.event_of(msg)
+                if ev is not None and ev.get("stream") == P.ACCOUNT_STREAM and ev.get("sseq") is not None:
+                    acct_sseqs.append(ev["sseq"])
         # drain a batch without a clock read per message
         for _ in range(256):
             try:
                 topic, body = recv(zmq.NOBLOCK)
             except zmq.Again:
                 break
-            if topic.startswith(b"tick."):
-                if now > window_end:
-                    after += 1
-                    continue
-                ev = _unpack(body)
-                code = ev.get("code")
-                ts = ev.get("tseq")
-                if ts is None:
-                    continue
-                prev = last.get(code)
-                last[code] = ts
-                if window_start <= now:
-                    received += 1
-                    if prev is not None and ts > prev + 1:
-                        gaps += ts - prev - 1
-            elif topic != b"hub.heartbeat":
-                ev = _unpack(body)
-                if ev.get("stream") == P.ACCOUNT_STREAM and ev.get("sseq") is not None:
-                    acct_sseqs.append(ev["sseq"])
+            if now > window_end:
+                after += 1
+                continue
+            ev = _unpack(body)
+            code = ev.get("code")
+            ts = ev.get("tseq")
+            if ts is None:
+                continue
+            prev = last.get(code)
+            last[code] = ts
+            if window_start <= now:
+                received += 1
+                if prev is not None and ts > prev + 1:
+                    gaps += ts - prev - 1
         now = time.time()
+    if dealer is not None:
+        dealer.send(_pack(P.request("bye", "bye", {})))
+        dealer.poll(500)
+        dealer.close()
     sub.close()
     zctx.term()
     span = window_end - window_start

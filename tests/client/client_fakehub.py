@@ -1,5 +1,8 @@
 """A small scripted hub for client tests: ROUTER + PUB in a thread, answering per docs/protocol.md.
 
+As the real hub does, it pushes journaled events over the ROUTER to each session entitled to
+them (`protocol.visible_to`), and puts only ticks and the public heartbeat on the PUB.
+
 It keeps a journal (which survives ``restart()``, as the real hub's SQLite does) and can be
 told to drop events on the wire, go silent, restart with a new hub_id, delay replies,
 swallow the first N order_stock requests, or forget every session.
@@ -147,14 +150,20 @@ class FakeHub:
                 if now >= next_hb and not self.silent:
                     next_hb = now + self.heartbeat
                     self._send_event(P.Topic.HEARTBEAT, P.event(None, self.hub_id, time.time(), P.Topic.HEARTBEAT, {
-                        "last_seq": self.seq, "heads": dict(self.heads), "broker": "up", "halted": False,
+                        "last_seq": self.seq, "broker": "up", "halted": False,
                         "uptime": 1.0, "clients": len(self.sessions)}))
         finally:
             router.close(0)
             pubs.close(0)
 
     def _send_event(self, topic: str, payload: dict) -> None:
-        self._pubs.send_multipart([topic.encode(), P.pack(payload)])
+        if payload.get("seq") is None:  # ticks, heartbeat: public
+            self._pubs.send_multipart([topic.encode(), P.pack(payload)])
+            return
+        frame = P.pack(P.event_message(payload))
+        for ident, s in list(self.sessions.items()):
+            if P.visible_to(topic, s["role"], s["strategy"]) and s.get("events", True):
+                self._router.send_multipart([ident, frame])
 
     def _publish(self, topic: str, data: dict, drop: bool, extra: dict) -> dict:
         stream = P.stream_of(topic)
@@ -212,7 +221,7 @@ class FakeHub:
                 else:
                     raise HubError(ErrorCode.NAME_TAKEN, f"{p['strategy']} is connected")
         self.sessions[ident] = {"strategy": p["strategy"], "role": p["role"], "instance": p["instance"],
-                                "cancel_on_disconnect": p["cancel_on_disconnect"]}
+                                "cancel_on_disconnect": p["cancel_on_disconnect"], "events": p["events"]}
         return {"hub_id": self.hub_id, "session": uuid.uuid4().hex[:8], "account_id": self.account_id,
                 "role": p["role"], "strategy": p["strategy"], "last_seq": self.seq, "heads": dict(self.heads),
                 "broker": "up", "heartbeat_interval": self.heartbeat, "client_dead_after": 10.0,
@@ -223,7 +232,12 @@ class FakeHub:
         return {}
 
     def _m_ping(self, ident, session, p):
-        return {"server_time": time.time(), "hub_id": self.hub_id, "last_seq": self.seq}
+        # every journaled event was handed to the sockets when it was published (or dropped on the
+        # wire): the heads of the caller's streams are the journal's
+        streams = P.streams_for(session["role"], session["strategy"]) if session else []
+        heads = dict(self.heads) if streams is None else {s: self.heads.get(s, 0) for s in streams}
+        return {"server_time": time.time(), "hub_id": self.hub_id, "session": session is not None,
+                "last_seq": self.seq, "heads": heads}
 
     def _m_status(self, ident, session, p):
         return {"hub_id": self.hub_id, "account_id": self.account_id, "last_seq": self.seq, "clients": 1}

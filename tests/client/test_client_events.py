@@ -118,7 +118,7 @@ def test_gap_is_filled_by_replay_in_order(make_gw, fake_hub):
     assert any(p.get("stream") == "alpha" and p["after"] == 1 for p in fake_hub.methods("replay"))
 
 
-def test_lost_last_event_is_caught_by_heartbeat_heads(make_gw, fake_hub):
+def test_lost_last_event_is_caught_by_the_heads_in_ping_replies(make_gw, fake_hub):
     rec = Recorder()
     gw = make_gw(callback=rec)
     gw.connect(strategy="alpha")

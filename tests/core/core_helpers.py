@@ -5,18 +5,24 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 import zmq
 
-from rpc_client.protocol import pack, request, unpack
+from rpc_client.protocol import event_of, pack, request, unpack
 
 
 class RawClient:
-    """A plain DEALER (calls) + SUB (events) pair speaking the protocol by hand."""
+    """A plain DEALER (calls, and the account events the hub pushes to this session) + SUB (ticks,
+    heartbeat) pair speaking the protocol by hand. `events` holds both kinds, each with `_topic`."""
 
     def __init__(self, rpc: str, pub: str | None = None, topics: tuple[str, ...] = ("",),
-                 identity: bytes | None = None):
+                 identity: bytes | None = None, keepalive: float | None = None):
+        #: seconds between the pings `wait_event` sends while it waits (None: none), so that a
+        #: watcher keeps its session (and so its pushed events) through a long wait
+        self.keepalive = keepalive
+        self._next_ping = 0.0
         self.ctx = zmq.Context.instance()
         self.dealer = self.ctx.socket(zmq.DEALER)
         self.dealer.setsockopt(zmq.LINGER, 0)
@@ -31,14 +37,37 @@ class RawClient:
             self.sub.connect(pub)
         self._ids = itertools.count(1)
         self.events: list[dict[str, Any]] = []
+        self.pushed: list[dict[str, Any]] = []  # account events that came on the DEALER (all of them do)
+        self._replies: deque[dict[str, Any]] = deque()
 
     def send_raw(self, *frames: bytes) -> None:
         self.dealer.send_multipart(list(frames))
 
+    def _take_dealer(self) -> None:
+        """Read what the DEALER holds: pushed events to `events`, replies to the reply queue."""
+        while True:
+            try:
+                frames = self.dealer.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            msg = unpack(frames[-1])
+            ev = event_of(msg)
+            if ev is None:
+                self._replies.append(msg)
+            else:
+                ev["_topic"] = ev.get("topic", "")
+                ev["_socket"] = "dealer"
+                self.events.append(ev)
+                self.pushed.append(ev)
+
     def recv_reply(self, timeout: float = 5.0) -> dict[str, Any]:
-        if not self.dealer.poll(int(timeout * 1000)):
-            raise TimeoutError("no reply from the hub")
-        return unpack(self.dealer.recv())
+        deadline = time.monotonic() + timeout
+        while not self._replies:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.dealer.poll(max(1, int(left * 1000))):
+                raise TimeoutError("no reply from the hub")
+            self._take_dealer()
+        return self._replies.popleft()
 
     def call_raw(self, method: str, params: dict | None = None, timeout: float = 5.0) -> dict[str, Any]:
         req_id = next(self._ids)
@@ -67,13 +96,26 @@ class RawClient:
         self.wait_event(lambda t, p: True, timeout)
 
     def poll_events(self, timeout: float = 0.0) -> None:
-        if self.sub is None:
-            return
-        while self.sub.poll(int(timeout * 1000)):
-            topic, payload = self.sub.recv_multipart()
-            ev = unpack(payload)
-            ev["_topic"] = topic.decode()
-            self.events.append(ev)
+        poller = zmq.Poller()
+        poller.register(self.dealer, zmq.POLLIN)
+        if self.sub is not None:
+            poller.register(self.sub, zmq.POLLIN)
+        while True:
+            ready = dict(poller.poll(int(timeout * 1000)))
+            if not ready:
+                return
+            if self.dealer in ready:
+                self._take_dealer()
+            if self.sub is not None and self.sub in ready:
+                while True:
+                    try:
+                        topic, payload = self.sub.recv_multipart(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    ev = unpack(payload)
+                    ev["_topic"] = topic.decode()
+                    ev["_socket"] = "sub"
+                    self.events.append(ev)
             timeout = 0
 
     def wait_event(self, pred, timeout: float = 5.0) -> dict[str, Any]:
@@ -87,6 +129,9 @@ class RawClient:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"event not seen; got topics {[e['_topic'] for e in self.events][-20:]}")
+            if self.keepalive is not None and time.monotonic() >= self._next_ping:
+                self._next_ping = time.monotonic() + self.keepalive
+                self.dealer.send(pack(request("keepalive", "ping", {})))  # its reply is read and dropped
             self.poll_events(min(left, 0.1))
 
     def journaled(self, topic_prefix: str = "") -> list[dict[str, Any]]:

@@ -125,6 +125,7 @@ def test_failed_attempts_count_and_give_up(slow_hub, connect):
     server, spy = slow_hub(reconnect_interval=0.1, reconnect_max_attempts=3)
     server.start()
     c = connect(server)
+    c.hello("watch", role="monitor")  # hub.broker events are pushed to sessions only
     spy.hang, spy.fail = 0.3, True
     exchange_of(server).disconnect_all()
     ev = c.wait_event(lambda t, p: t == "hub.broker" and p["data"]["state"] == "down"
@@ -141,6 +142,7 @@ def test_stop_during_a_hanging_attempt_is_bounded_and_stops_the_late_trader(slow
     server, spy = slow_hub(reconnect_interval=0.1)
     server.start()
     c = connect(server)
+    c.hello("watch", role="monitor")  # hub.broker events are pushed to sessions only
     spy.hang = 3.0
     exchange_of(server).disconnect_all()
     c.wait_event(lambda t, p: t == "hub.broker" and p["data"]["state"] == "reconnecting", timeout=3)

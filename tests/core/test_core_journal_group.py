@@ -13,17 +13,34 @@ import zmq
 from hub.core.journal import Journal, base36
 from hub.core.mailbox import Mailbox
 from hub.core.publisher import Publisher
-from rpc_client.protocol import unpack
+from hub.core.sessions import Session
+from rpc_client.protocol import event_of, unpack
 
 PARAMS = {"stock_code": "600000.SH", "order_type": 23, "order_volume": 100, "price_type": 11, "price": 9.5}
 
 
 class FakePub:
+    """Stands for both sockets: PUB frames [topic, payload] and ROUTER frames [identity, {v, event}]
+    (an account event pushed to a session) are recorded alike as (topic, payload), in send order."""
+
     def __init__(self) -> None:
         self.sent: list[tuple[bytes, dict]] = []
 
     def send_multipart(self, frames, flags=0) -> None:
-        self.sent.append((frames[0], unpack(frames[1])))
+        msg = unpack(frames[1])
+        ev = event_of(msg)
+        self.sent.append((ev["topic"].encode(), ev) if ev is not None else (frames[0], msg))
+
+
+class OneMonitor:
+    """Sessions with one monitor: every journaled event is pushed to it."""
+
+    def entitled(self, topic):
+        return [Session(identity=b"m", name="mon", role="monitor")]
+
+
+def publisher(sock: FakePub, j: Journal) -> Publisher:
+    return Publisher(sock, j, "h1", router=sock, sessions=OneMonitor())
 
 
 def count_events(path) -> int:
@@ -39,7 +56,7 @@ def test_events_go_out_only_after_the_group_commit_and_in_order(tmp_path):
     j = Journal(path)
     j.use_group_commit(True)
     sock = FakePub()
-    pub = Publisher(sock, j, "h1")
+    pub = publisher(sock, j)
     pub.publish("order.alpha", {"n": 1})
     pub.publish_unjournaled("heartbeat", {"last_seq": j.last_seq})  # waits behind the event
     pub.publish("asset", {"n": 2})
@@ -73,7 +90,7 @@ def test_a_failed_commit_publishes_nothing_and_restores_the_sequence(tmp_path):
     j = Journal(path)
     j.use_group_commit(True)
     sock = FakePub()
-    pub = Publisher(sock, j, "h1")
+    pub = publisher(sock, j)
     pub.publish("asset", {"n": 1})
     assert pub.flush() and j.last_seq == 1
     real = j._db

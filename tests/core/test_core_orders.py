@@ -191,7 +191,7 @@ def test_halt_and_resume(hub, connect):
 
 def test_cancel_all_and_cancel_on_disconnect(make_hub, connect):
     server = make_hub(client_dead_after=0.8)
-    admin = connect(server)
+    admin = connect(server, keepalive=0.2)  # its session (and so its events) lives while it waits
     admin.hello("ops", role="admin", token=server.token)
     a = connect(server, subscribe=False)
     a.hello("alpha", cancel_on_disconnect=True)
@@ -206,7 +206,7 @@ def test_cancel_all_and_cancel_on_disconnect(make_hub, connect):
     b.hello("beta")
     oid2 = b.call("order_stock", order(price=9.5))["order_id"]
     admin.wait_event(lambda t, p: t == "order.beta" and p["data"]["order_id"] == oid2)
-    admin.hello("ops", role="admin", token=server.token)  # the silent admin was timed out too
+    admin.hello("ops", role="admin", token=server.token)  # a second hello on the same connection
     assert admin.call("cancel_all", {})["cancelled"] == [oid2]
 
 

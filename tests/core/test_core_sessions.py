@@ -8,6 +8,8 @@ from core_helpers import exchange_of  # noqa: F401
 
 
 def test_hello_returns_session_facts(hub, connect):
+    watcher = connect(hub)
+    watcher.hello("watch", role="monitor")  # hub.client events are for monitors only
     c = connect(hub)
     r = c.hello("alpha")
     assert r["hub_id"] == hub.hub_id and r["strategy"] == "alpha" and r["role"] == "strategy"
@@ -15,7 +17,7 @@ def test_hello_returns_session_facts(hub, connect):
     assert r["broker"]["state"] == "up"
     assert set(r["heads"]) == {"alpha", "@account"}
     assert r["max_message_size"] == 1 << 20
-    ev = c.wait_event(lambda t, p: t == "hub.client" and p["data"]["strategy"] == "alpha")
+    ev = watcher.wait_event(lambda t, p: t == "hub.client" and p["data"]["strategy"] == "alpha")
     assert ev["data"]["event"] == "connected" and ev["stream"] == "@hub"
 
 
@@ -75,7 +77,8 @@ def test_bad_protocol_version(hub, connect):
 
 def test_silent_client_is_freed_after_client_dead_after(make_hub, connect):
     server = make_hub(client_dead_after=0.6)
-    watcher = connect(server)
+    watcher = connect(server, keepalive=0.2)
+    watcher.hello("watch", role="monitor")
     a = connect(server, subscribe=False)
     a.hello("alpha")
     ev = watcher.wait_event(lambda t, p: t == "hub.client" and p["data"]["event"] == "timed_out", timeout=5)
