@@ -54,6 +54,9 @@ def hello(hub: "HubServer", call: "Call", p: dict[str, Any]) -> Any:
         raise HubError(ErrorCode.BAD_VERSION, f"this hub speaks protocol {PROTOCOL_VERSION}, the client "
                                               f"{p['protocol']}; upgrade the older side")
     session, replaced = hub.sessions.hello(call.identity, p)
+    if getattr(call, "envelope", ()):
+        # a REQ socket (or a proxy) in front: it cannot take unsolicited messages, so push it no events
+        session.events = False
     for old in replaced:
         if old.name == session.name and old.identity != call.identity:
             hub.quotes.transfer(old.key, session.key)
