@@ -102,7 +102,7 @@ class RpcGateway:
                  backoff_max: float = BACKOFF_MAX, max_reconnect_attempts: int | None = None,
                  order_attempts: int = ORDER_ATTEMPTS, max_pending_ticks: int = 10000,
                  follow_events: bool = True, curve: CurveKeys | None = None,
-                 curve_dir: str | os.PathLike[str] | None = None):
+                 curve_dir: str | os.PathLike[str] | None = None, instance: str | None = None):
         """
         :param rpc: the hub's call endpoint (``hub start --rpc``).
         :param pub: the hub's event endpoint; default: the rpc port + 1.
@@ -111,6 +111,9 @@ class RpcGateway:
         :param max_reconnect_attempts: None (default) retries forever.
         :param follow_events: False: ticks only, no account events (used by ``rpc_client.xtdata``).
         :param curve: CurveZMQ keys for a hub started with ``curve = true`` (see ``rpc_client.security``).
+        :param instance: the ``hello`` instance id (default: random per connect). A process that keeps it
+            across restarts (the runner, per task name) takes over its own dead session at once instead
+            of waiting ``client_dead_after`` for the hub to free the name.
         :param curve_dir: instead of `curve`: the folder ``hub keys add-client`` wrote (``server.key`` and
             one client keypair). Neither given: ``$QMT_HUB_CURVE`` if set, else plain TCP.
             Bad or missing key files raise :class:`rpc_client.security.CurveKeyError` here.
@@ -126,6 +129,7 @@ class RpcGateway:
                           max_reconnect_attempts=max_reconnect_attempts, follow_events=follow_events,
                           curve=self.curve)
         self._max_pending_ticks = max_pending_ticks
+        self._instance = instance
         self.wait_grace = WAIT_GRACE
         self._transport: Transport | None = None
         self._dispatcher: Dispatcher | None = None
@@ -161,6 +165,8 @@ class RpcGateway:
                                     on_event=self._on_event, on_tick=self._on_tick,
                                     on_connected=self._on_connected, on_disconnected=self._on_disconnected,
                                     on_notice=self._on_notice, on_heartbeat=self._on_heartbeat, **self._opts)
+        if self._instance:
+            self._transport.instance = self._instance
         t = float(timeout or self.timeout)
         # hello (t), then catching up (replays, each bounded by the call timeout): bounded, never forever
         budget = 4 * max(t, self.timeout) + self.wait_grace

@@ -43,7 +43,7 @@ log = logging.getLogger("rpc_client.runner")
 
 EXIT_OK, EXIT_STRATEGY, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 RUNNER_KEYS = ("rpc", "pub", "data_dir", "curve_dir", "timeout", "misfire_grace", "catch_up", "max_failures",
-               "holidays_file")
+               "holidays_file", "wait_for_hub")
 STOP_POLL = 0.2  # seconds between looks for a stop request
 
 
@@ -71,6 +71,7 @@ class Settings:
     catch_up: str | None = None
     max_failures: int = DEFAULT_MAX_FAILURES
     holidays_file: str = ""
+    wait_for_hub: float = 0.0  # seconds to keep trying to reach a hub that is not up yet; 0 = one attempt
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -123,6 +124,7 @@ def load_settings(ns: argparse.Namespace) -> Settings:
         s.timeout = float(values.get("timeout", s.timeout))
         s.misfire_grace = float(values.get("misfire_grace", s.misfire_grace))
         s.max_failures = int(values.get("max_failures", s.max_failures))
+        s.wait_for_hub = float(values.get("wait_for_hub", s.wait_for_hub))
     except (TypeError, ValueError) as exc:
         raise RunnerExit(EXIT_USAGE, f"bad [runner] value: {exc}") from None
     s.catch_up = values.get("catch_up")
@@ -238,9 +240,10 @@ class Runner:
 
     def _run(self) -> int:
         s = self.s
-        gw = self.gateway = RpcGateway(s.rpc, s.pub or None, timeout=s.timeout, curve_dir=s.curve_dir or None)
+        gw = self.gateway = RpcGateway(s.rpc, s.pub or None, timeout=s.timeout, curve_dir=s.curve_dir or None,
+                                       instance=tasks.instance_id(s.data_dir, s.name))
         try:
-            hello = gw.connect(strategy=s.name)
+            hello = self._connect(gw)
         except HubError as exc:
             if exc.code == ErrorCode.NAME_TAKEN:
                 raise RunnerExit(EXIT_USAGE, f"the hub at {s.rpc} already has a client named {s.name!r}: "
@@ -252,6 +255,20 @@ class Runner:
             return self._session(gw, hello)
         finally:
             gw.close()
+
+    def _connect(self, gw: RpcGateway) -> dict[str, Any]:
+        """Open the session; with ``wait_for_hub`` keep trying that long for a hub that is not up yet."""
+        deadline = time.monotonic() + self.s.wait_for_hub
+        log.info("connecting to the hub at %s as %s", self.s.rpc, self.s.name)
+        while True:
+            left = deadline - time.monotonic()
+            try:  # the hello waits in the socket until a hub binds, so one long attempt catches it at once
+                return gw.connect(strategy=self.s.name, timeout=max(self.s.timeout, min(30.0, left)))
+            except HubError as exc:
+                if exc.code not in (ErrorCode.TIMEOUT, ErrorCode.CLOSED) or time.monotonic() >= deadline \
+                        or self.stop.is_set():
+                    raise
+                log.info("no hub at %s yet; trying again (wait_for_hub %gs)", self.s.rpc, self.s.wait_for_hub)
 
     def _session(self, gw: RpcGateway, hello: dict[str, Any]) -> int:
         s = self.s

@@ -73,6 +73,23 @@ def state_path(data_dir: str | Path, name: str) -> Path:
     return tasks_dir(data_dir) / f"{name}.state.json"
 
 
+def instance_id(data_dir: str | Path, name: str) -> str:
+    """The task's stable hub instance id: a restarted runner takes over its own dead session at once."""
+    import uuid
+
+    p = tasks_dir(data_dir) / f"{name}.instance"
+    try:
+        value = p.read_text(encoding="utf-8").strip()
+        if value:
+            return value
+    except OSError:
+        pass
+    value = uuid.uuid4().hex
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(value, encoding="utf-8")
+    return value
+
+
 def _read(path: Path) -> TaskEntry | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -150,4 +167,4 @@ def pid_alive(pid: int) -> bool:
 
 
 __all__ = ["TaskEntry", "TaskExists", "register", "unregister", "list_tasks", "request_stop", "stop_requested",
-           "tasks_dir", "entry_path", "stop_path", "state_path", "pid_alive"]
+           "tasks_dir", "entry_path", "stop_path", "state_path", "pid_alive", "instance_id"]

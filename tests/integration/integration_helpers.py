@@ -44,9 +44,9 @@ def wait_for_hub(rpc: str, timeout: float = 30.0) -> dict:
 class HubProcess:
     """`python -m hub start` as a child process, with its output in a log file."""
 
-    def __init__(self, data_dir: Path, *extra: str):
-        self.rpc = f"tcp://127.0.0.1:{free_port()}"
-        self.pub = f"tcp://127.0.0.1:{free_port()}"
+    def __init__(self, data_dir: Path, *extra: str, rpc: str | None = None, pub: str | None = None):
+        self.rpc = rpc or f"tcp://127.0.0.1:{free_port()}"
+        self.pub = pub or f"tcp://127.0.0.1:{free_port()}"
         self.data_dir = data_dir
         self.log_path = data_dir.parent / f"{data_dir.name}-hub.log"
         self._log = open(self.log_path, "ab")
