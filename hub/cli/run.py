@@ -119,16 +119,19 @@ def run_cmd(
         kw["start_new_session"] = True  # Ctrl+C in this terminal no longer reaches it
     with console_out.open("ab") as fh:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, **kw)
-    deadline = time.monotonic() + 30.0
+    deadline = time.monotonic() + 60.0
     while time.monotonic() < deadline:
         rc = proc.poll()
         if rc is not None:
             tail = console_out.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
             fail(rc or EXIT_CALL_FAILED, f"strategy {name} exited at once (code {rc}): " + " | ".join(tail))
-        mine = [t for t in tasks.list_tasks(ddir) if t.name == name and t.pid == proc.pid]
-        if mine and tasks.state_path(ddir, name).exists():
+        if tasks.is_ready(ddir, name, proc.pid):
             break
         time.sleep(0.1)
+    else:
+        out().print(f"{name} (pid {proc.pid}) is not scheduling after 60 s; see {log}", markup=False,
+                    highlight=False)
+        raise typer.Exit(EXIT_CALL_FAILED)
     out().print(f"started {name} (pid {proc.pid}); log {log}; stop with: hub stop -n {name}", markup=False,
                 highlight=False)
 

@@ -355,6 +355,7 @@ class Runner:
                         "this strategy trades the hub's account %r)", account)
         log.info("strategy %s (%s) on %s, account %s: %d job(s): %s", s.name, s.code, s.rpc, account,
                  len(scheduler.jobs), ", ".join(f"{j.name}@{j.spec}" for j in scheduler.jobs))
+        tasks.mark_ready(s.data_dir, s.name, os.getpid())
         poller = threading.Thread(target=self._poll_stop, name="runner-stop-poll", daemon=True)
         poller.start()
         try:

@@ -130,6 +130,8 @@ def unregister(data_dir: str | Path, name: str, pid: int) -> None:
     if old is not None and old.pid == pid:
         path.unlink(missing_ok=True)
     stop_path(data_dir, name).unlink(missing_ok=True)
+    if is_ready(data_dir, name, pid):
+        ready_path(data_dir, name).unlink(missing_ok=True)
 
 
 def list_tasks(data_dir: str | Path) -> list[TaskEntry]:
@@ -147,6 +149,22 @@ def list_tasks(data_dir: str | Path) -> list[TaskEntry]:
         else:
             path.unlink(missing_ok=True)
     return out
+
+
+def ready_path(data_dir: str | Path, name: str) -> Path:
+    return tasks_dir(data_dir) / f"{name}.ready"
+
+
+def mark_ready(data_dir: str | Path, name: str, pid: int) -> None:
+    """The runner is scheduling (session open, strategy initialized, account checked)."""
+    ready_path(data_dir, name).write_text(str(pid), encoding="utf-8")
+
+
+def is_ready(data_dir: str | Path, name: str, pid: int) -> bool:
+    try:
+        return ready_path(data_dir, name).read_text(encoding="utf-8").strip() == str(pid)
+    except OSError:
+        return False
 
 
 def request_stop(data_dir: str | Path, name: str) -> None:
@@ -167,4 +185,4 @@ def pid_alive(pid: int) -> bool:
 
 
 __all__ = ["TaskEntry", "TaskExists", "register", "unregister", "list_tasks", "request_stop", "stop_requested",
-           "tasks_dir", "entry_path", "stop_path", "state_path", "pid_alive", "instance_id"]
+           "tasks_dir", "entry_path", "stop_path", "state_path", "pid_alive", "instance_id", "mark_ready", "is_ready"]
