@@ -154,11 +154,14 @@ class GeneratedHistory:
 
 # --------------------------------------------------------------------------- files
 
-def _parse_time(value: str) -> int:
-    v = value.strip()
+def _parse_time(value: Any) -> int:
+    """A file's time: epoch ms, 'YYYYMMDD', 'YYYYMMDDhhmmss' or 'YYYY-MM-DD[ HH:MM[:SS]]' (Beijing)."""
+    v = str(value).strip()
+    if v.endswith(".0") and v[:-2].isdigit():
+        v = v[:-2]
+    if v.isdigit() and len(v) == 14:
+        return to_ms(datetime.strptime(v, "%Y%m%d%H%M%S"))
     if v.isdigit() and len(v) >= 12:
-        if len(v) == 14:
-            return to_ms(datetime.strptime(v, "%Y%m%d%H%M%S"))
         return int(v)
     for fmt in ("%Y%m%d", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y%m%d%H%M%S"):
         try:
@@ -236,7 +239,7 @@ class FolderHistory:
                 t = row.get("time")
                 if t in (None, "", 0):
                     t = row.get("date", row.get("datetime"))
-                ms = t if isinstance(t, int) and t > 10**11 else _parse_time(str(t))
+                ms = _parse_time(str(t))
                 bar = {f: row.get(f, 0) for f in BAR_FIELDS}
                 bar["time"] = ms
                 out.append(bar)

@@ -27,6 +27,7 @@ from rpc_client.bars import (BAR_FIELDS, CHINA_TZ, INTRADAY, TickBars, aggregate
                              from_ms, parse_time, select, to_ms)
 
 from hub.sim.history import HISTORY_START, MINUTE_DAYS, FolderHistory, GeneratedHistory
+from hub.sim.history import _parse_time as _file_time
 from hub.sim.universe import BOND, ETF, INDEX, STOCK_BOARDS, Instrument, Universe, kind_of
 
 log = logging.getLogger(__name__)
@@ -379,7 +380,7 @@ class SimMarketData:
         picked = []
         for r in rows:
             t = r.get("time") or r.get("date")
-            ms = t if isinstance(t, int) and t > 10**11 else parse_time(str(t))
+            ms = _file_time(t)
             if (start is None or ms >= start) and (end is None or ms <= end):
                 picked.append(dict({c: r.get(c, 0.0) for c in DIVID_COLUMNS}, time=ms))
         frame = _split_frame(picked, DIVID_COLUMNS)

@@ -46,6 +46,7 @@ class SimXtData:
         self._thread = threading.Thread(target=self._run, name="sim-xtdata", daemon=True)
         self._thread.start()
         self._ex.add_tick_listener(self._on_ticks)
+        self._ex.market_data()  # today's bars are recorded from the feed from now on
 
     # ------------------------------------------------------------ xtdata API
     def subscribe_quote(self, stock_code: str, period: str = "tick", start_time: str = "", end_time: str = "",
