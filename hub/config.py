@@ -60,6 +60,7 @@ class HubConfig:
     risk: dict[str, Any] = field(default_factory=dict)  # [risk]: hub.risk.config.parse_settings (docs/risk.md)
     strategies: dict[str, Any] = field(default_factory=dict)  # [strategies.NAME]: allotments and limits
     alerts: dict[str, Any] = field(default_factory=dict)  # [alerts]: hub.alerts.config.AlertsConfig (webhooks)
+    runner: dict[str, Any] = field(default_factory=dict)  # [runner]: read by `hub run`'s runner (docs/runner.md)
     metrics: dict[str, Any] = field(default_factory=dict)  # [metrics]: hub.observe.metrics.MetricsConfig
 
     def __post_init__(self) -> None:

@@ -439,6 +439,10 @@ class TradingCalendar:
         """True when the exchanges trade on ``day``; CalendarCoverageError when no source covers it."""
         d = as_date(day)
         with self._lock:
+            return self._answer(d, self._overrides())
+
+    def _answer(self, d: date, overrides: set[date]) -> bool:
+        with self._lock:
             for i in range(len(self.sources)):
                 span = self._span(i)
                 if span.holds(d):
@@ -448,17 +452,19 @@ class TradingCalendar:
                         if self.sources[i].static:
                             raise
                         continue  # a broker that failed mid-call: fall through
-                    return d in days and d not in self._overrides()
+                    return d in days and d not in overrides
             raise self._coverage_error(d)
 
     def trading_days(self, start: date | datetime | str | int, end: date | datetime | str | int) -> list[date]:
         """Every trading day in [start, end]; raises if any day in the range is uncovered."""
         a, b = as_date(start), as_date(end)
         out, d = [], a
-        while d <= b:
-            if self.is_trading_day(d):
-                out.append(d)
-            d += timedelta(days=1)
+        with self._lock:
+            overrides = self._overrides()  # once per range, not per day
+            while d <= b:
+                if self._answer(d, overrides):
+                    out.append(d)
+                d += timedelta(days=1)
         return out
 
     def next_trading_day(self, day: date | datetime | str | int) -> date:
