@@ -391,7 +391,7 @@ class Harness:
                     pass
             else:
                 self._hello(role)
-        elif method == "halt":
+        elif isinstance(method, str) and method.startswith("halt"):  # halt, halt_self: resume all
             self._call(self.socks["admin"], "resume", {})
 
     def violation(self, text: str) -> None:
