@@ -46,3 +46,16 @@ def resolve(path: object = None) -> tuple[str, str]:
         rpc = os.environ.get(ENV_RPC, "").strip() or DEFAULT_RPC_ENDPOINT
     pub = os.environ.get(ENV_PUB, "").strip() or pub_for(rpc)
     return rpc, pub
+
+
+def _host(endpoint: str) -> str:
+    m = _TCP.match(endpoint.strip())
+    host = (m.group("host") if m else "").strip("[]").lower()
+    return "127.0.0.1" if host in ("localhost", "::1") else host
+
+
+def via_relay(rpc: str, pub: str) -> bool:
+    """True when the event endpoint is on another host than the call endpoint: a `hub relay` on this
+    machine (a hub's PUB and ROUTER are always on the same host). The client then subscribes to the
+    relay in plain loopback and keeps CurveZMQ for its calls to the hub."""
+    return _host(rpc) != _host(pub)

@@ -46,6 +46,7 @@ import zmq
 from rpc_client import protocol as P
 from rpc_client.dispatcher import Dispatcher
 from rpc_client.protocol import ErrorCode, HubError, Role, Topic
+from rpc_client.endpoints import via_relay
 from rpc_client.security import CurveKeys
 from rpc_client.xt import MARKETS, is_market
 
@@ -376,7 +377,7 @@ class Transport:
         sub.setsockopt(zmq.RCVHWM, 100000)
         for prefix in self._sub_prefixes():
             sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
-        if self.curve is not None:
+        if self.curve is not None and not via_relay(self.rpc, self.pub):
             self.curve.apply(sub)
         sub.connect(self.pub)
         dealer = self._ctx.socket(zmq.DEALER)
