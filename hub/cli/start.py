@@ -211,4 +211,20 @@ def status(
         print_json(result)
     else:
         typer.echo(_fmt_status(result))
+        warning = _calendar_warning(result.get("data_dir"))
+        if warning:
+            typer.echo(f"calendar: {warning}")
     raise typer.Exit(EXIT_OK)
+
+
+def _calendar_warning(data_dir: Any) -> str:
+    """The trading calendar's coverage warning for the hub's data folder, when its calendar cache exists
+    (a runner or `hub calendar` made it; without it answering would mean importing pandas here)."""
+    if not data_dir or not (Path(str(data_dir)) / "calendar-cache.json").exists():
+        return ""
+    try:
+        from hub.cli.calendar import calendar_for
+
+        return calendar_for(data_dir).coverage_warning()
+    except Exception as exc:  # noqa: BLE001 - a status line must not fail the status command
+        return f"cannot read the trading calendar: {exc}"

@@ -30,7 +30,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - 3.10
     import tomli as tomllib
 
-from rpc_client.calendar import CalendarCoverageError, TradingCalendar
+from rpc_client.calendar import BrokerSource, CalendarCoverageError, FileSource, PackageSource, TradingCalendar
 from rpc_client.endpoints import DEFAULT_DATA_DIR
 from rpc_client.gateway import RpcGateway
 from rpc_client.protocol import DEFAULT_RPC_ENDPOINT, ErrorCode, HubError
@@ -182,6 +182,17 @@ def load_strategy(path: Path, api: StrategyApi) -> types.ModuleType:
     return mod
 
 
+class _HubXtdata:
+    """xtdata's ``get_trading_dates`` answered by the hub (MiniQMT's own calendar on a live hub)."""
+
+    def __init__(self, gateway: RpcGateway) -> None:
+        self._gw = gateway
+
+    def get_trading_dates(self, market: str, start_time: str = "", end_time: str = "", count: int = -1) -> Any:
+        return self._gw.call("get_trading_dates", market=market, start_time=start_time, end_time=end_time,
+                             count=count)
+
+
 class Runner:
     """Everything one strategy process holds; ``run()`` returns the exit code."""
 
@@ -282,9 +293,11 @@ class Runner:
         if clock.virtual:
             log.info("clock: the hub's simulated clock (speed %gx), now %s", clock.speed,
                      clock.now().strftime("%Y-%m-%d %H:%M:%S"))
-        calendar = TradingCalendar(holidays_file=Path(s.holidays_file).expanduser() if s.holidays_file
-                                   else s.data_dir / "holidays.toml",
-                                   cache_path=s.data_dir / "calendar-cache.json")
+        holidays = Path(s.holidays_file).expanduser() if s.holidays_file else s.data_dir / "holidays.toml"
+        sources: list[Any] = [PackageSource(), FileSource(holidays)]
+        if not clock.virtual:  # a real broker: its own trading dates first (past days; the package beyond)
+            sources.insert(0, BrokerSource.from_xtdata(_HubXtdata(gw), name="broker (xtdata via the hub)"))
+        calendar = TradingCalendar(sources, cache_path=s.data_dir / "calendar-cache.json")
         today = clock.now().date()
         try:
             calendar.is_trading_day(today)

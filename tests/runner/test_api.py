@@ -162,3 +162,24 @@ def test_runner_settings_from_the_hubs_file(tmp_path) -> None:
 
     f.write_text('account = "1"\n[runner]\nmisfire_grace = 30\n', encoding="utf-8")
     assert HubConfig.load(f).runner == {"misfire_grace": 30}  # the hub accepts the table and leaves it alone
+
+
+def test_runner_asks_the_hub_for_the_brokers_trading_dates() -> None:
+    from datetime import date
+
+    from rpc_client.calendar import BrokerSource, PackageSource, TradingCalendar
+    from rpc_client.runner.main import _HubXtdata
+
+    class Gw:
+        calls: list = []
+
+        def call(self, method, **params):
+            self.calls.append((method, params))
+            return [int(datetime(2024, 2, d, tzinfo=SHANGHAI).timestamp() * 1000) for d in (5, 6, 7, 8)]
+
+    gw = Gw()
+    cal = TradingCalendar([BrokerSource.from_xtdata(_HubXtdata(gw), name="hub"), PackageSource()])
+    assert cal.is_trading_day("2024-02-06") and not cal.is_trading_day("2024-02-03")
+    assert cal.source_of("2024-02-06") == "hub" and cal.source_of("2024-02-09").startswith("exchange-calendars")
+    assert gw.calls == [("get_trading_dates", {"market": "SH", "start_time": "", "end_time": "", "count": -1})]
+    assert cal.is_trading_day(date(2024, 2, 9)) is False
