@@ -692,14 +692,16 @@ METHODS: dict[str, Method] = {m.name: m for m in [
         P("events", (bool,), required=False, default=True,
           doc="false: push no account events to this session (a data-only client); replay still works"),
     ), "Open a session. Must be the first call.",
-        "{hub_id, session, account_id, role, strategy, last_seq, broker, heartbeat_interval, "
+        "{hub_id, session, account_id, role, strategy, last_seq, heads, broker, heartbeat_interval, "
         "client_dead_after, max_message_size, server_time}", needs_session=False),
     Method("bye", ROLES, (), "Close the session; frees the name and quote subscriptions.", "{}"),
     Method("ping", ROLES, (
         P("stats", (dict,), required=False, default={}, clean=lambda v: bounded_map(v, numbers_only=True),
           doc=f"client-side counters the hub shows to monitors, e.g. {{missed_ticks: int}} (numbers only; "
               f"a session keeps at most {FREE_MAP_KEYS} keys)"),
-    ), "Client heartbeat; any call also counts.", "{server_time, hub_id, last_seq}", needs_session=False),
+    ), "Client heartbeat; any call also counts. Answers without a session too (`session` says which); "
+       "`heads`/`last_seq`: the caller's streams as already sent to it.",
+        "{server_time, hub_id, session, last_seq, heads}", needs_session=False),
     # ---- trading ----
     Method("order_stock", TRADERS, (
         P("stock_code", (str,), check=_stock_code),
@@ -718,10 +720,13 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     ), "Place an order for the calling strategy. Replies once the broker has assigned an order id.",
         "{order_id, client_order_id, duplicate}"),
     Method("cancel_order_stock", TRADERS, (_ORDER_ID,),
-           "Cancel one of the caller's orders. Replies with the broker's cancel result.", "{cancel_result}"),
+           "Cancel one of the caller's orders. Replies with the broker's cancel result: 0 accepted, "
+           "non-zero refused (error_msg says why; an error.<strategy> event of kind cancel follows).",
+           "{cancel_result, order_id, error_msg}"),
     Method("cancel_order_stock_sysid", TRADERS, (
         P("market", (int,), lo=0, hi=MAX_MARKET), P("order_sysid", (str,), max_len=64),
-    ), "Cancel one of the caller's orders by the counter's contract number.", "{cancel_result}"),
+    ), "Cancel one of the caller's orders by the counter's contract number.",
+        "{cancel_result, order_id, error_msg}"),
     # ---- queries (answered from the hub's book) ----
     Method("query_stock_asset", READERS, (), "The account's asset.", "XtAsset map"),
     Method("query_stock_order", READERS, (_ORDER_ID,), "One order (own orders only for strategies).", "XtOrder map"),
@@ -761,7 +766,8 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     ), "Journaled events after a point, in order (FIX resend request / zguide Clone).",
         "{events: [event], head, more}"),
     # ---- hub state ----
-    Method("status", READERS, (), "Hub state: hub_id, account, broker state, uptime, counters.", "{...}",
+    Method("status", READERS, (), "Hub state: hub_id, account, broker state, uptime, counters.",
+           "{hub_id, account_id, broker, halted, uptime, last_seq, clients, counters, ...}",
            needs_session=False),
     Method("clients", (Role.MONITOR, Role.ADMIN), (), "Connected clients and their counters.", "[client map]"),
     # ---- operator actions ----
@@ -805,7 +811,8 @@ METHODS: dict[str, Method] = {m.name: m for m in [
           doc="{key: value} of [strategies.NAME] limit keys (not cash/positions)"),
     ), "Change a strategy's limits at run time (journaled, effective for the next order).", "{limits}"),
     Method("reconcile", ADMINS, (),
-           "Reconcile the book and every sleeve with the broker now; differences go to the pool.", "{report}"),
+           "Reconcile the book and every sleeve with the broker now; differences go to the pool.",
+           "{ok, checked_at, cash, positions, booked, booked_today, external_trades, pending}"),
 ]}
 #: `check_order`: the same parameters as `order_stock` (and the same bounds), nothing is sent.
 METHODS["check_order"] = Method(
@@ -870,6 +877,77 @@ ACCOUNT_STREAM = "@account"
 HUB_STREAM = "@hub"
 
 
+# --------------------------------------------------------------------------
+# Records and event payloads: the fields a client reads (docs/protocol.md "Records", "Events")
+# --------------------------------------------------------------------------
+
+#: The key fields of each record the hub sends (query results, event `data`), with xtquant's
+#: attribute names; every record may carry more (the hub adds `client_order_id`, `owner` ...).
+#: `rpc_client.records` declares the same fields (a test holds them together).
+RECORD_FIELDS: dict[str, tuple[str, ...]] = {
+    "XtAsset": ("account_type", "account_id", "cash", "frozen_cash", "market_value", "total_asset",
+                "fetch_balance"),
+    "XtOrder": ("account_type", "account_id", "stock_code", "order_id", "order_sysid", "order_time", "order_type",
+                "order_volume", "price_type", "price", "traded_volume", "traded_price", "order_status",
+                "status_msg", "strategy_name", "order_remark", "direction", "offset_flag", "secu_account",
+                "instrument_name"),
+    "XtTrade": ("account_type", "account_id", "order_type", "stock_code", "traded_id", "traded_time",
+                "traded_price", "traded_volume", "traded_amount", "order_id", "order_sysid", "strategy_name",
+                "order_remark", "direction", "offset_flag", "commission", "secu_account", "instrument_name"),
+    "XtPosition": ("account_type", "account_id", "stock_code", "volume", "can_use_volume", "open_price",
+                   "market_value", "frozen_volume", "on_road_volume", "yesterday_volume", "avg_price", "direction",
+                   "last_price", "profit_rate", "secu_account", "instrument_name"),
+    "XtOrderError": ("account_type", "account_id", "order_id", "error_id", "error_msg", "strategy_name",
+                     "order_remark"),
+    "XtCancelError": ("account_type", "account_id", "order_id", "market", "order_sysid", "error_id", "error_msg"),
+    "XtAccountStatus": ("account_type", "account_id", "status"),
+    "XtAccountInfo": ("account_type", "account_id", "broker_type", "platform_id", "account_classification",
+                      "login_status"),
+    #: xtdata's tick dict (`tick.<code>` data, `get_full_tick` values); prices in yuan, `volume` in lots
+    #: (100 shares), `pvolume` in shares, `time` epoch ms, five levels in the ask/bid lists
+    "tick": ("time", "lastPrice", "open", "high", "low", "lastClose", "amount", "volume", "pvolume",
+             "stockStatus", "askPrice", "bidPrice", "askVol", "bidVol"),
+}
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One event topic: its stream, whether it is journaled, and the fields of its `data`."""
+
+    kind: str  # the topic (owned topics without the `.<strategy>` suffix)
+    stream: str  # "owner", ACCOUNT_STREAM, HUB_STREAM or "-" (not journaled)
+    journaled: bool
+    records: tuple[str, ...] = ()  # RECORD_FIELDS names the data is (one of)
+    fields: tuple[str, ...] = ()  # data keys beyond the record's (or all of them when no record)
+    payload: tuple[str, ...] = ()  # keys the payload adds beside seq, stream, sseq, ts, hub_id, topic, data
+    doc: str = ""
+
+
+#: The fields every event payload has (None for the sequencing ones of unjournaled topics).
+PAYLOAD_FIELDS = ("seq", "stream", "sseq", "ts", "hub_id", "topic", "data")
+
+_OWNED_EXTRA = ("client_order_id", "owner", "owner_tag")
+EVENTS: dict[str, EventSpec] = {e.kind: e for e in [
+    EventSpec(Topic.ORDER, "owner", True, ("XtOrder",), _OWNED_EXTRA),
+    EventSpec(Topic.TRADE, "owner", True, ("XtTrade",), _OWNED_EXTRA),
+    EventSpec(Topic.ERROR, "owner", True, ("XtOrderError", "XtCancelError"), ("kind", "client_order_id", "owner"),
+              doc="kind: 'order' (on_order_error) or 'cancel' (on_cancel_error)"),
+    EventSpec(Topic.POSITION, ACCOUNT_STREAM, True, ("XtPosition",)),
+    EventSpec(Topic.ASSET, ACCOUNT_STREAM, True, ("XtAsset",)),
+    EventSpec(Topic.ACCOUNT, ACCOUNT_STREAM, True, ("XtAccountStatus",)),
+    EventSpec(Topic.BROKER, ACCOUNT_STREAM, True, (), ("state", "since", "reason"),
+              doc="state: 'up', 'down' or 'reconnecting'"),
+    EventSpec(Topic.HALT, ACCOUNT_STREAM, True, (), ("strategy", "halted", "reason"),
+              doc="strategy null: the whole hub"),
+    EventSpec(Topic.RISK, HUB_STREAM, True, (), ("event", "strategy")),
+    EventSpec(Topic.CLIENT, HUB_STREAM, True, (), ("strategy", "role", "event", "reason", "session", "cancelled"),
+              doc="event: connected, disconnected, timed_out or taken_over; `client` on connected"),
+    EventSpec(Topic.TICK, "-", False, ("tick",), (), ("code", "tseq"), doc="on the PUB"),
+    EventSpec(Topic.HEARTBEAT, "-", False, (), ("last_seq", "broker", "halted", "uptime", "clients", "clock"),
+              doc="on the PUB; broker: the state string, halted: the global flag, clients: a count"),
+]}
+
+
 def stream_of(topic: str) -> str:
     """The stream a journaled topic belongs to: the owner's name, '@account' or '@hub'.
 
@@ -921,7 +999,7 @@ __all__ = [
     "PROTOCOL_VERSION", "DEFAULT_RPC_ENDPOINT", "DEFAULT_PUB_ENDPOINT", "MAX_MESSAGE_SIZE", "HARD_MESSAGE_SIZE",
     "HEARTBEAT_INTERVAL", "HUB_DEAD_AFTER", "CLIENT_DEAD_AFTER", "STRATEGY_NAME_RE", "EXTERNAL_OWNER",
     "REMARK_TAG_PREFIX", "pack", "unpack", "ErrorCode", "ERROR_DESCRIPTIONS", "WIRE_ERROR_CODES", "HubError",
-    "request", "ok", "error", "event_message", "event_of", "Role", "ROLES", "Param", "Method", "METHODS", "Topic", "OWNED_TOPICS",
+    "request", "ok", "error", "event_message", "event_of", "RECORD_FIELDS", "EventSpec", "EVENTS", "PAYLOAD_FIELDS", "Role", "ROLES", "Param", "Method", "METHODS", "Topic", "OWNED_TOPICS",
     "SHARED_TOPICS", "UNJOURNALED_TOPICS", "MONITOR_TOPICS", "ALL_TOPICS", "owned_topic", "tick_topic",
     "split_topic", "event", "visible_to", "ACCOUNT_STREAM", "HUB_STREAM", "stream_of",
     "streams_for", "MD_PERIODS", "MD_DIVIDEND_TYPES", "MD_MAX_CODES", "MD_PAGE_ROWS",
