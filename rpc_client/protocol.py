@@ -122,8 +122,8 @@ def preview(value: Any, limit: int = PREVIEW_LEN) -> str:
     """
     try:
         if isinstance(value, (str, bytes, bytearray)):
-            cut = value[:limit]
-            return repr(cut) + ("..." if len(value) > limit else "")
+            text = repr(value[:limit])  # escapes can make the text of `limit` characters 4x longer
+            return text[:limit + 3] + ("..." if len(value) > limit or len(text) > limit + 3 else "")
         if isinstance(value, bool) or value is None or isinstance(value, float):
             return repr(value)[:limit]
         if isinstance(value, int):
