@@ -4,6 +4,8 @@ Imports nothing from `hub`. `rpc_client.protocol` is the one definition of the w
 
 * :class:`RpcGateway` -- the native client (``rpc_client.gateway``).
 * ``rpc_client.xttrader`` -- drop-in ``XtQuantTrader`` / ``XtQuantTraderCallback``.
+* ``python -m rpc_client.run SCRIPT`` -- an unmodified xtquant program, its trader, xtdata and
+  xtdatacenter served by the hub through an import hook (``rpc_client.xthook``).
 * ``rpc_client.xtdata`` -- drop-in ``xtquant.xtdata``: history, bars, ticks, instrument details, sectors, calendars.
 * :class:`CurveKeys` -- CurveZMQ keys for a hub with ``curve = true`` (``rpc_client.security``).
 """

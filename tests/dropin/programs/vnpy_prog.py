@@ -119,10 +119,13 @@ show("reconnect_logs", [m for m in seen["logs"] if "交易接口" in m])
 if "bars" in sys.argv[1:]:
     feed = Datafeed()
     end = datetime.now()
-    daily = feed.query_bar_history(HistoryRequest(symbol="600000", exchange=Exchange.SSE, start=end - timedelta(days=30),
-                                                  end=end, interval=Interval.DAILY), output=lambda msg: show("feed", msg))
-    minute = feed.query_bar_history(HistoryRequest(symbol="600000", exchange=Exchange.SSE, start=end - timedelta(days=3),
-                                                   end=end, interval=Interval.MINUTE), output=lambda msg: show("feed", msg))
+
+    def bars(interval, days):
+        req = HistoryRequest(symbol="600000", exchange=Exchange.SSE, start=end - timedelta(days=days), end=end,
+                             interval=interval)
+        return feed.query_bar_history(req, output=lambda msg: show("feed", msg))
+
+    daily, minute = bars(Interval.DAILY, 30), bars(Interval.MINUTE, 3)
     show("bars", {"daily": len(daily or []), "minute": len(minute or []),
                   "daily_last": [daily[-1].datetime, daily[-1].close_price] if daily else None,
                   "minute_first": [minute[0].datetime, minute[0].open_price] if minute else None})
