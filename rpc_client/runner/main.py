@@ -273,8 +273,8 @@ class Runner:
         log.info("connecting to the hub at %s as %s", self.s.rpc, self.s.name)
         while True:
             left = deadline - time.monotonic()
-            try:  # the hello waits in the socket until a hub binds, so one long attempt catches it at once
-                return gw.connect(strategy=self.s.name, timeout=max(self.s.timeout, min(30.0, left)))
+            try:  # the hello waits in the socket until a hub binds: it is answered as soon as one is up
+                return gw.connect(strategy=self.s.name, timeout=max(1.0, min(self.s.timeout, left)))
             except HubError as exc:
                 if exc.code not in (ErrorCode.TIMEOUT, ErrorCode.CLOSED) or time.monotonic() >= deadline \
                         or self.stop.is_set():
