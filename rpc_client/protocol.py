@@ -472,7 +472,9 @@ def _finite_non_negative(v: float) -> str | None:
 
 
 def _stock_code(v: str) -> str | None:
-    return None if re.fullmatch(r"[0-9A-Za-z]{1,12}\.[A-Z]{2,4}", v) else f"must look like '600000.SH', got {preview(v)}"
+    if re.fullmatch(r"[0-9A-Za-z]{1,12}\.[A-Z]{2,4}", v):
+        return None
+    return f"must look like '600000.SH', got {preview(v)}"
 
 
 def _strategy_name(v: str) -> str | None:

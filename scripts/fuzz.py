@@ -125,8 +125,8 @@ def main() -> int:
             rss_peak = max(rss_peak, rss)
             f = harness.figures
             print(f"  {f.cases} cases, {time.monotonic() - t0:.0f}s, hub RSS {rss / 2**20:.1f} MB, journal "
-                  f"{journal_bytes(data_dir) / 2**20:.2f} MB, INTERNAL {f.internal}, violations {len(f.violations)}",
-                  flush=True)
+                  f"{journal_bytes(data_dir) / 2**20:.2f} MB, INTERNAL {f.internal}, "
+                  f"violations {len(f.violations)}, orders acknowledged {f.orders_acked}", flush=True)
 
     exits = 0
     interrupted = False
