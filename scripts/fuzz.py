@@ -156,7 +156,8 @@ def main() -> int:
     elapsed = time.monotonic() - t0
     f = figures
     out = {
-        "cases": f.cases, "interrupted": interrupted, "seconds": round(elapsed, 1), "hub_exits": exits, "internal": f.internal,
+        "cases": f.cases, "interrupted": interrupted, "seconds": round(elapsed, 1), "hub_exits": exits,
+        "internal": f.internal,
         "orders_acknowledged": f.orders_acked, "acknowledged_without_event": f.orders_without_event,
         "violations": len(f.violations), "first_violations": f.violations[:10],
         "rss_start_mb": round(rss0 / 2**20, 1), "rss_end_mb": round(rss1 / 2**20, 1),
