@@ -54,44 +54,54 @@ def make_callback(base: type, sink: Sink) -> Any:
 class SerializedQuotes:
     """Every call into the quote source (xtdata or the simulated feed) goes through here.
 
-    xtdata is not thread-safe (concurrent calls have crashed its native module), so one
-    lock serializes all calls. Callbacks from the source run on its thread and must only
-    hand data over (the hub puts them in its mailbox).
+    xtdata is not thread-safe (concurrent calls have crashed its native module). Live, every
+    call runs on the hub's one market-data thread (`runner`, a hub.marketdata.UpstreamThread),
+    ahead of queued history requests, with a timeout; the simulator's feed is thread-safe and is
+    called under one lock. Callbacks from the source run on its thread and must only hand data
+    over (the hub puts them in its mailbox).
     """
 
-    def __init__(self, source: Any):
+    #: seconds a live subscribe / unsubscribe / get_full_tick may wait for the market-data thread
+    CALL_TIMEOUT = 5.0
+
+    def __init__(self, source: Any, runner: Any = None):
         self._source = source
         self._lock = threading.Lock()
+        #: the thread that makes every call (live MiniQMT), or None (calls under the lock)
+        self.runner = runner
 
     @property
     def source(self) -> Any:
         """The source itself, for the market-data service (which calls it on its own thread)."""
         return self._source
 
-    def subscribe_quote(self, code: str, callback: Callable[[dict], None]) -> int:
+    def _run(self, fn: Callable[[], Any]) -> Any:
+        if self.runner is not None:
+            return self.runner.call(fn, self.CALL_TIMEOUT)
         with self._lock:
-            return self._source.subscribe_quote(code, period="tick", count=0, callback=callback)
+            return fn()
+
+    def subscribe_quote(self, code: str, callback: Callable[[dict], None]) -> int:
+        return self._run(lambda: self._source.subscribe_quote(code, period="tick", count=0, callback=callback))
 
     def subscribe_whole_quote(self, codes: list[str], callback: Callable[[dict], None]) -> int:
-        with self._lock:
-            return self._source.subscribe_whole_quote(codes, callback=callback)
+        return self._run(lambda: self._source.subscribe_whole_quote(codes, callback=callback))
 
     def unsubscribe_quote(self, seq: int) -> None:
-        with self._lock:
-            self._source.unsubscribe_quote(seq)
+        self._run(lambda: self._source.unsubscribe_quote(seq))
 
     def get_full_tick(self, codes: list[str]) -> dict[str, Any]:
-        with self._lock:
-            return self._source.get_full_tick(codes) or {}
+        return self._run(lambda: self._source.get_full_tick(codes)) or {}
 
     def close(self) -> None:
         close = getattr(self._source, "close", None) or getattr(self._source, "stop", None)
         if callable(close):
-            with self._lock:
-                try:
-                    close()
-                except Exception:  # noqa: BLE001 - best effort at shutdown
-                    log.exception("closing the quote source failed")
+            try:
+                self._run(close)
+            except Exception:  # noqa: BLE001 - best effort at shutdown
+                log.exception("closing the quote source failed")
+        if self.runner is not None:
+            self.runner.close()
 
 
 class Broker:
@@ -326,7 +336,9 @@ def _make_qmt(config: Any) -> Broker:
     quotes = None
     try:
         from xtquant import xtdata
-        quotes = SerializedQuotes(xtdata)
+
+        from hub.marketdata.upstream import UpstreamThread  # every xtdata call from this one thread
+        quotes = SerializedQuotes(xtdata, runner=UpstreamThread(name="hub-xtdata"))
     except Exception as exc:  # noqa: BLE001
         log.warning("xtdata unavailable, quotes disabled: %s", exc)
 

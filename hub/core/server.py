@@ -249,7 +249,8 @@ class HubServer:
         self.marketdata = MarketData(self.broker.quotes.source if self.broker.quotes is not None else None,
                                      self.mailbox.put, self.reply, self.reply_error, lambda: self.day,
                                      timeout=cfg.marketdata_timeout,
-                                     download_timeout=cfg.marketdata_download_timeout)
+                                     download_timeout=cfg.marketdata_download_timeout,
+                                     thread=getattr(self.broker.quotes, "runner", None))
         self.reconcile(initial=True)
         self._set_broker_state(BROKER_UP, "connected")
         self.poller = zmq.Poller()

@@ -150,9 +150,12 @@ class MarketData:
 
     def __init__(self, source: Any, post: Callable[[str, Any], None], reply: Callable[[Any, Any], None],
                  reply_error: Callable[[Any, HubError], None], day: Callable[[], str],
-                 timeout: float = 30.0, download_timeout: float = 600.0):
+                 timeout: float = 30.0, download_timeout: float = 600.0, thread: UpstreamThread | None = None):
+        """`thread`: the source's one calling thread when it already has one (live xtdata: the
+        quote subscriptions share it); else the service starts its own."""
         self.upstream = make_upstream(source)
-        self.thread = UpstreamThread() if self.upstream is not None else None
+        self._own_thread = thread is None
+        self.thread = thread if thread is not None else (UpstreamThread() if self.upstream is not None else None)
         self._post = post
         self._reply = reply
         self._reply_error = reply_error
@@ -305,5 +308,5 @@ class MarketData:
                     paged_rows=self.pages.rows, queued=self.thread.pending() if self.thread else 0)
 
     def close(self) -> None:
-        if self.thread is not None:
+        if self.thread is not None and self._own_thread:
             self.thread.close()

@@ -29,8 +29,8 @@ deadline and answers the caller with an error when the thread does not finish in
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from typing import Any, Callable
 
 from hub.broker.convert import plain
@@ -143,41 +143,85 @@ def make_upstream(source: Any) -> Any:
 
 
 class UpstreamThread:
-    """The one thread that calls the source. Jobs run in order; `done(result, error)` runs on
-    this thread afterwards (it must only hand over, e.g. put into the hub's mailbox)."""
+    """The one thread that calls the source.
+
+    `submit(fn, done)` queues a job (the market-data service's requests, in order); `done(result,
+    error)` runs on this thread afterwards and must only hand over (into the hub's mailbox).
+    `call(fn, timeout)` runs `fn` here ahead of the queued jobs and waits for it (the live quote
+    subscriptions: quick calls the loop needs answered at once); after `timeout` it raises
+    TimeoutError, and a call that has not started by then never runs.
+    """
 
     def __init__(self, name: str = "hub-marketdata", max_queue: int = 1000):
-        self._jobs: queue.Queue = queue.Queue(max_queue)
+        self._cv = threading.Condition()
+        self._urgent: deque = deque()
+        self._jobs: deque = deque()
+        self._max = max_queue
+        self._closed = False
+        self.busy_since: float | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
-        self.busy_since: float | None = None
 
     def submit(self, fn: Callable[[], Any], done: Callable[[Any, BaseException | None], None]) -> bool:
-        """Queue a job; False when the queue is full (the source is stuck or flooded)."""
-        try:
-            self._jobs.put_nowait((fn, done))
-            return True
-        except queue.Full:
-            return False
+        """Queue a job; False when the queue is full (the source is stuck or flooded) or closed."""
+        with self._cv:
+            if self._closed or len(self._jobs) >= self._max:
+                return False
+            self._jobs.append((fn, done, None))
+            self._cv.notify()
+        return True
+
+    def call(self, fn: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Run `fn` on this thread before any queued job and return its result (or raise its error)."""
+        if threading.current_thread() is self._thread:
+            return fn()
+        finished = threading.Event()
+        box: dict[str, Any] = {}
+        cancelled = threading.Event()
+
+        def done(result: Any, err: BaseException | None) -> None:
+            box["result"], box["error"] = result, err
+            finished.set()
+
+        with self._cv:
+            if self._closed:
+                raise RuntimeError("the market-data thread is closed")
+            self._urgent.append((fn, done, cancelled))
+            self._cv.notify()
+        if not finished.wait(timeout):
+            cancelled.set()
+            if not finished.is_set():
+                raise TimeoutError(f"xtdata did not answer within {timeout:g}s (busy with an earlier request)")
+        if box.get("error") is not None:
+            raise box["error"]
+        return box.get("result")
 
     def pending(self) -> int:
-        return self._jobs.qsize()
+        with self._cv:
+            return len(self._jobs) + len(self._urgent)
 
     def close(self, timeout: float = 2.0) -> None:
-        try:
-            self._jobs.put_nowait(None)
-        except queue.Full:
-            pass
-        self._thread.join(timeout)
+        with self._cv:
+            self._closed = True
+            self._cv.notify()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         import time
 
         while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            fn, done = job
+            with self._cv:
+                while not self._urgent and not self._jobs and not self._closed:
+                    self._cv.wait()
+                if self._urgent:
+                    fn, done, cancelled = self._urgent.popleft()
+                elif self._jobs:
+                    fn, done, cancelled = self._jobs.popleft()
+                else:
+                    return  # closed and nothing left
+            if cancelled is not None and cancelled.is_set():
+                continue
             self.busy_since = time.monotonic()
             try:
                 result, err = fn(), None

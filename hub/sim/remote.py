@@ -33,6 +33,7 @@ DEAD_AFTER = 1.5  # seconds without any message from the server
 PING_EVERY = 1.0
 QUOTE_CALL_TIMEOUT = 1.0  # quote calls: the simulator answers in ms; never hold a caller long
 PROBE_TIMEOUT = 0.2  # a quote call while the simulator is not heard from
+MARKET_DATA_TIMEOUT = 25.0  # history and reference data (the hub's own limit is 30 s)
 
 
 class _Failed(Exception):
@@ -389,6 +390,20 @@ class RemoteSimXtData(_Link):
     def get_full_tick(self, code_list: list[str]) -> dict[str, dict]:
         """{code: tick} for the known codes; {} when the simulator does not answer."""
         return self._quick({}, "full_tick", codes=[c for c in code_list if isinstance(c, str)]) or {}
+
+    def market_data(self, kind: str, **params: Any) -> Any:
+        """`SimXtData.market_data` at the simulator process (the hub calls it on its market-data
+        thread, so it may wait); raises RuntimeError when the simulator does not answer."""
+        deadline = time.monotonic() + MARKET_DATA_TIMEOUT
+        while True:
+            try:
+                return self._call("market_data", timeout=max(0.1, deadline - time.monotonic()), kind=kind,
+                                  params=params)
+            except _Failed as exc:
+                # a link not heard from lately fails calls at once; the simulator may just be starting
+                if self._stop.is_set() or time.monotonic() + 0.3 > deadline:
+                    raise RuntimeError(f"the simulator at {self.endpoint} did not serve {kind}: {exc}") from None
+                time.sleep(0.3)
 
     def active_subscriptions(self) -> dict[str, int]:
         """Upstream subscriptions per code/market at the simulator (all its clients); {} if unreachable."""

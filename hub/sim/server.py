@@ -44,7 +44,7 @@ METHODS: dict[str, bool] = {
 #: its restarted successor on a new connection is refused, never run behind its sender's back
 ATTACHED_ONLY = frozenset({"subscribe", "unsubscribe", "place_order", "cancel"})
 #: quote methods, served by the server's own SimXtData (see `SimServer._q_*`)
-QUOTE_METHODS = ("quote_subscribe", "quote_unsubscribe", "full_tick", "quote_active")
+QUOTE_METHODS = ("quote_subscribe", "quote_unsubscribe", "full_tick", "quote_active", "market_data")
 
 
 def pack(obj: Any) -> bytes:
@@ -86,6 +86,10 @@ class SimServer:
         self._sock.bind(endpoint)
         self._thread: threading.Thread | None = None
         self._xtdata: SimXtData | None = None
+        # market data (history can take a while to make) runs on its own thread, never on the
+        # server loop, which must keep answering and heart-beating the traders
+        self._md_jobs: queue.Queue = queue.Queue()
+        self._md_thread: threading.Thread | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.serve_forever, name="sim-server", daemon=True)
@@ -93,6 +97,7 @@ class SimServer:
 
     def stop(self) -> None:
         self._stop.set()
+        self._md_jobs.put(None)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
 
@@ -176,6 +181,9 @@ class SimServer:
         try:
             if method == "ping":
                 result: Any = True
+            elif method == "market_data":
+                self._queue_market_data(identity, rid, params)
+                return
             elif method in QUOTE_METHODS:
                 result = getattr(self, "_q_" + method)(sess, **params)
             else:
@@ -221,6 +229,27 @@ class SimServer:
         if seq is not None and self._xtdata is not None:
             self._xtdata.unsubscribe_quote(seq)
         return seq is not None
+
+    def _queue_market_data(self, identity: bytes, rid: Any, params: dict) -> None:
+        self._quotes()  # records today's bars from here on
+        if self._md_thread is None:
+            self._md_thread = threading.Thread(target=self._market_data_worker, name="sim-server-md", daemon=True)
+            self._md_thread.start()
+        self._md_jobs.put((identity, rid, params))
+
+    def _market_data_worker(self) -> None:
+        """`SimXtData.market_data(kind, **params)` per request; the reply goes out via the outbox."""
+        while True:
+            job = self._md_jobs.get()
+            if job is None:
+                return
+            identity, rid, params = job
+            try:
+                result = self._quotes().market_data(str(params.get("kind")), **dict(params.get("params") or {}))
+                reply = {"id": rid, "ok": True, "result": result}
+            except Exception as exc:  # noqa: BLE001 - becomes an error reply
+                reply = {"id": rid, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            self.outbox.put((identity, reply))
 
     def _q_full_tick(self, sess: _RemoteSession, codes: list) -> dict:
         return self._quotes().get_full_tick(list(codes or []))

@@ -197,3 +197,55 @@ def test_live_xtdata_frames_become_plain_columns():
     up.call("download_history", codes=["600000.SH", "000001.SZ"], period="1d")
     assert [c[1] for c in calls if c[0] == "dl"] == ["600000.SH", "000001.SZ"]  # one code per call
     assert up.call("trading_dates", market="SH") == [1796054400000]
+
+
+def test_live_every_xtdata_call_on_one_thread():
+    """Live: quote subscriptions and data requests share the one thread; a subscription goes
+    ahead of queued requests, never beside a running one, and gives up after its timeout."""
+    from hub.broker.adapter import SerializedQuotes
+    from hub.marketdata.upstream import UpstreamThread
+
+    seen, running = [], []
+    gate = threading.Event()
+
+    def record(name):
+        seen.append((name, threading.current_thread().name))
+        running.append(name)
+        assert len(running) == 1, "two xtdata calls at once"
+        if name == "get_sector_list":
+            gate.wait(5)
+        running.pop()
+
+    fake = SimpleNamespace(
+        subscribe_quote=lambda code, period, count, callback: record("subscribe_quote") or 7,
+        unsubscribe_quote=lambda seq: record("unsubscribe_quote"),
+        get_full_tick=lambda codes: record("get_full_tick") or {},
+        get_sector_list=lambda: record("get_sector_list") or ["沪深A股"],
+        get_trading_dates=lambda m, s, e, c: record("get_trading_dates") or [1],
+    )
+    runner = UpstreamThread(name="hub-xtdata")
+    quotes = SerializedQuotes(fake, runner=runner)
+    quotes.CALL_TIMEOUT = 0.3
+    lp = Loop(None)
+    lp.md.close()
+    lp.md = MarketData(fake, lambda kind, data: lp.mail.append((kind, data)),
+                       lambda call, result: lp.replies.__setitem__(call, result),
+                       lambda call, err: lp.errors.__setitem__(call, err), lambda: "20261202", thread=runner)
+    try:
+        assert quotes.subscribe_quote("600000.SH", lambda d: None) == 7
+        a, b = object(), object()
+        lp.md.request(a, "sector_list", {})  # holds the thread until the gate opens
+        lp.md.request(b, "trading_dates", {"market": "SH"})  # queued behind it
+        time.sleep(0.1)
+        with pytest.raises(TimeoutError):
+            quotes.get_full_tick(["600000.SH"])  # the thread is busy: gives up, never runs beside it
+        gate.set()
+        lp.pump(lambda: a in lp.replies and b in lp.replies)
+        quotes.unsubscribe_quote(7)
+        names = [n for n, _ in seen]
+        assert names == ["subscribe_quote", "get_sector_list", "get_trading_dates", "unsubscribe_quote"]
+        assert {t for _, t in seen} == {"hub-xtdata"}
+    finally:
+        gate.set()
+        lp.md.close()
+        quotes.close()
