@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import frozen_config, wait_for
+from tests.sim.conftest import frozen_config, wait_for
 from xtquant import xtconstant as C
 
 from hub.sim import SimXtData, get_exchange
