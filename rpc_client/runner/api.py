@@ -450,8 +450,14 @@ class StrategyApi:
             style = style if style is not None else MarketOrderStyle()
             with self._lock:
                 self._orders[oid] = _Local(str(code), style, int(amount), side, created=self.context.current_dt)
-            fut = self.gateway.order_stock_async(xt_code, otype, volume, self._price_type(xt_code, style), price,
-                                                 "", oid)
+            try:
+                fut = self.gateway.order_stock_async(xt_code, otype, volume, self._price_type(xt_code, style),
+                                                     price, "", oid)
+            except Exception as exc:  # refused before it left (bad parameter, closed session): a rejected order
+                reason = f"{exc.code}: {exc.message}" if isinstance(exc, HubError) else f"{type(exc).__name__}: {exc}"
+                self._reject(oid, str(code), amount, style, side, reason)
+                out.append(None if batch else oid)
+                continue
             pending.append((len(out), oid, fut, code, amount, style, side))
             out.append(oid)
         for i, oid, fut, code, amount, style, side in pending:
@@ -531,8 +537,10 @@ class StrategyApi:
             raise StrategyError(f"unknown order status {status!r}: use one of {', '.join(STATUS_NAMES)}")
         rows = [self._user_order(o) for o in self._hub_orders()]
         seen = {r.order_id for r in rows}
-        with self._lock:
-            local = [(oid, lo) for oid, lo in self._orders.items() if lo.rejected and oid not in seen]
+        today = self.context.current_dt.date()
+        with self._lock:  # refused orders are today's too: the hub's book starts empty each trading day
+            local = [(oid, lo) for oid, lo in self._orders.items()
+                     if lo.rejected and oid not in seen and (lo.created is None or lo.created.date() == today)]
         for oid, lo in local:
             rows.append(UserOrder(order_id=oid, code=lo.code, status="rejected", style=lo.style,
                                   price=getattr(lo.style, "price", 0.0) or 0.0, amount=abs(lo.amount),

@@ -33,7 +33,7 @@ else:  # pragma: no cover - 3.10
 from rpc_client.calendar import BrokerSource, CalendarCoverageError, FileSource, PackageSource, TradingCalendar
 from rpc_client.endpoints import DEFAULT_DATA_DIR
 from rpc_client.gateway import RpcGateway
-from rpc_client.protocol import DEFAULT_RPC_ENDPOINT, ErrorCode, HubError
+from rpc_client.protocol import DEFAULT_RPC_ENDPOINT, ErrorCode, HubError, Topic
 from rpc_client.runner import tasks
 from rpc_client.runner.api import StrategyApi, StrategyError
 from rpc_client.runner.clock import HubClock
@@ -329,12 +329,26 @@ class Runner:
             log.info("fire %s spec=%s scheduled=%s at=%s result=%s%s", rec["func"], rec["spec"], rec["scheduled"],
                      rec["at"], rec["result"], f" error={rec['error']}" if rec.get("error") else "")
 
+        def on_resume() -> None:  # a new day: the runner's own halt ends (the hub's stays until an operator)
+            api_holder["api"].halted = ""
+
         scheduler = Scheduler(clock, calendar, tasks.state_path(s.data_dir, s.name), invoke=invoke,
-                              max_failures=s.max_failures, on_halt=on_halt, on_fire=on_fire)
+                              max_failures=s.max_failures, on_halt=on_halt, on_fire=on_fire, on_resume=on_resume)
         api = StrategyApi(gw, clock, scheduler, logging.getLogger(f"strategy.{s.name}"))
         api.options.misfire_grace = s.misfire_grace
         api.options.catch_up = s.catch_up
         api_holder["api"] = api
+
+        def on_event(topic: str, payload: dict[str, Any]) -> None:
+            if topic != Topic.HALT:
+                return
+            d = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+            if d.get("halted") is False and d.get("strategy") in (None, s.name) and (api.halted or scheduler.halted):
+                log.info("runner: the hub resumed %s: new orders are accepted again", s.name)
+                scheduler.resume()
+                api.halted = ""
+
+        gw.on_event = on_event
         if scheduler.halted:
             api.halted = scheduler.halted
             log.warning("runner: new orders stay halted from the last run: %s", scheduler.halted)

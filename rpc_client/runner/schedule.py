@@ -143,7 +143,8 @@ class Scheduler:
     def __init__(self, clock: Clock, calendar: TradingCalendar, state_path: str | Path | None = None, *,
                  invoke: Callable[[Job, datetime], Any] | None = None, max_failures: int = DEFAULT_MAX_FAILURES,
                  on_halt: Callable[[Job, int], None] | None = None,
-                 on_fire: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_fire: Callable[[dict[str, Any]], None] | None = None,
+                 on_resume: Callable[[], None] | None = None) -> None:
         self.clock = clock
         self.calendar = calendar
         self.state_path = Path(state_path) if state_path else None
@@ -151,6 +152,7 @@ class Scheduler:
         self.max_failures = int(max_failures)
         self.on_halt = on_halt
         self.on_fire = on_fire
+        self.on_resume = on_resume
         self.jobs: list[Job] = []
         self.stats: dict[str, JobStats] = {}
         self.halted: str = ""
@@ -195,6 +197,7 @@ class Scheduler:
             self._last_fire = {k: datetime.fromisoformat(v) for k, v in (data.get("last_fire") or {}).items()}
             for k, v in (data.get("stats") or {}).items():
                 self.stats[k] = JobStats(**v)
+            self.halted = str(data.get("halted") or "")  # a halt holds for the rest of its day
         except (KeyError, TypeError, ValueError):
             log.warning("runner state %s unreadable: starting the day afresh", self.state_path)
             self._day, self._day_start, self._last_fire = None, None, {}
@@ -208,16 +211,28 @@ class Scheduler:
                 "stats": {k: vars(v) for k, v in self.stats.items()}, "halted": self.halted,
                 "running": self.running, "saved_at": time.time()}
         tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-        try:
-            self.state_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(tmp, self.state_path)
-        except OSError as exc:  # a full disk must not stop the strategy; say so
-            log.error("cannot save runner state %s: %s", self.state_path, exc)
+        with self._lock:  # the scheduler's thread and a hub event (resume) may both save
+            try:
+                self.state_path.parent.mkdir(parents=True, exist_ok=True)
+                tmp.write_text(json.dumps(data), encoding="utf-8")
+                os.replace(tmp, self.state_path)
+            except OSError as exc:  # a full disk must not stop the strategy; say so
+                log.error("cannot save runner state %s: %s", self.state_path, exc)
+
+    def resume(self) -> None:
+        """Lift the failure halt (an operator resumed the strategy at the hub)."""
+        self.halted = ""
+        for st in self.stats.values():
+            st.consecutive_failures = 0
+        self._save()
 
     def _roll(self, today: date, now: datetime) -> None:
         if self._day != today:
-            self._day, self._day_start, self._last_fire = today, now, {}
+            if self.halted:
+                log.info("runner: a new trading day; the halt of %s is lifted: %s", self._day, self.halted)
+                if self.on_resume:
+                    self.on_resume()
+            self._day, self._day_start, self._last_fire, self.halted = today, now, {}, ""
             for s in self.stats.values():
                 s.consecutive_failures = 0
             self._save()

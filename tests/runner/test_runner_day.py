@@ -146,6 +146,13 @@ def test_seed_strategy_full_day_tasks_stop_kill(day) -> None:
                   str(conf), "-d")
     assert rc == 0, out
 
+    # other was halted after 3 failures in a row; an operator's resume reaches the runner (then boom halts it again)
+    wait_for(lambda: "failed 3 times in a row" in text(other_log), 30, "other's halt")
+    rc, out = cli("resume", "-s", "other", "--rpc", hub.rpc, "--data-dir", str(data))
+    assert rc == 0, out
+    wait_for(lambda: "the hub resumed other" in text(other_log), 30, "other's resume")
+    wait_for(lambda: text(other_log).count("failed 3 times in a row") >= 2, 30, "other's second halt")
+
     # other: graceful stop while its slow function runs; the function finishes, demo goes on
     wait_for(lambda: "slow start" in text(other_log), 30, "other's slow function")
     rc, out = cli("stop", "-n", "other", "--data-dir", str(data))

@@ -201,3 +201,25 @@ def test_exception_logged_counted_others_go_on_then_halt(calendar: TradingCalend
     assert halts == [("boom", 3)]
     assert "ValueError: bad data" in caplog.text and "Traceback" in caplog.text
     assert "failed 3 times in a row" in d.sched.halted
+
+
+def test_halt_holds_across_a_restart_then_lifts_the_next_trading_day(calendar: TradingCalendar, tmp_path: Path) -> None:
+    state = tmp_path / "s.json"
+    d = Day(calendar, state, sh(2024, 2, 8, 9, 29), max_failures=2)
+
+    def boom() -> None:
+        raise RuntimeError("x")
+
+    boom.__name__ = "boom"
+    d.sched.add(boom, "every_minute")
+    d.walk(sh(2024, 2, 8, 9, 33))
+    assert d.sched.halted
+    resumed = []
+    d2 = Day(calendar, state, sh(2024, 2, 8, 9, 40), on_resume=lambda: resumed.append(True))
+    assert "failed 2 times in a row" in d2.sched.halted  # the restarted runner keeps the day's halt
+    d2.sched.add(_named("boom"), "every_minute")
+    d2.walk(sh(2024, 2, 8, 9, 42))
+    assert d2.sched.halted and resumed == []
+    d2.clock.set(sh(2024, 2, 19, 9, 29))  # the next trading day
+    d2.walk(sh(2024, 2, 19, 9, 31))
+    assert d2.sched.halted == "" and resumed == [True]
