@@ -13,8 +13,9 @@ wrote):
 
 Orders: i = 0..N-1, client_order_id "<name>-<i>"; even i buy 100 600000.SH at 10.50 (fills at
 once), odd i at 9.50 (rests). BROKER_DOWN and TIMEOUT retry the same id (nothing was decided);
-UNKNOWN_OUTCOME follows docs/guarantees.md: query the orders, and only if the order is not
-there place it again under a new id ("<coid>-r<n>").
+UNKNOWN_OUTCOME follows docs/guarantees.md: wait until the broker is up (the hub has
+reconciled), query the orders, and only if the order is not there place it again under a new
+id ("<coid>-r<n>").
 
 The process ends when the file <out>.stop appears (or on SIGTERM), after writing "stats".
 """
@@ -135,8 +136,8 @@ def place(gw: RpcGateway, rec: Recorder, coid: str, price: float) -> None:
                     continue
                 return
             if exc.code == ErrorCode.UNKNOWN_OUTCOME:
-                # what docs/guarantees.md tells users to do: look first, never guess
-                time.sleep(0.5)
+                # what docs/guarantees.md tells users to do: once the broker is back, look; never guess
+                _wait_broker_up(gw)
                 found = [o for o in _orders(gw) if o.get("client_order_id") == coid]
                 if found:
                     rec(k="resolved", coid=coid, order_id=found[0].order_id)
@@ -145,6 +146,17 @@ def place(gw: RpcGateway, rec: Recorder, coid: str, price: float) -> None:
                 coid = f"{coid.split('-r')[0]}-r{retry}"
                 continue
             return  # a real refusal (BROKER_ERROR, ...): recorded
+
+
+def _wait_broker_up(gw: RpcGateway, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if gw.status()["broker"]["state"] == "up":
+                return
+        except HubError:
+            pass
+        time.sleep(0.2)
 
 
 def _orders(gw: RpcGateway):
