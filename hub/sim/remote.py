@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from hub.sim.server import pack, unpack
 from hub.sim.trader import XtQuantTrader
@@ -83,6 +84,12 @@ class _Link:
         sock.setsockopt(zmq.LINGER, 0)
         if self._immediate:  # no queueing for a simulator that is not there: a stale request never runs later
             sock.setsockopt(zmq.IMMEDIATE, 1)
+        # the TCP connection closing (a simulator process that died: its OS closes its sockets) is
+        # news at once, not after DEAD_AFTER of silence; silence still catches a hung simulator
+        monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        poller.register(monitor, zmq.POLLIN)
         sock.connect(self.endpoint)
         self._last_seen = time.monotonic()
         last_ping = 0.0
@@ -95,8 +102,17 @@ class _Link:
                         break
                     except zmq.ZMQError:
                         break
-                if sock.poll(5):
+                ready = dict(poller.poll(5))
+                dropped = False
+                if ready.get(monitor):
                     while True:
+                        try:
+                            event = recv_monitor_message(monitor, zmq.NOBLOCK)
+                        except zmq.Again:
+                            break
+                        dropped = dropped or event.get("event") == zmq.EVENT_DISCONNECTED
+                if ready.get(sock) or dropped:
+                    while True:  # what arrived before the connection closed is read first
                         try:
                             msg = unpack(sock.recv(zmq.NOBLOCK))
                         except zmq.Again:
@@ -106,6 +122,8 @@ class _Link:
                         self._last_seen = time.monotonic()
                         self._on_seen()
                         self._on_message(msg)
+                if dropped and self._watching():
+                    self._lost()
                 now = time.monotonic()
                 if self._watching() and now - last_ping > self._ping_every():
                     last_ping = now
@@ -113,6 +131,8 @@ class _Link:
                 if self._watching() and now - self._last_seen > DEAD_AFTER:
                     self._lost()
         finally:
+            sock.disable_monitor()
+            monitor.close(0)
             sock.close(0)
 
     def _on_message(self, msg: dict) -> None:
@@ -209,6 +229,9 @@ class RemoteExchange(_Link):
     def _on_lost(self) -> None:
         if self._attached:
             self._attached = False
+            # this connection is over (a trader never reconnects; the hub makes a fresh one): close it,
+            # so that nothing still queued for the lost simulator reaches a restarted one later
+            self._stop.set()
             self._trader._sim_disconnected()
 
     # ------------------------------------------------------------ SimExchange look-alike
