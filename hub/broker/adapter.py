@@ -229,12 +229,24 @@ class Broker:
         return self._trader.cancel_order_stock_sysid_async(self.account, market, order_sysid)
 
     # ---- sync queries: at start and reconcile only, never inside a callback -------
-    def snapshot(self) -> dict[str, Any]:
-        """Orders, trades, positions, asset and account status as plain maps (None entries skipped)."""
-        t, acc = self._trader, self.account
+    def snapshot(self, trader: Any = None) -> dict[str, Any]:
+        """Orders, trades, positions, asset and account status as plain maps (None entries skipped).
+
+        Of `trader` (the connect thread passes the one it was asked about) or the current one.
+        Raises BrokerUnavailable when a query fails (None: the trader lost its connection).
+        """
+        t, acc = trader if trader is not None else self._trader, self.account
+        if t is None:
+            raise BrokerUnavailable("no trader to query")
 
         def many(result: Any, kind: str) -> list[dict]:
             return [to_dict(x, kind) for x in (result or [])]
+
+        def listed(result: Any, what: str) -> list:
+            # None is xtquant's failed query (e.g. the connection is gone): not an empty account
+            if result is None:
+                raise BrokerUnavailable(f"{what} failed on {self.name} at {self.where} (the trader returned None)")
+            return result
 
         asset = t.query_stock_asset(acc)
         status = None
@@ -249,9 +261,9 @@ class Broker:
             log.debug("query_account_infos failed", exc_info=True)
         return {
             "asset": to_dict(asset, "asset") if asset is not None else None,
-            "orders": many(t.query_stock_orders(acc, False), "order"),
-            "trades": many(t.query_stock_trades(acc), "trade"),
-            "positions": many(t.query_stock_positions(acc), "position"),
+            "orders": many(listed(t.query_stock_orders(acc, False), "query_stock_orders"), "order"),
+            "trades": many(listed(t.query_stock_trades(acc), "query_stock_trades"), "trade"),
+            "positions": many(listed(t.query_stock_positions(acc), "query_stock_positions"), "position"),
             "account_status": many(status, "account_status"),
             "account_infos": many(infos, "account_info"),
         }

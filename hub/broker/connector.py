@@ -11,6 +11,11 @@ with a fresh session id, `start`, `connect`, `subscribe` (`Broker.open_trader`).
 One attempt at a time (`busy`). `close()` joins the thread for a bounded time; a trader that
 an attempt still running at that moment produces later is stopped by this thread, never
 handed to anyone.
+
+The broker's sync queries run here too (`snapshot`): a reconcile's `query_stock_*` calls can
+wait on a slow or dying broker (MiniQMT, or a `hub sim` killed mid-query) and must not stop
+the loop either. One snapshot at a time (`snapshot_busy`); its outcome waits in
+`take_snapshot()` and the loop is woken by the same `notify()`.
 """
 
 from __future__ import annotations
@@ -34,6 +39,15 @@ class Attempt:
         self.token, self.trader, self.reason = token, trader, reason
 
 
+class Snapshot:
+    """The outcome of one `snapshot`: the broker's view (`Broker.snapshot`) or None with `reason`."""
+
+    __slots__ = ("token", "data", "reason")
+
+    def __init__(self, token: Any, data: dict[str, Any] | None, reason: str):
+        self.token, self.data, self.reason = token, data, reason
+
+
 class BrokerConnector:
     def __init__(self, broker: Broker, notify: Callable[[], None], name: str = "hub-broker-connect"):
         self.broker = broker
@@ -45,6 +59,9 @@ class BrokerConnector:
         self._done = threading.Event()
         #: loop thread: an attempt was started and its result not yet taken
         self.busy = False
+        self._snapshot: Snapshot | None = None
+        #: loop thread: a snapshot was asked for and its outcome not yet taken
+        self.snapshot_busy = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -56,6 +73,22 @@ class BrokerConnector:
         self.busy = True
         self._done.clear()
         self._jobs.put(("connect", sink, old_trader, token))
+
+    def snapshot(self, trader: Any, token: Any = None) -> bool:
+        """Query `trader` for the broker's own view on this thread; False if a snapshot is already running."""
+        if self.snapshot_busy or trader is None:
+            return False
+        self.snapshot_busy = True
+        self._jobs.put(("snapshot", trader, None, token))
+        return True
+
+    def take_snapshot(self) -> Snapshot | None:
+        """The finished snapshot's outcome, once; None while it runs (or if already taken)."""
+        with self._lock:
+            result, self._snapshot = self._snapshot, None
+        if result is not None:
+            self.snapshot_busy = False
+        return result
 
     def stop_later(self, trader: Any) -> None:
         """Stop a trader on the connect thread (where it was created)."""
@@ -101,6 +134,9 @@ class BrokerConnector:
             if kind == "stop":
                 Broker.stop_trader(a)
                 continue
+            if kind == "snapshot":
+                self._run_snapshot(a, token)
+                continue
             Broker.stop_trader(b)  # the old trader first: a reconnect never leaves two connected
             with self._lock:
                 closed = self._closed
@@ -127,3 +163,18 @@ class BrokerConnector:
                     self._notify()
                 except Exception:  # noqa: BLE001
                     log.exception("waking the hub loop failed")
+
+    def _run_snapshot(self, trader: Any, token: Any) -> None:
+        try:
+            snap, reason = self.broker.snapshot(trader), ""
+        except Exception as exc:  # noqa: BLE001 - a failed query is an outcome, never the thread's end
+            log.warning("broker snapshot failed: %s: %s", type(exc).__name__, exc)
+            snap, reason = None, f"{type(exc).__name__}: {exc}"
+        with self._lock:
+            if self._closed:
+                return
+            self._snapshot = Snapshot(token, snap, reason)
+        try:
+            self._notify()
+        except Exception:  # noqa: BLE001
+            log.exception("waking the hub loop failed")
