@@ -30,7 +30,7 @@ import pytest
 from faults import ACCOUNT, hub_call, journal_orders, read_jsonl, sim_call, tcp, wait_for
 
 RUNS = int(os.environ.get("QMT_HUB_DRILL_RUNS", "1"))
-KILLS = int(os.environ.get("QMT_HUB_DRILL_KILLS", "6"))
+KILLS = int(os.environ.get("QMT_HUB_DRILL_KILLS", "8"))
 KILL_WINDOW = (0.1, 1.0)  # seconds of trading before each kill
 STRATEGIES = ("d1", "d2", "d3")
 ORDERS = 5000  # more than the drill lasts: the strategies are stopped (SIGTERM) after the last kill
@@ -57,7 +57,8 @@ def test_broker_killed_at_random_points(procs, tmp_path, run):
     data = tmp_path / "hub"
     procs.hub(rpc, pub, data, {"sim_endpoint": sim_ep, "reconnect_interval": 0.3, "reconnect_max_attempts": 0})
     outs = {n: tmp_path / f"{n}.jsonl" for n in STRATEGIES}
-    strategies = [procs.strategy(rpc, pub, n, outs[n], "--orders", str(ORDERS), "--interval", "0.005")
+    strategies = [procs.strategy(rpc, pub, n, outs[n], "--orders", str(ORDERS), "--interval", "0.005",
+                                  "--resolve-when-up")
                   for n in STRATEGIES]
     wait_for(lambda: all(any(r["k"] == "result" for r in read_jsonl(f)) for f in outs.values()), 30,
              "every strategy trading")
