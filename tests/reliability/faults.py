@@ -26,6 +26,7 @@ import zmq
 ROOT = Path(__file__).resolve().parents[2]
 STRATEGY = Path(__file__).resolve().parent / "strategy_proc.py"
 CRASH_SIM = Path(__file__).resolve().parent / "crash_sim.py"
+SIM_FORKER = Path(__file__).resolve().parent / "sim_forker.py"
 ACCOUNT = "SIM0001"
 
 
@@ -100,6 +101,68 @@ class Proc:
         os.kill(self.pid, signal.SIGCONT)
 
 
+class SimForker:
+    """The parent of `sim_forker.py`: `start()` forks a simulator (returns its pid), `kill()` SIGKILLs it.
+
+    Counts as one process for `Procs.kill_all`: killing it kills the living simulators too.
+    """
+
+    def __init__(self, log: Path, args: list[str], endpoint: str):
+        self.name, self.log, self.endpoint = "sim-forker", log, endpoint
+        self._fh = open(log, "ab")
+        self.popen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._fh,
+                                      cwd=str(ROOT), env=_env())
+        self.pid: int | None = None  # the serving simulator
+        self._line(b"ready")
+
+    def _line(self, want: bytes | None = None) -> bytes:
+        """The next line the parent prints that is ours (imports may print their own lines first)."""
+        while True:
+            line = self.popen.stdout.readline()
+            assert line, f"the simulator forker ended: {self.output()[-2000:]}"
+            line = line.strip()
+            if (want is not None and line == want) or (want is None and line.isdigit()):
+                return line
+
+    def start(self, timeout: float = 20.0) -> int:
+        """Fork a simulator and wait until it answers; returns its pid."""
+        self.popen.stdin.write(b"start\n")
+        self.popen.stdin.flush()
+        self.pid = int(self._line())
+        wait_for(lambda: sim_call(self.endpoint, "ping", timeout=0.3), timeout, "the forked simulator")
+        return self.pid
+
+    def kill(self) -> None:
+        """SIGKILL the serving simulator (the broker crash)."""
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.pid = None
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def resume(self) -> None:
+        pass
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def close(self) -> None:
+        """Kill the serving simulator and end the parent."""
+        self.kill()
+        if self.alive():
+            self.popen.terminate()  # the parent SIGKILLs any child still alive
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+        self._fh.close()
+
+
 class Procs:
     """Starts the processes of one test and kills every one of them at the end."""
 
@@ -131,6 +194,15 @@ class Procs:
         assert p.alive(), p.output()
         return p
 
+    def sim_forker(self, path: Path, endpoint: str, config: dict | None = None) -> "SimForker":
+        """A parent that forks simulator processes on `path`/`endpoint` in milliseconds (see sim_forker.py)."""
+        cfg = {"auto_tick": False, **(config or {})}
+        forker = SimForker(self.tmp / f"sim-forker.{len(self.all)}.log",
+                           [sys.executable, str(SIM_FORKER), "--path", str(path), "--endpoint", endpoint,
+                            "--config", json.dumps(cfg)], endpoint)
+        self.all.append(forker)
+        return forker
+
     # ---- the hub: `hub start` ----------------------------------------------------------
     def hub(self, rpc: str, pub: str, data_dir: Path, config: dict | None = None, wait: bool = True) -> Proc:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -152,6 +224,9 @@ class Procs:
     def kill_all(self) -> None:
         for p in self.all:
             try:
+                if isinstance(p, SimForker):
+                    p.close()
+                    continue
                 if p.alive():
                     try:
                         p.resume()  # a paused process must be able to die

@@ -3,7 +3,8 @@
 Each run starts a fresh `hub sim`, a hub on it (`sim_endpoint`) and three strategy processes
 placing orders back to back (half of them fill at once). The simulator is SIGKILLed KILLS
 times at a random moment of the trading (uniform in KILL_WINDOW after the broker is up) and
-restarted on the same state. The strategies retry BROKER_DOWN with the same client_order_id
+restarted on the same state at once (a process forked from a parent that imported the
+simulator already: tests/reliability/sim_forker.py). The strategies retry BROKER_DOWN with the same client_order_id
 (docs: nothing was sent) and resolve UNKNOWN_OUTCOME as docs/guarantees.md says. Afterwards:
 
 * every order at the restarted broker carries a tag the hub journaled before sending it, and
@@ -12,10 +13,14 @@ restarted on the same state. The strategies retry BROKER_DOWN with the same clie
 * every order id a strategy was given is the broker's order for that client_order_id.
 
 A kill that lands between the simulator committing an order and its reply reaching the hub
-used to double that order (the hub said BROKER_DOWN, the retry placed it again); measured on
-that code, a run caught it in about 1 of 2 runs (see docs/guarantees.md), so CI's few runs
-catch it with good odds and `QMT_HUB_DRILL_RUNS=30 pytest tests/reliability/test_rel_broker_kill_drill.py`
-(or scripts/broker_drill.sh) makes a miss practically impossible.
+used to double that order (the hub said BROKER_DOWN and forgot the journaled request; the
+retry placed it again: a broker order with a tag the journal no longer has). Measured on that
+code with this drill: 14 such orders in 84 kills, about 1 kill in 6. Runs needed: 17 kills
+catch a 1-in-6 window with 95 % odds, 8 kills a 1-in-3 window with 96 %. CI runs one run of
+QMT_HUB_DRILL_KILLS=8 kills (~40 s on a loaded 2-core box); `QMT_HUB_DRILL_RUNS=3` (24 kills:
+99 % for a 1-in-6 window) or `QMT_HUB_DRILL_RUNS=30` for the long drill:
+
+    QMT_HUB_DRILL_RUNS=30 python -m pytest -q -s tests/reliability/test_rel_broker_kill_drill.py
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import pytest
 from faults import ACCOUNT, hub_call, journal_orders, read_jsonl, sim_call, tcp, wait_for
 
 RUNS = int(os.environ.get("QMT_HUB_DRILL_RUNS", "1"))
-KILLS = int(os.environ.get("QMT_HUB_DRILL_KILLS", "8"))
+KILLS = int(os.environ.get("QMT_HUB_DRILL_KILLS", "16"))
 KILL_WINDOW = (0.1, 1.0)  # seconds of trading before each kill
 STRATEGIES = ("d1", "d2", "d3")
 ORDERS = 5000  # more than the drill lasts: the strategies are stopped (SIGTERM) after the last kill
@@ -53,7 +58,8 @@ def test_broker_killed_at_random_points(procs, tmp_path, run):
     phases: dict[str, float] = {}
     sim_ep, rpc, pub = tcp(), tcp(), tcp()
     terminal = tmp_path / "terminal"
-    sim = procs.sim(terminal, sim_ep, SIM)
+    sims = procs.sim_forker(terminal, sim_ep, SIM)  # each simulator is a fresh process, forked in ms
+    sims.start()
     data = tmp_path / "hub"
     procs.hub(rpc, pub, data, {"sim_endpoint": sim_ep, "reconnect_interval": 0.3, "reconnect_max_attempts": 0})
     outs = {n: tmp_path / f"{n}.jsonl" for n in STRATEGIES}
@@ -67,9 +73,9 @@ def test_broker_killed_at_random_points(procs, tmp_path, run):
     for _ in range(KILLS):
         delay = rng.uniform(*KILL_WINDOW)
         time.sleep(delay)
-        sim.kill()
+        sims.kill()
         kills.append(round(delay, 2))
-        sim = procs.sim(terminal, sim_ep, SIM)
+        sims.start()  # the restarted broker on the same state
         wait_for(lambda: _broker_state(rpc) == "up", 30, "the hub to reconnect")
     phases["kills"] = time.monotonic() - t_start - phases["start"]
     time.sleep(0.5)  # trading again after the last reconnect
