@@ -143,7 +143,7 @@ def test_repeat_of_a_known_id_is_answered_while_the_broker_is_down(make_hub, con
 
 def test_late_response_of_a_replaced_trader_resolves_its_own_order(make_hub, connect, monkeypatch):
     """Seqs count per trader: after a reconnect a late response may carry a newer placement's seq."""
-    server = make_hub(order_timeout=30)
+    server = make_hub(order_timeout=30, reconnect_interval=0.2)
     sent = []
     monkeypatch.setattr(server.broker, "order_async", lambda *a: sent.append(a) or 7)  # every trader starts at 1..
     c = connect(server, subscribe=False)
