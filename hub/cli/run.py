@@ -101,11 +101,13 @@ def run_cmd(
         argv = runner_argv(code, name, out_, env, config, debug, rpc, data_dir)
         proc = subprocess.Popen(argv)
         # Ctrl+C reaches the runner too (same console / process group): it stops cleanly; we wait for it
-        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sigs = [signal.SIGINT] + ([signal.SIGBREAK] if hasattr(signal, "SIGBREAK") else [])  # Ctrl+Break (Windows)
+        old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in sigs}
         try:
             code_ = proc.wait()
         finally:
-            signal.signal(signal.SIGINT, old)
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
         raise typer.Exit(code_ if code_ >= 0 else EXIT_CALL_FAILED)
     ddir = _data_dir(data_dir, config)
     log = out_ or str(tasks.tasks_dir(ddir) / f"{name}.log")

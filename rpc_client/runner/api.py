@@ -59,6 +59,10 @@ class StrategyError(RuntimeError):
     """The strategy used the API in a way that cannot work (the message says how to fix it)."""
 
 
+class AccountMismatch(StrategyError):
+    """set_options(account_no=...) names another account than the hub trades."""
+
+
 def _naive(ts: Any) -> datetime | None:
     """Epoch seconds -> naive Shanghai time (jqtrade's datetimes are naive local times)."""
     try:
@@ -308,6 +312,7 @@ class StrategyApi:
         self.g = G()
         self.jq_form = True  # the form of the last code the strategy gave (jqtrade's by default)
         self.halted = ""  # set by the runner after max_failures: new orders are refused
+        self.hub_account: str | None = None  # the hub's account; set_options(account_no=) must match it
         self.in_initialize = False
         self._orders: dict[str, _Local] = {}
         self._lock = threading.Lock()
@@ -333,6 +338,10 @@ class StrategyApi:
                 ignored.append(k)
             elif k == "account_no":
                 self.options.account_no = None if v is None else str(v)
+                if self.hub_account is not None and self.options.account_no != self.hub_account:
+                    raise AccountMismatch(
+                        f"set_options(account_no={self.options.account_no!r}) but the hub trades account "
+                        f"{self.hub_account!r}: refusing to run, so this strategy never trades on the wrong hub")
             elif k == "market_period":
                 self.options.market_period = parse_period(v)
             elif k == "runtime_dir":
@@ -392,6 +401,8 @@ class StrategyApi:
         if self.options.account_no is None:
             return "set_options(account_no=...) was not given in process_initialize: the runner cannot check " \
                    "this strategy trades the hub's account"
+        if self.hub_account is not None and self.options.account_no != self.hub_account:
+            return f"account_no {self.options.account_no!r} is not the hub's account {self.hub_account!r}"
         if side != "long":
             return f"side {side!r}: only 'long' is supported (as in jqtrade)"
         try:

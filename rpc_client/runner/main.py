@@ -35,7 +35,7 @@ from rpc_client.endpoints import DEFAULT_DATA_DIR
 from rpc_client.gateway import RpcGateway
 from rpc_client.protocol import DEFAULT_RPC_ENDPOINT, ErrorCode, HubError, Topic
 from rpc_client.runner import tasks
-from rpc_client.runner.api import StrategyApi, StrategyError
+from rpc_client.runner.api import AccountMismatch, StrategyApi, StrategyError
 from rpc_client.runner.clock import HubClock
 from rpc_client.runner.schedule import CATCH_UP, DEFAULT_GRACE, DEFAULT_MAX_FAILURES, Scheduler, ScheduleError
 
@@ -335,6 +335,8 @@ class Runner:
         scheduler = Scheduler(clock, calendar, tasks.state_path(s.data_dir, s.name), invoke=invoke,
                               max_failures=s.max_failures, on_halt=on_halt, on_fire=on_fire, on_resume=on_resume)
         api = StrategyApi(gw, clock, scheduler, logging.getLogger(f"strategy.{s.name}"))
+        account = str(hello.get("account_id") or gw.account_id or "")
+        api.hub_account = account  # checked as soon as set_options(account_no=) is called
         api.options.misfire_grace = s.misfire_grace
         api.options.catch_up = s.catch_up
         api_holder["api"] = api
@@ -365,6 +367,8 @@ class Runner:
                 api.in_initialize = False
         except RunnerExit:
             raise
+        except AccountMismatch as exc:
+            raise RunnerExit(EXIT_USAGE, f"{exc} (hub {s.rpc})") from None
         except (ScheduleError, StrategyError) as exc:
             raise RunnerExit(EXIT_STRATEGY, f"{s.code}: {exc}") from None
         except Exception:
@@ -372,7 +376,6 @@ class Runner:
             raise RunnerExit(EXIT_STRATEGY, f"{s.code}: loading or process_initialize failed (traceback above)") from None
         if api.options.max_failures is not None:
             scheduler.max_failures = api.options.max_failures
-        account = str(hello.get("account_id") or gw.account_id or "")
         if api.options.account_no is not None and api.options.account_no != account:
             raise RunnerExit(EXIT_USAGE, f"set_options(account_no={api.options.account_no!r}) but the hub at {s.rpc} "
                                          f"trades account {account!r}: refusing to run, so this strategy never trades "

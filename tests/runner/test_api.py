@@ -183,3 +183,14 @@ def test_runner_asks_the_hub_for_the_brokers_trading_dates() -> None:
     assert cal.source_of("2024-02-06") == "hub" and cal.source_of("2024-02-09").startswith("exchange-calendars")
     assert gw.calls == [("get_trading_dates", {"market": "SH", "start_time": "", "end_time": "", "count": -1})]
     assert cal.is_trading_day(date(2024, 2, 9)) is False
+
+
+def test_wrong_account_fails_at_set_options_before_any_order(api: StrategyApi) -> None:
+    from rpc_client.runner.api import AccountMismatch
+
+    api.hub_account = "1234567"
+    api.set_options(account_no="1234567")
+    with pytest.raises(AccountMismatch, match="never trades on the wrong hub"):
+        api.set_options(account_no="7654321")
+    oid = api.order("000001.XSHE", 100, LimitOrderStyle(11))  # even if the strategy swallowed the error
+    assert "not the hub's account" in api.get_orders(order_id=oid)[0].err_msg and api.gateway.orders == []
