@@ -511,6 +511,14 @@ def datetime_to_timetag(datetime_str: str, format: str = "%Y%m%d%H%M%S") -> floa
     return float(B.to_ms(datetime.strptime(datetime_str, format)))
 
 
+# xtdata's short names
+gmd = get_market_data
+gmd2 = get_market_data_ex
+gld = get_local_data
+t2d = timetag_to_datetime
+gsl = get_stock_list_in_sector
+
+
 # --------------------------------------------------------------------------- the rest
 
 def close() -> None:
@@ -553,7 +561,7 @@ XTDATA_FUNCTIONS = (
     "get_all_kline_trading_periods", "get_authorized_market_list", "compute_coming_trading_calendar",
     "get_tabular_formula", "get_tabular_data", "bnd_get_conversion_price", "bnd_get_call_info",
     "bnd_get_put_info", "bnd_get_amount_change", "get_order_rank", "get_current_connect_sub_info",
-    "get_all_sub_info",
+    "get_all_sub_info", "gmd", "gmd2", "gmd3", "gld", "t2d", "gsl",
 )
 
 SERVED = (
@@ -563,7 +571,8 @@ SERVED = (
     "get_instrument_detail", "get_instrument_detail_list", "get_instrument_type", "get_stock_type",
     "get_sector_list", "get_stock_list_in_sector", "download_sector_data", "get_trading_dates",
     "get_trading_calendar", "get_divid_factors", "download_financial_data", "download_financial_data2",
-    "get_financial_data", "timetag_to_datetime", "timetagToDateTime", "datetime_to_timetag",
+    "get_financial_data", "timetag_to_datetime", "timetagToDateTime", "datetime_to_timetag", "gmd", "gmd2", "gld",
+    "t2d", "gsl",
 )
 
 

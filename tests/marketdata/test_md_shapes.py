@@ -251,3 +251,16 @@ def test_unserved_functions_name_themselves(xtdata):
     with pytest.raises(AttributeError, match="no attribute 'no_such_function'"):
         xtdata.no_such_function  # noqa: B018
     assert xtdata.subscribe_quote("600000.SH", period="l2quote") == -1
+
+
+def test_client_doc_lists_every_xtdata_function():
+    from pathlib import Path
+
+    from rpc_client import xtdata as xd
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "client.md").read_text(encoding="utf-8")
+    section = doc.split("## Drop-in for `xtquant.xtdata`", 1)[1].split("\n## ", 1)[0]
+    missing = [f for f in xd.XTDATA_FUNCTIONS if f"`{f}`" not in section and f"`{f}(" not in section]
+    assert missing == []
+    for name in xd.SERVED:
+        assert callable(getattr(xd, name)) and name in vars(xd)
