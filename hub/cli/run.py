@@ -147,6 +147,7 @@ def _row(t: tasks.TaskEntry) -> dict[str, Any]:
     jobs = st.get("stats") or {}
     last = max((j.get("last") or {} for j in jobs.values()), key=lambda r: r.get("at") or "", default={})
     return {"name": t.name, "pid": t.pid, "started": t.started, "code": t.code, "hub": t.hub, "log": t.log,
+            "argv": t.argv, "host": t.host,
             "last_run": last or None, "runs": sum(j.get("runs", 0) for j in jobs.values()),
             "failures": sum(j.get("failures", 0) for j in jobs.values()),
             "missed": sum(j.get("missed", 0) for j in jobs.values()), "halted": st.get("halted") or "",
