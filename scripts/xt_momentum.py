@@ -10,6 +10,7 @@ of the strongest at the ask. Run it unchanged through the hub:
 (or ``hub run-xt scripts/xt_momentum.py``). Prints the ranking and the orders it placed.
 """
 import argparse
+import threading
 import time
 
 from xtquant import xtconstant, xtdata
@@ -24,15 +25,24 @@ parser.add_argument("--account", default="1000000365")
 args = parser.parse_args()
 
 
+_print_lock = threading.Lock()
+
+
+def log(*words):
+    """print from the main thread and the trader's callback thread without mixing lines"""
+    with _print_lock:
+        print(*words, flush=True)
+
+
 class Callback(XtQuantTraderCallback):
     def on_stock_order(self, order):
-        print("order", order.order_id, order.stock_code, order.order_status)
+        log("order", order.order_id, order.stock_code, order.order_status)
 
     def on_stock_trade(self, trade):
-        print("trade", trade.order_id, trade.stock_code, trade.traded_volume, trade.traded_price)
+        log("trade", trade.order_id, trade.stock_code, trade.traded_volume, trade.traded_price)
 
     def on_order_error(self, order_error):
-        print("order_error", order_error.order_id, order_error.error_msg)
+        log("order_error", order_error.order_id, order_error.error_msg)
 
 
 # ---- research: history -> signal -------------------------------------------------------
@@ -47,7 +57,7 @@ for code in codes:
         momentum[code] = float(close.iloc[-1] / close.iloc[-1 - args.lookback] - 1)
 ranked = sorted(momentum, key=momentum.get, reverse=True)
 for code in ranked:
-    print("momentum", code, round(momentum[code], 6))
+    log("momentum", code, round(momentum[code], 6))
 picks = ranked[:args.top]
 
 # ---- trade: buy one lot of each pick at the ask ------------------------------------------
@@ -63,8 +73,8 @@ for code in picks:
     price = min(round(ask + 2 * detail["PriceTick"], 2), detail["UpStopPrice"])
     order_id = trader.order_stock(acc, code, xtconstant.STOCK_BUY, 100, xtconstant.FIX_PRICE, price,
                                   "momentum", "top%d" % args.top)
-    print("placed", code, order_id, price)
+    log("placed", code, order_id, price)
 time.sleep(1)
 for o in trader.query_stock_orders(acc) or []:
-    print("status", o.order_id, o.stock_code, o.order_status, o.traded_volume)
+    log("status", o.order_id, o.stock_code, o.order_status, o.traded_volume)
 trader.stop()

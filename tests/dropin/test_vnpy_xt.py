@@ -35,6 +35,8 @@ class Prog:
         env.pop("QMT_HUB_PUB", None)
         env.pop("QMT_HUB_STRATEGY", None)
         (cwd / ".vntrader").mkdir(parents=True, exist_ok=True)  # vnpy keeps its files here, not in $HOME
+        # vnpy's own log lines go to its log file, not into the program's step lines on stdout
+        (cwd / ".vntrader" / "vt_setting.json").write_text(json.dumps({"log.console": False}), encoding="utf-8")
         self.proc = subprocess.Popen([sys.executable, "-u", "-m", "rpc_client.run", str(PROG), *args], env=env,
                                      cwd=str(cwd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, encoding="utf-8")
@@ -48,7 +50,10 @@ class Prog:
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
             if line.startswith('{"step"'):
-                rec = json.loads(line)
+                try:
+                    rec = json.loads(line)
+                except ValueError:  # a line mixed with another thread's output: shown in the failure
+                    continue
                 self.steps[rec["step"]] = rec["value"]
 
     def wait_step(self, step: str, timeout: float) -> object:
