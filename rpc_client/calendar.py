@@ -35,6 +35,7 @@ import json
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, time as dtime, timedelta
 from pathlib import Path
@@ -266,6 +267,7 @@ class FileSource:
         self.path = Path(path).expanduser()
         self.name = f"holidays file {self.path}"
         self._loaded: tuple[tuple[int, int], dict[int, set[date]], set[date]] | None = None
+        self._stat_at: tuple[float, tuple[int, int] | None] | None = None
 
     @property
     def key(self) -> str:  # type: ignore[override]
@@ -273,11 +275,17 @@ class FileSource:
         return f"file:{self.path}:{st[0]}:{st[1]}" if st else ""
 
     def _stat(self) -> tuple[int, int] | None:
+        """(mtime, size), looked at most once a second: an edit is seen within a second, lookups stay cheap."""
+        now = time.monotonic()
+        if self._stat_at is not None and now - self._stat_at[0] < 1.0:
+            return self._stat_at[1]
         try:
             st = self.path.stat()
+            got: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
         except OSError:
-            return None
-        return st.st_mtime_ns, st.st_size
+            got = None
+        self._stat_at = (now, got)
+        return got
 
     def _load(self) -> tuple[dict[int, set[date]], set[date]]:
         st = self._stat()
