@@ -1,6 +1,7 @@
 """Drop-in replacement for ``xtquant.xttrader`` (stock trading) that goes through the hub.
 
-Change one import line and xtquant code runs unchanged against the hub::
+Run an xtquant program unchanged with ``python -m rpc_client.run SCRIPT`` (an import hook serves
+``xtquant.xttrader`` from here), or change one import line::
 
     # from xtquant.xttrader import XtQuantTrader, XtQuantTraderCallback
     from rpc_client.xttrader import XtQuantTrader, XtQuantTraderCallback
