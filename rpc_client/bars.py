@@ -17,6 +17,7 @@ xtdata's conventions, kept here:
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
@@ -63,6 +64,12 @@ def from_ms(ms: int | float) -> datetime:
     return datetime.fromtimestamp(ms / 1000, CHINA_TZ).replace(tzinfo=None)
 
 
+#: Beijing's offset from UTC in ms, and a day in ms
+OFFSET_MS = 8 * 3600 * 1000
+DAY_MS = 86_400_000
+
+
+@functools.lru_cache(maxsize=4096)
 def day_ms(day: date) -> int:
     """A daily bar's ``time``: 00:00 Beijing of `day`."""
     return to_ms(datetime(day.year, day.month, day.day))
@@ -137,14 +144,14 @@ def label_minute(minute: float, period: str) -> int:
 def bar_time(ms: int, period: str, day: date | None = None) -> int:
     """The ``time`` of the `period` bar that the moment `ms` falls in (day bars: that day's 00:00).
 
-    `day` overrides the calendar day (the simulator's trading day)."""
-    moment = from_ms(ms)
-    d = day or moment.date()
+    `day` overrides the calendar day (the simulator's trading day). Plain arithmetic on the
+    ms (Beijing has no daylight saving): this runs for every tick."""
+    local = int(ms) + OFFSET_MS
+    start = day_ms(day) if day is not None else local - local % DAY_MS - OFFSET_MS
     if period in ("1d", "1w", "1mon"):
-        return day_ms(d)
-    minute = moment.hour * 60 + moment.minute + (moment.second + moment.microsecond / 1e6) / 60
-    label = label_minute(minute, "1h" if period == "60m" else period)
-    return to_ms(datetime(d.year, d.month, d.day, label // 60, label % 60))
+        return start
+    minute = (local % DAY_MS) / 60000
+    return start + label_minute(minute, "1h" if period == "60m" else period) * 60000
 
 
 # --------------------------------------------------------------------------- bar building

@@ -5,8 +5,8 @@ service asks every source for (hub/marketdata/upstream.py documents the interfac
   longer periods aggregated from them); past trading days from `[sim] history_dir` when it
   holds the code's file, else from `GeneratedHistory` (the same bars for the same code and
   day in every run, ending at the close today's session starts from).
-* Ticks (period 'tick'): today's ticks of the codes the feed has quoted (the last few
-  thousand per code).
+* Ticks (period 'tick'): today's last 1200 ticks of each code subscribed one by one
+  (`subscribe_quote`; whole-market subscriptions keep none, to bound memory).
 * Instrument details, instrument types, sectors, a trading calendar with the exchange
   holidays, dividend factors and financial tables (empty with the right shape unless the
   history folder holds them).
@@ -23,8 +23,8 @@ from collections import deque
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
-from rpc_client.bars import (BAR_FIELDS, CHINA_TZ, INTRADAY, TickBars, aggregate, bar_time, columns, day_ms,
-                             from_ms, parse_time, select, to_ms)
+from rpc_client.bars import (BAR_FIELDS, CHINA_TZ, DAY_MS, INTRADAY, OFFSET_MS, TickBars, aggregate, bar_time,
+                             columns, day_ms, from_ms, parse_time, select)
 
 from hub.sim.history import HISTORY_START, MINUTE_DAYS, FolderHistory, GeneratedHistory
 from hub.sim.history import _parse_time as _file_time
@@ -32,8 +32,8 @@ from hub.sim.universe import BOND, ETF, INDEX, STOCK_BOARDS, Instrument, Univers
 
 log = logging.getLogger(__name__)
 
-#: ticks kept per code for period 'tick'
-TICKS_KEPT = 5000
+#: ticks kept per code for period 'tick' (codes subscribed one by one only: an hour at 3 s)
+TICKS_KEPT = 1200
 
 #: the simulator's sectors: name -> (markets, boards); 'SH'/'SZ'/'BJ' are whole markets
 SECTORS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -157,22 +157,29 @@ class SimMarketData:
     def _on_ticks(self, ticks: dict[str, dict]) -> None:
         """Called by the exchange under its lock for every snapshot: record, nothing else."""
         day = self._ex.trading_day
+        start = day_ms(day)
+        subscribed = self._ex._quote_subs  # codes subscribed one by one keep their ticks (memory)
         with self._lock:
             if day != self._day:
                 self._day, self._bars, self._ticks = day, {}, {}
-            for code, tick in ticks.items():
-                if not tick.get("lastPrice"):
+            for code, t in ticks.items():
+                if not t.get("lastPrice"):
                     continue
-                wall = from_ms(tick["time"])  # the simulator's clock is Beijing time, as the bars are
-                t = dict(tick, time=to_ms(datetime.combine(day, wall.time())))
+                ms = t["time"]
+                if not start <= ms < start + DAY_MS:  # a clock past midnight still belongs to the trading day
+                    t = dict(t, time=start + (ms + OFFSET_MS) % DAY_MS)
                 bars = self._bars.get(code)
                 if bars is None:
                     bars = self._bars[code] = TickBars("1m", day, keep=300)
                 bars.update(t)
+                if code not in subscribed:
+                    continue
                 q = self._ticks.get(code)
                 if q is None:
                     q = self._ticks[code] = deque(maxlen=TICKS_KEPT)
-                if not q or q[-1]["time"] != t["time"] or q[-1] != t:
+                if q and q[-1]["time"] == t["time"]:
+                    q[-1] = t
+                else:
                     q.append(t)
 
     def today_bars(self, code: str) -> list[dict[str, Any]]:
