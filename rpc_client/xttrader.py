@@ -49,7 +49,7 @@ from typing import Any, Callable
 
 from rpc_client.endpoints import resolve
 from rpc_client.gateway import RpcGateway, _wait
-from rpc_client.protocol import STRATEGY_NAME_RE, ErrorCode, HubError
+from rpc_client.protocol import HEARTBEAT_INTERVAL, STRATEGY_NAME_RE, ErrorCode, HubError
 from rpc_client.records import (XtCancelError, XtCancelOrderResponse, XtOrderError, XtOrderResponse,
                                 as_xttype)
 from rpc_client.transport import DEFAULT_TIMEOUT
@@ -124,6 +124,10 @@ NOT_SERVED = (
 #: Options of the drop-in's gateway. Reconnect attempts at most 2 s apart (not the gateway's 30 s):
 #: an xtquant program expects its trader back as soon as the hub is.
 GATEWAY_OPTIONS: dict[str, Any] = {"backoff_max": 2.0}
+
+#: Seconds connect() waits for a name held by a silent client to be freed (the hub's silence timeout,
+#: ``client_dead_after``, is 10 s by default).
+NAME_WAIT = 30.0
 
 #: Rehello reasons: the hub answered again at once, so the program is not told it was lost.
 _RESUMED_AT_ONCE = ("NO_SESSION", "new hub_id")
@@ -278,7 +282,7 @@ class XtQuantTrader:
                 return 0
         gw = _TraderGateway(self.rpc, self.pub, timeout=self._timeout, callback=_Relay(self), **GATEWAY_OPTIONS)
         try:
-            gw.connect(strategy=self.strategy_name)
+            self._hello(gw)
         except HubError as exc:
             if exc.code == ErrorCode.NAME_TAKEN:
                 log.error("rpc_client: the hub at %s already has a client connected as strategy %r (another "
@@ -295,6 +299,32 @@ class XtQuantTrader:
         self._lost = False
         self.connected = True
         return 0
+
+    def _hello(self, gw: RpcGateway) -> None:
+        """Open the session. A name held by a client that has gone silent (the previous run of this
+        program, killed without saying bye) is waited for: the hub frees it after its silence
+        timeout, and the restarted program gets its strategy back. A name held by a live client (it
+        pings every heartbeat) fails with NAME_TAKEN, after one look a few heartbeats later."""
+        deadline = time.monotonic() + NAME_WAIT
+        looked_again = False
+        while True:
+            try:
+                gw.connect(strategy=self.strategy_name)
+                return
+            except HubError as exc:
+                if exc.code != ErrorCode.NAME_TAKEN or time.monotonic() > deadline:
+                    raise
+                heard = float((exc.data or {}).get("last_heard_s") or 0)
+                if heard >= 2 * HEARTBEAT_INTERVAL:  # missed its pings: gone
+                    log.warning("rpc_client: strategy %r is still held by a client silent for %.1f s (the previous "
+                                "run, gone without a bye?); waiting for the hub to free the name",
+                                self.strategy_name, heard)
+                    _time.sleep(HEARTBEAT_INTERVAL)
+                elif not looked_again:  # heard from just now: look again once it would have pinged
+                    looked_again = True
+                    _time.sleep(2.5 * HEARTBEAT_INTERVAL)
+                else:
+                    raise
 
     def _take_over(self, old: "XtQuantTrader") -> None:
         """Hold `old`'s session from now on (its pushes come here); `old` is left disconnected."""

@@ -88,7 +88,7 @@ class Sessions:
                                f"strategy name '{name}' is used by another connected client "
                                f"(role {holder.role}, last heard {age:.1f}s ago); pick another name, or, if that "
                                f"process is gone, wait until the hub frees the name after its silence timeout",
-                               {"strategy": name})
+                               {"strategy": name, "last_heard_s": round(age, 1)})
         mine = self.by_identity.get(identity)
         if mine is not None:
             replaced.append(mine)  # a second hello on the same connection replaces the first

@@ -44,9 +44,10 @@ def port_pair() -> int:
     raise RuntimeError("no two consecutive free ports")
 
 
-def hub_config(data_dir: Path, rpc: str | None = None, pub: str | None = None, **sim: Any) -> HubConfig:
+def hub_config(data_dir: Path, rpc: str | None = None, pub: str | None = None, hub: dict | None = None,
+               **sim: Any) -> HubConfig:
     port = port_pair()
-    return HubConfig.from_dict({
+    return HubConfig.from_dict({**(hub or {}),
         "rpc": rpc or f"tcp://127.0.0.1:{port}", "pub": pub or f"tcp://127.0.0.1:{port + 1}",
         "data_dir": data_dir, "heartbeat_interval": 0.2, "account": ACCOUNT,
         "sim": {"auto_tick": False, **sim}})
@@ -59,9 +60,10 @@ class Hubs:
         self.data_dir = data_dir
         self.servers: list[HubServer] = []
 
-    def start(self, **sim: Any) -> HubServer:
-        cfg = hub_config(self.data_dir, **sim) if not self.servers else \
-            hub_config(self.data_dir, self.current.config.rpc, self.current.config.pub, **sim)
+    def start(self, hub: dict | None = None, **sim: Any) -> HubServer:
+        """A hub with `hub` settings (e.g. client_dead_after) and [sim] settings `sim`."""
+        cfg = hub_config(self.data_dir, hub=hub, **sim) if not self.servers else \
+            hub_config(self.data_dir, self.current.config.rpc, self.current.config.pub, hub=hub, **sim)
         server = HubServer(cfg).start()
         self.servers.append(server)
         return server

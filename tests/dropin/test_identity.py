@@ -97,6 +97,25 @@ def test_a_second_instance_of_the_same_script_is_told_clearly(hub, caplog):
     a.stop()
 
 
+def test_a_program_restarted_after_being_killed_gets_its_name_back(hubs):
+    """Killed without a bye, the old process still holds the name until the hub's silence timeout:
+    the restarted program waits for it instead of failing (a live holder fails at once, above)."""
+    import subprocess
+
+    hub = hubs.start(hub={"client_dead_after": 2.0})
+    code = ("import os, sys; from rpc_client import RpcGateway; "
+            "gw = RpcGateway(sys.argv[1], sys.argv[2], timeout=5); gw.connect(strategy='killed'); "
+            "gw.order_stock('600000.SH', 23, 100, 11, 9.5, 'before'); print('up', flush=True); os._exit(0)")
+    out = subprocess.run([sys.executable, "-c", code, hub.config.rpc, hub.config.pub], capture_output=True,
+                         text=True, timeout=60)
+    assert out.stdout.strip() == "up", out.stderr
+    t = XtQuantTrader(hub.config.rpc, random.randint(100000, 999999), strategy_name="killed")
+    t.start()
+    assert t.connect() == 0
+    assert [o.order_remark for o in t.query_stock_orders(ACC)] == ["before"]
+    t.stop()
+
+
 class Rebuilder(Recorder):
     """What vnpy_xt does: on_disconnected builds a new trader with a new session id and connects it."""
 
