@@ -251,6 +251,7 @@ class HubServer:
                                      timeout=cfg.marketdata_timeout,
                                      download_timeout=cfg.marketdata_download_timeout,
                                      thread=getattr(self.broker.quotes, "runner", None))
+        self.status_sources["marketdata"] = self.marketdata.stats
         self.reconcile(initial=True)
         self._set_broker_state(BROKER_UP, "connected")
         self.poller = zmq.Poller()

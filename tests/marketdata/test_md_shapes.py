@@ -264,3 +264,17 @@ def test_client_doc_lists_every_xtdata_function():
     assert missing == []
     for name in xd.SERVED:
         assert callable(getattr(xd, name)) and name in vars(xd)
+
+
+def test_status_counts_market_data(xtdata, md_hub):
+    xtdata.get_sector_list()
+    xtdata.get_sector_list()
+    from rpc_client import RpcGateway
+
+    gw = RpcGateway(md_hub.config.rpc, md_hub.config.pub, follow_events=False)
+    try:
+        gw.connect(strategy="md-status", role="monitor")
+        md = gw.status()["marketdata"]
+    finally:
+        gw.close()
+    assert md["requests"] >= 2 and md["cache_hits"] >= 1 and md["jobs"] == 0 and md["timeouts"] == 0
