@@ -812,8 +812,22 @@ class SimExchange:
                 target._sim_push(kind, data)
 
     # ------------------------------------------------------------------ day roll
+    @staticmethod
+    def _next_trading_day(day: date) -> date:
+        """The next exchange trading day (holidays skipped; Monday-Friday past the calendar's years)."""
+        from hub.sim.marketdata import calendar
+
+        days = calendar().trading_days(day + timedelta(days=1), day + timedelta(days=30))
+        if days:
+            return days[0]
+        nxt = day + timedelta(days=1)
+        while nxt.weekday() >= 5:
+            nxt += timedelta(days=1)
+        return nxt
+
     def roll_day(self) -> date:
-        """Close the trading day: expire open orders, settle T+1, clear the day's orders and trades.
+        """Close the trading day: expire open orders, settle T+1, clear the day's orders and trades,
+        move to the next trading day (the exchange calendar's: holidays are skipped).
 
         Returns the new trading day. Safe while traders are running; they see
         the expiry pushes and then find empty order/trade lists.
@@ -823,9 +837,7 @@ class SimExchange:
                 if o.is_open or o.order_status in CANCEL_PENDING:
                     self._finish_cancel(o, "expired at day end (收盘自动撤单)")
             self._flush()
-            nxt = self.trading_day + timedelta(days=1)
-            while nxt.weekday() >= 5:
-                nxt += timedelta(days=1)
+            nxt = self._next_trading_day(self.trading_day)
             with self.store.transaction():
                 for key, p in list(self.positions.items()):
                     if p.volume == 0:

@@ -188,3 +188,14 @@ def test_etf_and_bond_sells_pay_no_stamp_duty(s, acc, ex):
     sell = s.trader.order_stock(acc, "113052.SH", C.STOCK_SELL, 100, C.FIX_PRICE, 110.0)
     t = [x for x in s.trader.query_stock_trades(acc) if x.order_id == sell][0]
     assert t.commission == 5.11  # 5.00 minimum commission + 0.11 transfer fee, no stamp duty on 11,000
+
+
+def test_roll_day_skips_exchange_holidays(sim_path):
+    from datetime import date
+
+    ex = get_exchange(sim_path, frozen_config(start_time="2026-09-30 10:00:00"))
+    assert ex.trading_day == date(2026, 9, 30)
+    nxt = ex.roll_day()
+    from rpc_client import calendar
+
+    assert nxt == calendar.next_trading_day(date(2026, 9, 30)) and nxt > date(2026, 10, 7)  # 国庆
