@@ -553,8 +553,10 @@ MD_DIVIDEND_TYPES = ("none", "front", "back", "front_ratio", "back_ratio")
 MD_MAX_CODES = 500
 #: most rows one reply page carries; more rows come with `more` and a `cursor` for next_page
 MD_PAGE_ROWS = 4000
-#: most rows (bars or ticks over all codes) one get_bars request may produce
-MD_MAX_ROWS = 1_000_000
+#: most rows (bars or ticks over all codes) one get_bars request may produce: the hub holds a
+#: result while its pages are fetched, so this bounds its memory (rpc_client.xtdata splits a
+#: larger request by codes on its own)
+MD_MAX_ROWS = 250_000
 
 
 def _md_codes(v: list) -> str | None:

@@ -42,7 +42,7 @@ from typing import Any, Callable
 from rpc_client import bars as B
 from rpc_client.endpoints import resolve
 from rpc_client.gateway import RpcGateway, _wait
-from rpc_client.protocol import MD_MAX_CODES, HubError, Role
+from rpc_client.protocol import MD_MAX_CODES, ErrorCode, HubError, Role
 from rpc_client.xttrader import NotServedError as _TraderNotServed
 
 log = logging.getLogger("rpc_client")
@@ -182,11 +182,20 @@ def _bars(stock_list: list[str], period: str, start_time: Any, end_time: Any, co
     """{code: {field: [values]}} from the hub, every code present, pages and chunks joined."""
     codes = list(dict.fromkeys(_codes(stock_list)))
     out: dict[str, dict[str, list]] = {}
-    for i in range(0, len(codes), MD_MAX_CODES):
-        chunk = codes[i:i + MD_MAX_CODES]
-        reply = _call("get_bars", codes=chunk, period=period, start_time=_time(start_time),
-                      end_time=_time(end_time), count=int(count), dividend_type=dividend_type or "none",
-                      fill_data=bool(fill_data))
+    params = {"period": period, "start_time": _time(start_time), "end_time": _time(end_time), "count": int(count),
+              "dividend_type": dividend_type or "none", "fill_data": bool(fill_data)}
+    chunks = [codes[i:i + MD_MAX_CODES] for i in range(0, len(codes), MD_MAX_CODES)]
+    while chunks:
+        chunk = chunks.pop(0)
+        try:
+            reply = _call("get_bars", codes=chunk, **params)
+        except HubError as exc:
+            # more rows than one request may give: ask for the codes in two halves
+            if exc.code == ErrorCode.INVALID_PARAMS and "rows" in exc.data and len(chunk) > 1:
+                half = len(chunk) // 2
+                chunks[:0] = [chunk[:half], chunk[half:]]
+                continue
+            raise
         while True:
             for code, cols in (reply.get("data") or {}).items():
                 have = out.get(code)
@@ -200,7 +209,7 @@ def _bars(stock_list: list[str], period: str, start_time: Any, end_time: Any, co
             reply = _call("next_page", cursor=reply["cursor"])
     for code in codes:
         out.setdefault(code, {})
-    return out
+    return {code: out[code] for code in codes}
 
 
 # --------------------------------------------------------------------------- history

@@ -40,7 +40,7 @@ log = logging.getLogger("hub.marketdata")
 
 PAGE_TTL = 300.0  # seconds pages wait for their owner
 MAX_CURSORS = 64  # results with pages waiting, over all sessions
-MAX_PAGED_ROWS = 2_000_000  # rows waiting in pages, over all sessions
+MAX_PAGED_ROWS = 500_000  # rows waiting in pages, over all sessions (~200 MB at worst)
 CACHE_ENTRIES = 20_000
 
 
@@ -289,7 +289,8 @@ class MarketData:
         rows = count_rows(data)
         if rows > MD_MAX_ROWS:
             raise HubError(ErrorCode.INVALID_PARAMS, f"the request gives {rows} rows, more than {MD_MAX_ROWS}; "
-                                                     "ask for fewer codes or a shorter range")
+                                                     "ask for fewer codes or a shorter range",
+                           {"rows": rows, "limit": MD_MAX_ROWS})
         pages = paginate(data)
         if len(pages) == 1:
             return {"data": pages[0], "more": False, "cursor": None}

@@ -281,10 +281,11 @@ class SimMarketData:
             last = _day(end) or today
             if start is not None:
                 first = _day(start)
-            elif count > 0:  # enough calendar days back for `count` bars
-                per_day = {"1d": 1, "1w": 0.2, "1mon": 1 / 21}.get(period)
-                span = int(count / per_day) if per_day else int(count / (240 / INTRADAY[period])) + 1
-                first = last - timedelta(days=span * 7 // 5 + 15)
+            elif count > 0:  # enough trading days back for `count` bars
+                per_day = {"1d": 1, "1w": 0.2, "1mon": 1 / 23}.get(period)
+                need = (int(count / per_day) + 1 if per_day else count // (240 // INTRADAY[period]) + 2) + 1
+                days = calendar().trading_days(max(HISTORY_START, last - timedelta(days=need * 2 + 30)), last)
+                first = days[-need] if len(days) >= need else (days[0] if days else HISTORY_START)
             else:
                 first = HISTORY_START
             if period in INTRADAY:

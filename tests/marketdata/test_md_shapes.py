@@ -278,3 +278,12 @@ def test_status_counts_market_data(xtdata, md_hub):
     finally:
         gw.close()
     assert md["requests"] >= 2 and md["cache_hits"] >= 1 and md["jobs"] == 0 and md["timeouts"] == 0
+
+
+def test_a_request_too_big_for_one_reply_is_split_by_the_client(xtdata, md_hub, monkeypatch):
+    monkeypatch.setattr("hub.marketdata.service.MD_MAX_ROWS", 300)  # the hub's own limit, made small
+    out = xtdata.get_market_data_ex(["close"], ["600000.SH", "000001.SZ", "600036.SH"], period="1d", count=200)
+    assert [len(out[c]) for c in ("600000.SH", "000001.SZ", "600036.SH")] == [200, 200, 200]
+    with pytest.raises(xtdata.HubError) as err:
+        xtdata.get_market_data_ex([], ["600000.SH"], period="1m", count=400)  # one code is already too many
+    assert err.value.data["limit"] == 300
