@@ -14,13 +14,18 @@ simulator already: tests/reliability/sim_forker.py). The strategies retry BROKER
 
 A kill that lands between the simulator committing an order and its reply reaching the hub
 used to double that order (the hub said BROKER_DOWN and forgot the journaled request; the
-retry placed it again: a broker order with a tag the journal no longer has). Measured on that
-code with this drill: 14 such orders in 84 kills, about 1 kill in 6. Runs needed: 17 kills
-catch a 1-in-6 window with 95 % odds, 8 kills a 1-in-3 window with 96 %. CI runs one run of
-QMT_HUB_DRILL_KILLS=8 kills (~40 s on a loaded 2-core box); `QMT_HUB_DRILL_RUNS=3` (24 kills:
-99 % for a 1-in-6 window) or `QMT_HUB_DRILL_RUNS=30` for the long drill:
+retry placed it again: a broker order with a tag the journal no longer has). Measured:
 
-    QMT_HUB_DRILL_RUNS=30 python -m pytest -q -s tests/reliability/test_rel_broker_kill_drill.py
+* today's code with that one defect put back (a drop during the call answered BROKER_DOWN
+  and the request forgotten): 20 doubled orders in 64 kills, in about 1 kill in 4 (a kill can
+  catch two strategies); every run of 4 or 16 kills failed. Kills needed for a 1-in-4 window:
+  11 (95 %), 16 (99 %); for a 1-in-3 window 8 (95 %), 12 (99 %).
+* the code before the fix: every run failed (the hub's loop blocked 5 s in the call to the
+  dead simulator, the strategies lost the hub); with cold simulator restarts instead of
+  forked ones, 14 doubled orders in 84 kills.
+
+So CI runs one run of QMT_HUB_DRILL_KILLS=16 kills (~30 s on a loaded 2-core machine); the
+long drill is `QMT_HUB_DRILL_RUNS=30 python -m pytest -q -s tests/reliability/test_rel_broker_kill_drill.py`.
 """
 
 from __future__ import annotations
