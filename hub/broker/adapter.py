@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from typing import Any, Callable
 
 from rpc_client.xt import CALLBACK_KIND
@@ -328,8 +329,21 @@ def _make_remote_sim(config: Any, sim: Any) -> Broker:
     account = _Account(config.account_id)
     # quotes from the same process (`hub sim` serves them too); SimXtData("tcp://…") is the remote one
     quotes = SerializedQuotes(sim.SimXtData(endpoint))
-    return Broker("sim", config.account_id, lambda session: sim.XtQuantTrader(endpoint, session),
-                  sim.XtQuantTraderCallback, account, quotes, config.session_id, where=endpoint)
+    broker = Broker("sim", config.account_id, lambda session: sim.XtQuantTrader(endpoint, session),
+                    sim.XtQuantTraderCallback, account, quotes, config.session_id, where=endpoint)
+    broker.clock = lambda: _remote_clock(broker)
+    return broker
+
+
+def _remote_clock(broker: Broker) -> dict[str, float] | None:
+    """The `hub sim` process's virtual clock, from the last heartbeat its trader link heard (None: none yet)."""
+    link = getattr(broker._trader, "exchange", None)
+    reading = getattr(link, "clock_reading", None)
+    if not reading:
+        return None
+    clock, at = reading
+    speed = float(clock.get("speed") or 1.0)
+    return {"time": float(clock["time"]) + (time.monotonic() - at) * speed, "speed": speed}
 
 
 def _make_qmt(config: Any) -> Broker:

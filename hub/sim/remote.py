@@ -59,6 +59,7 @@ class _Link:
         self._outq: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._last_seen = time.monotonic()
+        self.clock_reading: tuple[dict, float] | None = None  # ({time, speed}, monotonic at arrival)
         self._thread = threading.Thread(target=self._io, name=name, daemon=True)
         self._thread.start()
 
@@ -139,6 +140,9 @@ class _Link:
         if "event" in msg:
             kind = msg["event"]
             if kind == "heartbeat":
+                data = msg.get("data")
+                if isinstance(data, dict) and isinstance(data.get("clock"), dict):
+                    self.clock_reading = (data["clock"], time.monotonic())  # the simulator's virtual clock
                 return
             if kind == "disconnected":
                 self._lost()

@@ -148,12 +148,14 @@ class SimServer:
                 log.debug("dropped a message to a gone client")
 
     def _heartbeat(self, now: float) -> None:
+        clock = getattr(self.exchange, "clock", None)  # the virtual clock, which the hub republishes to runners
+        self._clock = {"time": clock.timestamp(), "speed": clock.speed} if clock is not None else None
         for ident, sess in list(self._sessions.items()):
             if now - sess.last_seen > CLIENT_TIMEOUT:
                 self._drop_session(sess)
                 del self._sessions[ident]
                 continue
-            self.outbox.put((ident, {"event": "heartbeat", "data": None}))
+            self.outbox.put((ident, {"event": "heartbeat", "data": {"clock": self._clock}}))
         self._drain()
 
     def _handle(self, frames: list[bytes]) -> None:

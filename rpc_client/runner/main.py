@@ -206,8 +206,10 @@ class Runner:
     # ------------------------------------------------------------- clock
     def _clock_sample(self) -> tuple[dict[str, Any], float] | None:
         hb = self.gateway.last_heartbeat if self.gateway else None
-        if hb is not None and isinstance(hb.payload.get("clock"), dict):
-            return hb.payload["clock"], hb.received_monotonic
+        if hb is not None:
+            data = hb.payload.get("data") if isinstance(hb.payload.get("data"), dict) else hb.payload
+            if isinstance(data.get("clock"), dict):
+                return data["clock"], hb.received_monotonic
         return self._status_clock
 
     # ------------------------------------------------------------- signals and stop requests

@@ -15,6 +15,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -111,10 +112,13 @@ def test_seed_strategy_full_day_tasks_stop_kill(day) -> None:
 
     # two `hub run --detach` at once, started before the hub (wait_for_hub) so their start-up, slow on a
     # busy box, does not eat the virtual morning; each returns once its runner is scheduling
+    release = tmp / "release-slow"  # other's slow function runs until this file exists
     starts = [subprocess.Popen([sys.executable, "-m", "hub", "run", str(code), "-n", name, "-o", str(log), "--config",
-                                str(conf), "--detach"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-              for code, name, log in ((EXAMPLE, "demo", demo_log), (HERE / "strategies" / "other.py", "other",
-                                                                        other_log))]
+                                str(conf), "--detach", *extra], cwd=REPO, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+              for code, name, log, extra in ((EXAMPLE, "demo", demo_log, []),
+                                             (HERE / "strategies" / "other.py", "other", other_log,
+                                              ["-e", f"SLOW_RELEASE={release}"]))]
     wait_for(lambda: all("connecting to the hub" in text(p) for p in (demo_log, other_log)), 60, "both runners")
     hub.start()
     assert hub.status["clock"]["speed"] == SPEED and hub.status["account_id"] == "1234567"
@@ -155,7 +159,14 @@ def test_seed_strategy_full_day_tasks_stop_kill(day) -> None:
 
     # other: graceful stop while its slow function runs; the function finishes, demo goes on
     wait_for(lambda: "slow start" in text(other_log), 30, "other's slow function")
-    rc, out = cli("stop", "-n", "other", "--data-dir", str(data))
+    stopper = threading.Thread(target=lambda: stopped.append(cli("stop", "-n", "other", "--data-dir", str(data))))
+    stopped: list[tuple[int, str]] = []
+    stopper.start()
+    wait_for(lambda: "stop requested" in text(other_log), 30, "other to see the stop request")
+    assert tasks.pid_alive(listed["other"]["pid"])  # still inside slow: a graceful stop waits for it
+    release.write_text("go", encoding="utf-8")
+    stopper.join(40)
+    rc, out = stopped[0]
     assert rc == 0 and "stopped other" in out, out
     olog = text(other_log)
     # the stop came while slow ran; slow finished; then the runner stopped

@@ -2,6 +2,7 @@
 # A jqtrade strategy for the runner tests: a function that raises every minute, one that keeps
 # working (and orders after the halt), a slow one to stop in the middle of, and a helper module
 # imported from this folder (the strategy's folder is on sys.path).
+import os
 import time
 
 import other_helper
@@ -28,6 +29,9 @@ def fine(context):
 
 
 def slow(context):
+    # runs until the test lets it go (after its stop request was seen), at most 60 s
     log.info("slow start")
-    time.sleep(3.0)
+    release, t0 = os.environ.get("SLOW_RELEASE", ""), time.monotonic()
+    while release and not os.path.exists(release) and time.monotonic() - t0 < 60:
+        time.sleep(0.05)
     log.info("slow end")
