@@ -30,6 +30,7 @@ from rich.table import Table
 from hub.cli import EXIT_CALL_FAILED, EXIT_OK, EXIT_USAGE, app
 from hub.cli.common import fail, out
 from rpc_client.endpoints import DEFAULT_DATA_DIR
+from rpc_client.protocol import STRATEGY_NAME_RE
 from rpc_client.runner import tasks
 
 WINDOWS = os.name == "nt"
@@ -95,6 +96,8 @@ def run_cmd(
     detach: bool = typer.Option(False, "-d", "--detach", help="Run in the background; `hub stop` ends it."),
 ) -> None:
     """Start a strategy process under NAME (jqtrade's start_task)."""
+    if not STRATEGY_NAME_RE.match(name):
+        fail(EXIT_USAGE, f"bad -n {name!r}: 1-32 letters, digits, '_' or '-', starting with a letter or digit")
     if not code.is_file():
         fail(EXIT_USAGE, f"no strategy file {code}")
     if not detach:

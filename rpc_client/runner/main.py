@@ -33,7 +33,7 @@ else:  # pragma: no cover - 3.10
 from rpc_client.calendar import BrokerSource, CalendarCoverageError, FileSource, PackageSource, TradingCalendar
 from rpc_client.endpoints import DEFAULT_DATA_DIR
 from rpc_client.gateway import RpcGateway
-from rpc_client.protocol import DEFAULT_RPC_ENDPOINT, ErrorCode, HubError, Topic
+from rpc_client.protocol import DEFAULT_RPC_ENDPOINT, STRATEGY_NAME_RE, ErrorCode, HubError, Topic
 from rpc_client.runner import tasks
 from rpc_client.runner.api import AccountMismatch, StrategyApi, StrategyError
 from rpc_client.runner.clock import HubClock
@@ -90,6 +90,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def load_settings(ns: argparse.Namespace) -> Settings:
     """Flags > [runner] table > the hub's own keys (top level or [hub]) > $QMT_HUB > defaults."""
+    if not STRATEGY_NAME_RE.match(ns.name or ""):  # also a file name in the task registry
+        raise RunnerExit(EXIT_USAGE, f"bad -n {ns.name!r}: 1-32 letters, digits, '_' or '-', starting with a "
+                                     f"letter or digit")
     s = Settings(code=Path(ns.code).expanduser(), name=ns.name, out=ns.out, env=ns.env, debug=ns.debug)
     values: dict[str, Any] = {}
     if ns.config:
@@ -410,19 +413,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(settings.out, settings.debug)
         return Runner(settings).run()
     except RunnerExit as exc:
-        log.error("%s", exc.message)
-        if settings_out_is_file():
-            print(exc.message, file=sys.stderr)
+        root = logging.getLogger()
+        if root.handlers:
+            log.error("%s", exc.message)
+        if not root.handlers or any(isinstance(h, logging.FileHandler) for h in root.handlers):
+            print(f"runner: {exc.message}", file=sys.stderr)  # the person at the terminal sees it too
         return int(exc.code or 0)
     except KeyboardInterrupt:
         log.warning("interrupted twice: stopped without waiting for the running function")
         return 130
-
-
-def settings_out_is_file() -> bool:
-    """True when the log goes to a file (then errors are printed to stderr as well)."""
-    root = logging.getLogger()
-    return any(isinstance(h, logging.FileHandler) for h in root.handlers) or not root.handlers
 
 
 if __name__ == "__main__":  # pragma: no cover

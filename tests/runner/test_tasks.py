@@ -68,3 +68,12 @@ def test_hub_stop_by_pid_sigterm_and_sigkill(tmp_path: Path) -> None:
             if p.poll() is None:
                 p.kill()
             p.wait()
+
+
+def test_bad_names_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["run", __file__, "-n", "../evil", "--data-dir", str(tmp_path)])
+    assert res.exit_code == 2 and "bad -n" in res.output
+    from rpc_client.runner.main import main
+
+    assert main([__file__, "-n", "a/b", "--data-dir", str(tmp_path)]) == 2
+    assert not (tmp_path / "tasks").exists()
