@@ -13,8 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from rpc_client import RpcGateway
 from tests.dropin.conftest import ACCOUNT
 

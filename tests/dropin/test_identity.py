@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import sys
+import time
 import types
 
 import pytest
@@ -152,7 +153,6 @@ def test_a_trader_rebuilt_in_on_disconnected_gets_the_session_back_however_long_
     assert wait_for(lambda: prog.kinds().count("disconnected") == 1, 5)
     # rebuilt while the hub is still down: connect() and subscribe() succeed at once
     assert wait_for(lambda: len(prog.traders) == 2) and prog.results == [0, 0, 0, 0]
-    import time
     time.sleep(2.5)  # the hub stays away several heartbeat deadlines
     hub = hubs.start()
     rebuilt = prog.traders[-1]

@@ -17,8 +17,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from rpc_client import RpcGateway
 from tests.dropin.conftest import ACCOUNT, wait_for
 

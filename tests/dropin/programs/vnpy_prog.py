@@ -17,7 +17,7 @@ from vnpy.trader.constant import Direction, Exchange, Interval, Offset, OrderTyp
 from vnpy.trader.engine import MainEngine
 from vnpy.trader.event import EVENT_ACCOUNT, EVENT_CONTRACT, EVENT_LOG, EVENT_ORDER, EVENT_POSITION, EVENT_TICK, \
     EVENT_TRADE
-from vnpy.trader.object import CancelRequest, HistoryRequest, OrderRequest, SubscribeRequest
+from vnpy.trader.object import HistoryRequest, OrderRequest, SubscribeRequest
 from vnpy_xt import Datafeed, XtGateway
 
 SYMBOL = "600000.SSE"
