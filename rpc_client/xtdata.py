@@ -421,7 +421,8 @@ def get_instrument_detail_list(stock_list: list[str], iscomplete: bool = False) 
 def get_instrument_type(stock_code: str, variety_list: list[str] | None = None) -> dict[str, bool]:
     """{type: True} for the code's types (index, stock, fund, etf, bond, ...); with `variety_list`
     {type: bool} for those types."""
-    return _call("get_instrument_type", stock_code=stock_code, variety_list=list(variety_list) if variety_list else None)
+    varieties = list(variety_list) if variety_list else None
+    return _call("get_instrument_type", stock_code=stock_code, variety_list=varieties)
 
 
 get_stock_type = get_instrument_type

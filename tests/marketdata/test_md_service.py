@@ -178,7 +178,8 @@ def test_live_xtdata_frames_become_plain_columns():
         get_market_data_ex=lambda *a: calls.append(a) or {"600000.SH": frame},
         get_instrument_detail=lambda code, full: {"InstrumentName": "浦发银行", "PriceTick": 0.01},
         get_divid_factors=lambda code, s, e: divid,
-        get_financial_data=lambda codes, tables, s, e, r: {"600000.SH": {"Balance": pd.DataFrame({"m_timetag": ["20260630"]})}},
+        get_financial_data=lambda codes, tables, s, e, r: {
+            "600000.SH": {"Balance": pd.DataFrame({"m_timetag": ["20260630"]})}},
         download_history_data=lambda *a: calls.append(("dl",) + a),
         get_trading_dates=lambda m, s, e, c: [1796054400000],
     )

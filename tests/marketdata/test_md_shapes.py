@@ -127,7 +127,8 @@ def test_subscribe_quote_bars_every_period(xtdata, md_hub):
     for period in ("1m", "5m", "15m", "30m", "1h", "1d", "1w", "1mon"):
         seqs.append(xtdata.subscribe_quote("600030.SH", period=period,
                                            callback=lambda d, p=period: got.setdefault(p, []).append(d)))
-    tick_seq = xtdata.subscribe_quote("600030.SH", period="tick", callback=lambda d: got.setdefault("tick", []).append(d))
+    tick_seq = xtdata.subscribe_quote("600030.SH", period="tick",
+                                      callback=lambda d: got.setdefault("tick", []).append(d))
     assert all(s > 0 for s in seqs) and tick_seq > 0
     for _ in range(4):
         ex.advance(3)

@@ -112,7 +112,8 @@ def test_parquet_history(sim_path, tmp_path):
     folder = tmp_path / "history"
     (folder / "1d").mkdir(parents=True)
     pd.DataFrame({"date": ["20261130", "20261201"], "open": [1.5, 1.6], "high": [1.7, 1.8], "low": [1.4, 1.5],
-                  "close": [1.6, 1.7], "volume": [10, 20], "amount": [16.0, 34.0]}).to_parquet(folder / "1d" / "510050.SH.parquet")
+                  "close": [1.6, 1.7], "volume": [10, 20], "amount": [16.0, 34.0]}
+                 ).to_parquet(folder / "1d" / "510050.SH.parquet")
     ex = get_exchange(sim_path, frozen_config(history_dir=str(folder), start_time="2026-12-02 10:00:00"))
     d = ex.market_data().bars(["510050.SH"], "1d", "20261101", "20261201")["510050.SH"]
     assert d["close"] == [1.6, 1.7] and d["volume"] == [10, 20]
