@@ -42,6 +42,12 @@ class Book:
         self.tag_of_order: dict[int, str] = {}
         self.errors: dict[str, int] = {}  # rejects per owner today
 
+    def new_day(self) -> None:
+        """A new trading day: today's orders and trades start empty (positions and asset carry over)."""
+        self.orders.clear()
+        self.trades.clear()
+        self.tag_of_order.clear()
+
     # ---- ownership ---------------------------------------------------------------
     def register_tag(self, tag: str, strategy: str, client_order_id: str | None, order_remark: str,
                      strategy_name: str | None = None) -> None:

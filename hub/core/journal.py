@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from rpc_client.protocol import HubError, ErrorCode, REMARK_TAG_PREFIX, pack, stream_of, unpack
+from rpc_client.protocol import REMARK_TAG_PREFIX, ErrorCode, HubError, pack, stream_of, unpack
 
 log = logging.getLogger("hub.journal")
 
@@ -86,6 +86,21 @@ def base36(n: int) -> str:
 def trading_day(ts: float | None = None) -> str:
     """The trading day a timestamp belongs to (local calendar day, YYYYMMDD)."""
     return time.strftime("%Y%m%d", time.localtime(ts))
+
+
+class ReplayUnavailable(HubError):
+    """The events asked for were pruned: the journal (or the stream) now starts at `first`.
+
+    The journal's own error, with its facts as fields (`first`, `head`, `stream`); the `replay`
+    handler maps it to the wire's REPLAY_UNAVAILABLE. It is a HubError with that code because
+    callers of `Journal.replay` (and their tests) have always caught it as one.
+    """
+
+    def __init__(self, message: str, first: int | None, head: int, stream: str | None = None):
+        data: dict[str, Any] = {"stream": stream} if stream is not None else {}
+        data.update({"first": first, "head": head})
+        super().__init__(ErrorCode.REPLAY_UNAVAILABLE, message, data)
+        self.first, self.head, self.stream = first, head, stream
 
 
 @dataclass(frozen=True)
@@ -238,20 +253,18 @@ class Journal:
             first = self._db.execute("SELECT MIN(sseq) FROM events WHERE stream = ?", (stream,)).fetchone()[0]
             head = self.heads.get(stream, 0)
             if (first is not None and after + 1 < first) or (first is None and after < head):
-                raise HubError(ErrorCode.REPLAY_UNAVAILABLE,
-                               f"stream {stream!r} starts at sseq {first if first is not None else head + 1} in the "
-                               f"journal (older events were pruned); asked for after {after}",
-                               {"stream": stream, "first": first, "head": head})
+                raise ReplayUnavailable(f"stream {stream!r} starts at sseq {first if first is not None else head + 1} "
+                                        f"in the journal (older events were pruned); asked for after {after}",
+                                        first, head, stream)
             rows = self._db.execute(f"SELECT {cols} FROM events WHERE stream = ? AND sseq > ? ORDER BY sseq "
                                     f"LIMIT ?", (stream, after, limit + 1)).fetchall()
             head = self.heads.get(stream, 0)
         else:
             first = self._db.execute("SELECT MIN(seq) FROM events").fetchone()[0]
             if (first is not None and after + 1 < first) or (first is None and after < self.last_seq):
-                raise HubError(ErrorCode.REPLAY_UNAVAILABLE,
-                               f"the journal starts at seq {first if first is not None else self.last_seq + 1} "
-                               f"(older events were pruned); asked for after {after}",
-                               {"first": first, "head": self.last_seq})
+                starts = first if first is not None else self.last_seq + 1
+                raise ReplayUnavailable(f"the journal starts at seq {starts} (older events were pruned); "
+                                        f"asked for after {after}", first, self.last_seq)
             if streams is None:
                 rows = self._db.execute(f"SELECT {cols} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
                                         (after, limit + 1)).fetchall()

@@ -390,3 +390,19 @@ class OrderDesk:
 
     def pending_count(self) -> int:
         return sum(1 for p in self.by_seq.values() if p.state == PENDING)
+
+    def status_counters(self) -> dict[str, int]:
+        c = self.counters
+        return {"orders": c["orders"], "cancels": c["cancels"], "duplicates": c["duplicates"],
+                "unknown_outcomes": c["unknown_outcomes"], "resolved_by_broker": c["resolved_by_broker"],
+                "pending_orders": self.pending_count()}
+
+    # ---- day roll ------------------------------------------------------------------
+    def new_day(self, day: str) -> None:
+        """A new trading day: idempotency keys are per day, so older days' settled placements go.
+
+        A placement still waiting for its broker response keeps its key until it is answered.
+        """
+        for key in [k for k, p in self.by_key.items() if k[0] != day and p.seq not in self.by_seq]:
+            p = self.by_key.pop(key)
+            self.by_tag.pop(p.tag, None)

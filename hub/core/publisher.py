@@ -99,6 +99,10 @@ class Publisher:
         else:
             self._pub(self._topic(topic), frame)
 
+    def status_counters(self) -> dict[str, int]:
+        return {"events": self.events, "ticks": self.ticks, "dropped_events": self.dropped,
+                "session_events": self.session_events, "dropped_session_events": self.session_dropped}
+
     @property
     def pending(self) -> bool:
         return bool(self._out)

@@ -40,6 +40,9 @@ class QuoteFanout:
     def upstream_count(self) -> int:
         return len(self.upstream)
 
+    def status_counters(self) -> dict[str, int]:
+        return {"quote_upstream": len(self.upstream)}
+
     def _need_source(self) -> Any:
         if self.source is None:
             raise HubError(ErrorCode.BROKER_DOWN, "this hub has no quote source (xtdata is not available)")
@@ -227,6 +230,9 @@ class TickStore:
 
     def pending(self) -> bool:
         return bool(self._pending)
+
+    def status_counters(self) -> dict[str, int]:
+        return {"ticks_conflated": self.conflated, "ticks_pending": len(self)}
 
     def __len__(self) -> int:
         return len(self._pending)

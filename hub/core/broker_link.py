@@ -1,0 +1,250 @@
+"""Broker supervision: keep one live trader, say whether the broker is up, reconcile the book.
+
+One job: the hub's connection to the broker. `BrokerLink` owns the `Broker`, the
+broker-connect thread (`hub.broker.connector`), the connect attempts and their generations,
+the reconnect counters and the published broker state (`up`, `down`, `reconnecting`).
+
+- Every trader is created, connected and stopped on the broker-connect thread; the loop only
+  starts an attempt (`start_attempt`, never blocks) and applies its outcome when the mailbox
+  says it is ready (`apply_attempt`): install the trader, reconcile, re-subscribe quotes, `up`.
+- Generations: each attempt has a number and its trader's pushes carry it, so a late
+  `on_disconnected` from a replaced trader cannot mark its successor down, and a disconnect
+  from an attempt not yet applied discards that attempt (`on_disconnected`).
+- While the broker is not up, the `maybe_reconnect` timer starts one attempt per
+  `reconnect_interval`; after `reconnect_max_attempts` failures (0 = never) it gives up and the
+  broker stays down (published) until the hub is restarted.
+- `require_up()` is the order path's and the cancels' "broker is up" check (BROKER_DOWN).
+
+Threads: `on_push` runs on the broker's callback threads (it only converts and posts to the
+mailbox); everything else on the loop thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from rpc_client.protocol import ErrorCode, HubError, Topic
+
+from hub.broker import Broker, to_dict
+from hub.broker.connector import BrokerConnector
+from hub.core.call import HubStartError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hub.config import HubConfig
+    from hub.core.broker_events import BrokerEvents
+    from hub.core.orders import OrderDesk
+    from hub.core.publisher import Publisher
+    from hub.core.quotes import QuoteFanout
+
+log = logging.getLogger("hub.server")
+
+BROKER_UP, BROKER_DOWN, BROKER_RECONNECTING = "up", "down", "reconnecting"
+
+
+class BrokerLink:
+    def __init__(self, broker: Broker, config: "HubConfig", publisher: "Publisher", desk: "OrderDesk",
+                 events: "BrokerEvents", quotes: "QuoteFanout", post: Callable[..., None]):
+        self.broker = broker
+        self.config = config
+        self._publisher = publisher
+        self._desk = desk
+        self._events = events
+        self.quotes = quotes
+        self._post = post  # the mailbox's put: any thread -> the loop
+        self.connector = BrokerConnector(broker, lambda: post("broker_attempt"))
+        self.state: dict[str, Any] = {"state": BROKER_DOWN, "since": time.time(), "reason": "not started"}
+        self._attempt_gen = 0  # generation of the last connect attempt started
+        self._broker_gen = 0  # generation of the trader in use (its pushes carry it)
+        self._lost_gens: set[int] = set()  # attempts whose trader reported a disconnect before it was installed
+        self.reconnect_attempts = 0
+        self.gave_up = False
+        self.reconnects = 0
+
+    # ---- the state --------------------------------------------------------------------
+    @property
+    def is_up(self) -> bool:
+        return self.state["state"] == BROKER_UP
+
+    @property
+    def account_id(self) -> str:
+        return self.broker.account_id
+
+    def down_error(self) -> HubError | None:
+        """BROKER_DOWN unless an order or cancel can be sent now; None when it can."""
+        state = self.state
+        if state["state"] == BROKER_UP and self.broker.connected:
+            return None
+        return HubError(ErrorCode.BROKER_DOWN, f"the broker connection is {state['state']} ({state['reason']}); "
+                                               "nothing was sent", {"broker": dict(state)})
+
+    def require_up(self) -> None:
+        """Raise BROKER_DOWN unless an order or cancel can be sent now."""
+        err = self.down_error()
+        if err is not None:
+            raise err
+
+    def set_state(self, state: str, reason: str) -> None:
+        """Change the broker state and publish it on `hub.broker` (no event when it stays the same)."""
+        if self.state["state"] == state:
+            return
+        self.state = {"state": state, "since": time.time(), "reason": reason}
+        self._publisher.publish(Topic.BROKER, dict(self.state))
+
+    def status_counters(self) -> dict[str, int]:
+        return {"broker_reconnects": self.reconnects}
+
+    # ---- pushes (broker threads) -----------------------------------------------------------
+    def on_push(self, kind: str, obj: Any, gen: int | None = None) -> None:
+        """Broker thread: convert and hand over. Never touches sockets or the book.
+
+        `gen` is the connect attempt whose trader pushed this; a disconnect carries it so that
+        a late one from a replaced trader cannot mark its successor down.
+        """
+        if kind == "disconnected":
+            self._post(kind, gen)
+            return
+        try:
+            data = to_dict(obj, kind) if obj is not None else None
+        except Exception:  # noqa: BLE001
+            log.exception("converting broker %s failed", kind)
+            return
+        self._post(kind, data)
+
+    # ---- connect attempts (loop thread) ----------------------------------------------------
+    def start_attempt(self) -> None:
+        """Hand the old trader and a connect attempt to the broker-connect thread (never blocks)."""
+        self._attempt_gen += 1
+        gen = self._attempt_gen
+        old = self.broker.detach_trader()
+        self.connector.attempt(lambda kind, obj: self.on_push(kind, obj, gen), old, token=gen)
+
+    def connect_first(self, stopped: Callable[[], bool]) -> None:
+        """At start: the first attempt, waited for (the loop is not running yet); HubStartError if it fails."""
+        self.start_attempt()
+        while not self.connector.wait(0.1):
+            if stopped():
+                raise HubStartError("the hub was stopped while connecting to the broker")
+        attempt = self.connector.take()
+        if attempt is None or attempt.trader is None:
+            raise HubStartError(attempt.reason if attempt is not None else "the broker connect attempt vanished")
+        self._install(attempt.trader, attempt.token)
+
+    def _install(self, trader: Any, gen: int) -> None:
+        self.broker.install(trader)
+        self._broker_gen = gen
+        self._lost_gens = {g for g in self._lost_gens if g > gen}
+
+    def lost(self, reason: str) -> None:
+        """The trader in use lost its connection: down, and what waited for the broker is answered."""
+        self.broker.mark_down()
+        self.set_state(BROKER_DOWN, reason)
+        self._desk.broker_lost(reason)
+
+    def on_disconnected(self, gen: Any) -> None:
+        """Mailbox: a trader reported `on_disconnected` (with the generation of its attempt)."""
+        gen = gen if isinstance(gen, int) else self._broker_gen
+        if gen == self._broker_gen and self.broker.has_trader:
+            self.lost("the broker reported a disconnect")
+        elif gen > self._broker_gen:  # the trader of an attempt not yet applied
+            self._lost_gens.add(gen)
+        else:
+            log.debug("ignored a disconnect from a replaced trader (attempt %d)", gen)
+
+    def maybe_reconnect(self) -> None:
+        """Timer: while the broker is not up, start one reconnect attempt per reconnect_interval.
+
+        The attempt runs on the broker-connect thread: it stops the old trader and connects a
+        fresh one with a fresh session id while the loop keeps serving (orders get BROKER_DOWN).
+        Its outcome comes back through the mailbox (`apply_attempt`). One attempt at a time.
+        """
+        if self.is_up or self.gave_up or self.connector.busy:
+            return
+        self.reconnect_attempts += 1
+        self.set_state(BROKER_RECONNECTING, "trying a fresh connection")
+        self.start_attempt()
+
+    def apply_attempt(self, _data: Any = None) -> None:
+        """Mailbox: the outcome of a connect attempt; on success reconcile, then say up."""
+        attempt = self.connector.take()
+        if attempt is None:
+            return
+        trader, reason = attempt.trader, attempt.reason
+        if trader is not None and attempt.token in self._lost_gens:
+            self._lost_gens.discard(attempt.token)
+            self.connector.stop_later(trader)
+            trader, reason = None, "the broker disconnected right after connecting"
+        if trader is None:
+            limit = self.config.reconnect_max_attempts
+            log.warning("broker reconnect attempt %d failed: %s", self.reconnect_attempts, reason)
+            self.state["reason"] = f"attempt {self.reconnect_attempts}: {reason}"
+            if limit and self.reconnect_attempts >= limit:
+                self.gave_up = True
+                log.error("broker: giving up after %d reconnect attempts; restart the hub", self.reconnect_attempts)
+                self.set_state(BROKER_DOWN, f"gave up after {self.reconnect_attempts} reconnect attempts "
+                                            f"({reason}); restart the hub")
+            return
+        self._install(trader, attempt.token)
+        try:
+            self.reconcile()
+        except Exception as exc:  # noqa: BLE001 - a failed reconcile means not up yet
+            log.exception("reconcile after reconnect failed")
+            self.broker.mark_down()
+            self.state["reason"] = f"reconcile failed: {exc}"
+            return
+        # a restarted broker/terminal (MiniQMT, `hub sim`) has forgotten the quote subscriptions
+        quotes = self.quotes
+        if quotes.refs:
+            try:
+                n = quotes.resubscribe()
+                log.info("re-subscribed %d of %d quote items after the reconnect", n, len(quotes.refs))
+            except Exception:  # noqa: BLE001 - quotes must not keep the broker down
+                log.exception("re-subscribing quotes after the reconnect failed")
+        self.reconnect_attempts = 0
+        self.reconnects += 1
+        self.set_state(BROKER_UP, "reconnected")
+
+    def retry_quotes(self) -> None:
+        """Timer: items clients hold whose re-subscribe after a reconnect was refused, again."""
+        if self.is_up and self.quotes.missing:
+            n = self.quotes.resubscribe(only_missing=True)
+            if n:
+                log.info("re-subscribed %d quote items", n)
+
+    # ---- reconcile (loop thread) ---------------------------------------------------------
+    def reconcile(self) -> None:
+        """Bring the book in line with the broker's own view; publish what changed."""
+        snap = self.broker.snapshot()
+        events = self._events
+        if snap.get("asset") is not None:
+            events.asset(snap["asset"])
+        for pos in snap.get("positions", []):
+            events.position(pos)
+        for order in snap.get("orders", []):
+            events.order(order)
+        for trade in snap.get("trades", []):
+            events.trade(trade)
+        account_id = self.account_id
+        for status in snap.get("account_status", []):
+            if status.get("account_id") in (None, "", account_id):
+                events.account_status(status)
+        events.book.account_infos = snap.get("account_infos", [])
+        log.info("reconciled with the broker: %d orders, %d trades, %d positions", len(snap.get("orders", [])),
+                 len(snap.get("trades", [])), len(snap.get("positions", [])))
+
+    def reconcile_if_up(self) -> None:
+        """Timer (`reconcile_interval`): reconcile while the broker is up."""
+        if self.is_up:
+            self.reconcile()
+
+    # ---- teardown (loop thread) -----------------------------------------------------------
+    def close(self) -> None:
+        """Stop the trader on its own thread (bounded wait, never a hang), then the broker."""
+        # an attempt still running stops its own late trader when it ends
+        self.connector.stop_later(self.broker.detach_trader())
+        self.connector.close(timeout=2.0)
+        try:
+            self.broker.close()
+        except Exception:  # noqa: BLE001
+            log.exception("stopping the broker failed")
