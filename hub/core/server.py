@@ -85,8 +85,7 @@ class HubServer:
         self.mailbox: Mailbox | None = None
         self.journal: Journal | None = None
         self.zmq_ctx: zmq.Context | None = None
-        self.router: zmq.Socket | None = None
-        self.pub: zmq.Socket | None = None
+        # `router` and `pub` (the sockets) are born in _setup only: no attribute, no socket
         self.quotes: QuoteFanout | None = None
         self.day = trading_day()
 
@@ -269,7 +268,7 @@ class HubServer:
             self.link.close()
         if self.mailbox is not None:
             self.mailbox.close()
-        for sock in (self.router, self.pub):
+        for sock in (getattr(self, "router", None), getattr(self, "pub", None)):
             if sock is not None:
                 sock.close(0)
         if self.journal is not None:
