@@ -260,10 +260,10 @@ class HubServer:
         for name in ("marketdata", "quotes"):
             obj = getattr(self, name, None)
             if obj is not None:
-            try:
-                self.quotes.close()
-            except Exception:  # noqa: BLE001
-                log.exception("closing %s failed", "quotes")
+                try:
+                    obj.close()
+                except Exception:  # noqa: BLE001
+                    log.exception("closing %s failed", name)
         if self.link is not None:
             self.link.close()
         if self.mailbox is not None:
