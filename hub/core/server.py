@@ -222,14 +222,14 @@ class HubServer:
         # ticks bypass the mailbox's FIFO: latest per code in the store, the mailbox only wakes the loop
         self.tick_store = TickStore(mailbox.wake)
         self.quotes = QuoteFanout(broker.quotes, self.tick_store.put)
+        events = BrokerEvents(book, desk, publisher)
+        self.link = link = BrokerLink(broker, cfg, publisher, desk, events, self.quotes, mailbox.put)
+        link.connect_first(self._stop.is_set)
         self.marketdata = MarketData(broker.quotes.source if broker.quotes is not None else None,
                                      mailbox.put, self.reply, self.reply_error, lambda: self.day,
                                      timeout=cfg.marketdata_timeout,
                                      download_timeout=cfg.marketdata_download_timeout,
                                      thread=getattr(broker.quotes, "runner", None))
-        events = BrokerEvents(book, desk, publisher)
-        self.link = link = BrokerLink(broker, cfg, publisher, desk, events, self.quotes, mailbox.put)
-        link.connect_first(self._stop.is_set)
         link.reconcile()
         link.set_state(BROKER_UP, "connected")
         self.ctx = ctx = HubContext(hub_id=self.hub_id, config=cfg, book=book, desk=desk, journal=journal,
