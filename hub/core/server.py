@@ -230,6 +230,7 @@ class HubServer:
                                      timeout=cfg.marketdata_timeout,
                                      download_timeout=cfg.marketdata_download_timeout,
                                      thread=getattr(broker.quotes, "runner", None))
+        self.stats.status_sources["marketdata"] = self.marketdata.stats
         link.reconcile()
         link.set_state(BROKER_UP, "connected")
         self.ctx = ctx = HubContext(hub_id=self.hub_id, config=cfg, book=book, desk=desk, journal=journal,
