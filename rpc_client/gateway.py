@@ -78,19 +78,22 @@ def _codes(codes: str | Iterable[str]) -> list[str]:
     return [codes] if isinstance(codes, str) else [str(c) for c in codes]
 
 
-def _wait(fut: Future) -> Any:
+def wait_result(fut: Future) -> Any:
     """The result of a call; never waits forever (the transport resolves every future by its deadline,
-    and ``wait_budget`` bounds the wait should the socket thread not do so)."""
-    budget = getattr(fut, "wait_budget", None)
+    and a `CallFuture`'s ``wait_budget`` bounds the wait should the socket thread not do so)."""
+    budget = fut.wait_budget if isinstance(fut, CallFuture) else None
     try:
         return fut.result(budget)
     except concurrent.futures.TimeoutError:
         if fut.done():  # resolved with a TIMEOUT-like exception of its own: not ours to rename
             raise
-        method = getattr(fut, "method", "call")
+        method = (fut.method if isinstance(fut, CallFuture) else "") or "call"
         raise HubError(ErrorCode.TIMEOUT, f"no result for '{method}' within {budget:g} s: the client's socket "
                        "thread did not resolve it (stuck or gone); close() and connect() again",
                        {"method": method, "stuck": True}) from None
+
+
+_wait = wait_result  # the old private name, for callers not yet moved to the public one
 
 
 class RpcGateway:
@@ -220,6 +223,26 @@ class RpcGateway:
         return self._transport is not None and self._transport.connected
 
     @property
+    def is_open(self) -> bool:
+        """Connected once and not closed since (it may be reconnecting right now)."""
+        return self._transport is not None and self._transport.state != "closed"
+
+    def set_timeout(self, timeout: float) -> None:
+        """Seconds each later call waits for its reply (the session's calls in flight keep theirs)."""
+        self.timeout = float(timeout)
+        if self._transport is not None:
+            self._transport.timeout = self.timeout
+
+    def post(self, fn: Callable[..., Any], *args: Any) -> bool:
+        """Run ``fn(*args)`` on the callback thread, after the callbacks already queued (False, and
+        nothing done, when the gateway has no running callback thread: not connected or closed)."""
+        d = self._dispatcher
+        if d is None or not d.alive:
+            return False
+        d.post(fn, *args)
+        return True
+
+    @property
     def hub_id(self) -> str | None:
         return self._transport.hub_id if self._transport else None
 
@@ -269,7 +292,7 @@ class RpcGateway:
                    _timeout: float | None = None, _explain: Callable[[HubError], HubError] | None = None,
                    **params: Any) -> Future:
         """Send one call; the Future resolves with the (converted) result or a HubError."""
-        out = CallFuture(self._dispatcher)
+        out = CallFuture(self._dispatcher, method=method)
         params = {k: _plain(v) for k, v in params.items() if v is not None}
         t = self._transport
         err: HubError | None = None
@@ -289,8 +312,7 @@ class RpcGateway:
             raw: Future = Future()  # plain: its done-callback runs on the socket thread (cheap conversion only)
             raw.add_done_callback(lambda f: _transfer(f, out, _convert, _explain))
             per_try = float(_timeout if _timeout is not None else t.timeout)
-            out.wait_budget = per_try * (_retries + 1) + self.wait_grace  # type: ignore[attr-defined]
-            out.method = method  # type: ignore[attr-defined]
+            out.wait_budget = per_try * (_retries + 1) + self.wait_grace
             t.call(method, params, timeout=_timeout, retries=_retries, future=raw)
         if _callback is not None:
             out.add_done_callback(_callback)
@@ -298,7 +320,7 @@ class RpcGateway:
 
     def call(self, method: str, **params: Any) -> Any:
         """Any protocol method by name, e.g. ``gw.call('status')``."""
-        return _wait(self.call_async(method, **params))
+        return wait_result(self.call_async(method, **params))
 
     # ------------------------------------------------------------------
     # Trading
@@ -332,20 +354,20 @@ class RpcGateway:
                               stock_code=stock_code, order_type=order_type, order_volume=order_volume,
                               price_type=price_type, price=float(_plain(price)), order_remark=order_remark,
                               client_order_id=coid, strategy_name=strategy_name)
-        fut.client_order_id = coid  # type: ignore[attr-defined]
+        fut.client_order_id = coid
         return fut
 
     def order_stock(self, stock_code: str, order_type: int, order_volume: int, price_type: int, price: float = 0.0,
                     order_remark: str = "", client_order_id: str | None = None, *,
                     strategy_name: str | None = None) -> int:
-        return _wait(self.order_stock_async(stock_code, order_type, order_volume, price_type, price, order_remark,
+        return wait_result(self.order_stock_async(stock_code, order_type, order_volume, price_type, price, order_remark,
                                             client_order_id, strategy_name=strategy_name))
 
     def cancel_order_stock_async(self, order_id: int, callback: Callable[[Future], Any] | None = None) -> Future:
         return self.call_async("cancel_order_stock", callback, _convert=_cancel_result, order_id=order_id)
 
     def cancel_order_stock(self, order_id: int) -> int:
-        return _wait(self.cancel_order_stock_async(order_id))
+        return wait_result(self.cancel_order_stock_async(order_id))
 
     def cancel_order_stock_sysid_async(self, market: int, sysid: str,
                                        callback: Callable[[Future], Any] | None = None) -> Future:
@@ -353,7 +375,7 @@ class RpcGateway:
                                order_sysid=str(sysid))
 
     def cancel_order_stock_sysid(self, market: int, sysid: str) -> int:
-        return _wait(self.cancel_order_stock_sysid_async(market, sysid))
+        return wait_result(self.cancel_order_stock_sysid_async(market, sysid))
 
     # ------------------------------------------------------------------
     # Queries
@@ -362,13 +384,13 @@ class RpcGateway:
         return self.call_async("query_stock_asset", callback, _convert=XtAsset.from_dict)
 
     def query_stock_asset(self) -> XtAsset | None:
-        return _wait(self.query_stock_asset_async())
+        return wait_result(self.query_stock_asset_async())
 
     def query_stock_order_async(self, order_id: int, callback: Callable[[Future], Any] | None = None) -> Future:
         return self.call_async("query_stock_order", callback, _convert=XtOrder.from_dict, order_id=order_id)
 
     def query_stock_order(self, order_id: int) -> XtOrder | None:
-        return _wait(self.query_stock_order_async(order_id))
+        return wait_result(self.query_stock_order_async(order_id))
 
     def query_stock_orders_async(self, cancelable_only: bool = False, callback: Callable[[Future], Any] | None = None,
                                  strategy: str | None = None) -> Future:
@@ -376,38 +398,38 @@ class RpcGateway:
                                cancelable_only=bool(cancelable_only), strategy=strategy)
 
     def query_stock_orders(self, cancelable_only: bool = False, strategy: str | None = None) -> list[XtOrder]:
-        return _wait(self.query_stock_orders_async(cancelable_only, strategy=strategy))
+        return wait_result(self.query_stock_orders_async(cancelable_only, strategy=strategy))
 
     def query_stock_trades_async(self, callback: Callable[[Future], Any] | None = None,
                                  strategy: str | None = None) -> Future:
         return self.call_async("query_stock_trades", callback, _convert=XtTrade.from_list, strategy=strategy)
 
     def query_stock_trades(self, strategy: str | None = None) -> list[XtTrade]:
-        return _wait(self.query_stock_trades_async(strategy=strategy))
+        return wait_result(self.query_stock_trades_async(strategy=strategy))
 
     def query_stock_positions_async(self, callback: Callable[[Future], Any] | None = None) -> Future:
         return self.call_async("query_stock_positions", callback, _convert=XtPosition.from_list)
 
     def query_stock_positions(self) -> list[XtPosition]:
-        return _wait(self.query_stock_positions_async())
+        return wait_result(self.query_stock_positions_async())
 
     def query_stock_position_async(self, stock_code: str, callback: Callable[[Future], Any] | None = None) -> Future:
         return self.call_async("query_stock_position", callback, _convert=XtPosition.from_dict, stock_code=stock_code)
 
     def query_stock_position(self, stock_code: str) -> XtPosition | None:
-        return _wait(self.query_stock_position_async(stock_code))
+        return wait_result(self.query_stock_position_async(stock_code))
 
     def query_account_status_async(self, callback: Callable[[Future], Any] | None = None) -> Future:
         return self.call_async("query_account_status", callback, _convert=XtAccountStatus.from_list)
 
     def query_account_status(self) -> list[XtAccountStatus]:
-        return _wait(self.query_account_status_async())
+        return wait_result(self.query_account_status_async())
 
     def query_account_infos_async(self, callback: Callable[[Future], Any] | None = None) -> Future:
         return self.call_async("query_account_infos", callback, _convert=XtAccountInfo.from_list)
 
     def query_account_infos(self) -> list[XtAccountInfo]:
-        return _wait(self.query_account_infos_async())
+        return wait_result(self.query_account_infos_async())
 
     # ------------------------------------------------------------------
     # Quotes (the client re-subscribes on its own after a reconnect)
@@ -421,12 +443,11 @@ class RpcGateway:
         try:
             P.METHODS[method].validate({"codes": codes})
         except HubError as exc:
-            fut = CallFuture(self._dispatcher)
+            fut = CallFuture(self._dispatcher, method=method)
             fut.set_exception(exc)
             return fut
         fut = self._transport.quotes(op, codes, whole)
-        fut.wait_budget = self._transport.timeout + self.wait_grace  # type: ignore[attr-defined]
-        fut.method = method  # type: ignore[attr-defined]
+        fut.method, fut.wait_budget = method, self._transport.timeout + self.wait_grace
         if callback is not None:
             fut.add_done_callback(callback)
         return fut
@@ -435,7 +456,7 @@ class RpcGateway:
         return self._quotes_async("sub", codes, False, callback)
 
     def subscribe_quote(self, codes: str | Iterable[str]) -> dict:
-        return _wait(self.subscribe_quote_async(codes))
+        return wait_result(self.subscribe_quote_async(codes))
 
     def subscribe_whole_quote_async(self, codes: str | Iterable[str],
                                     callback: Callable[[Future], Any] | None = None) -> Future:
@@ -443,20 +464,20 @@ class RpcGateway:
 
     def subscribe_whole_quote(self, codes: str | Iterable[str]) -> dict:
         """Markets ('SH', 'SZ', 'BJ') or codes."""
-        return _wait(self.subscribe_whole_quote_async(codes))
+        return wait_result(self.subscribe_whole_quote_async(codes))
 
     def unsubscribe_quote_async(self, codes: str | Iterable[str],
                                 callback: Callable[[Future], Any] | None = None) -> Future:
         return self._quotes_async("unsub", codes, False, callback)
 
     def unsubscribe_quote(self, codes: str | Iterable[str]) -> dict:
-        return _wait(self.unsubscribe_quote_async(codes))
+        return wait_result(self.unsubscribe_quote_async(codes))
 
     def get_full_tick_async(self, codes: str | Iterable[str], callback: Callable[[Future], Any] | None = None):
         return self.call_async("get_full_tick", callback, _convert=lambda r: dict(r or {}), codes=_codes(codes))
 
     def get_full_tick(self, codes: str | Iterable[str]) -> dict[str, dict]:
-        return _wait(self.get_full_tick_async(codes))
+        return wait_result(self.get_full_tick_async(codes))
 
     # ------------------------------------------------------------------
     # Hub state and operator actions
@@ -465,32 +486,32 @@ class RpcGateway:
         return self.call_async("status", callback)
 
     def status(self) -> dict:
-        return _wait(self.status_async())
+        return wait_result(self.status_async())
 
     def clients_async(self, callback: Callable[[Future], Any] | None = None) -> Future:
         return self.call_async("clients", callback)
 
     def clients(self) -> list[dict]:
-        return _wait(self.clients_async())
+        return wait_result(self.clients_async())
 
     def halt_async(self, strategy: str | None = None, cancel_open: bool = False, reason: str | None = None,
                    callback: Callable[[Future], Any] | None = None) -> Future:
         return self.call_async("halt", callback, strategy=strategy, cancel_open=bool(cancel_open), reason=reason)
 
     def halt(self, strategy: str | None = None, cancel_open: bool = False, reason: str | None = None) -> dict:
-        return _wait(self.halt_async(strategy, cancel_open, reason))
+        return wait_result(self.halt_async(strategy, cancel_open, reason))
 
     def resume_async(self, strategy: str | None = None, callback: Callable[[Future], Any] | None = None) -> Future:
         return self.call_async("resume", callback, strategy=strategy)
 
     def resume(self, strategy: str | None = None) -> dict:
-        return _wait(self.resume_async(strategy))
+        return wait_result(self.resume_async(strategy))
 
     def cancel_all_async(self, strategy: str | None = None, callback: Callable[[Future], Any] | None = None):
         return self.call_async("cancel_all", callback, strategy=strategy)
 
     def cancel_all(self, strategy: str | None = None) -> dict:
-        return _wait(self.cancel_all_async(strategy))
+        return wait_result(self.cancel_all_async(strategy))
 
     # ------------------------------------------------------------------
     # Event routing (runs on the callback thread)
@@ -581,4 +602,4 @@ def _cancel_result(result: Any) -> int:
     return int(result["cancel_result"]) if isinstance(result, dict) else int(result)
 
 
-__all__ = ["RpcGateway", "Heartbeat", "CALLBACK_NAMES", "ORDER_ATTEMPTS"]
+__all__ = ["RpcGateway", "Heartbeat", "CallFuture", "wait_result", "CALLBACK_NAMES", "ORDER_ATTEMPTS"]

@@ -523,6 +523,10 @@ class Method:
     doc: str = ""
     result: str = ""
     needs_session: bool = True
+    #: safe to send again on a new connection when the one it went out on was lost before the reply
+    #: (queries, session calls; order_stock is idempotent through its client_order_id). False: a
+    #: repeat could act twice (a cancel, a transfer), so the client fails the call as of unknown outcome
+    resendable: bool = True
 
     def validate(self, params: Any) -> dict[str, Any]:
         if params is None:
@@ -698,7 +702,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     ), "Open a session. Must be the first call.",
         "{hub_id, session, account_id, role, strategy, last_seq, heads, broker, heartbeat_interval, "
         "client_dead_after, max_message_size, server_time}", needs_session=False),
-    Method("bye", ROLES, (), "Close the session; frees the name and quote subscriptions.", "{}"),
+    Method("bye", ROLES, (), "Close the session; frees the name and quote subscriptions.", "{}", resendable=False),
     Method("ping", ROLES, (
         P("stats", (dict,), required=False, default={}, clean=lambda v: bounded_map(v, numbers_only=True),
           doc=f"client-side counters the hub shows to monitors, e.g. {{missed_ticks: int}} (numbers only; "
@@ -726,11 +730,11 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Method("cancel_order_stock", TRADERS, (_ORDER_ID,),
            "Cancel one of the caller's orders. Replies with the broker's cancel result: 0 accepted, "
            "non-zero refused (error_msg says why; an error.<strategy> event of kind cancel follows).",
-           "{cancel_result, order_id, error_msg}"),
+           "{cancel_result, order_id, error_msg}", resendable=False),
     Method("cancel_order_stock_sysid", TRADERS, (
         P("market", (int,), lo=0, hi=MAX_MARKET), P("order_sysid", (str,), max_len=64),
     ), "Cancel one of the caller's orders by the counter's contract number.",
-        "{cancel_result, order_id, error_msg}"),
+        "{cancel_result, order_id, error_msg}", resendable=False),
     # ---- queries (answered from the hub's book) ----
     Method("query_stock_asset", READERS, (), "The account's asset.", "XtAsset map"),
     Method("query_stock_order", READERS, (_ORDER_ID,), "One order (own orders only for strategies).", "XtOrder map"),
@@ -779,17 +783,17 @@ METHODS: dict[str, Method] = {m.name: m for m in [
         P("strategy", (str,), required=False, default=None, check=_strategy_name),
         P("cancel_open", (bool,), required=False, default=False),
         P("reason", (str,), required=False, default="halted by operator"),
-    ), "Block new orders for one strategy or all.", "{halted, cancelled}"),
+    ), "Block new orders for one strategy or all.", "{halted, cancelled}", resendable=False),
     Method("halt_self", TRADERS, (
         P("reason", (str,), max_len=200, doc="shown to the operator and the monitor"),
     ), "Block the caller's own new orders (the runner does it after repeated failures); an operator resumes.",
-        "{halted}"),
+        "{halted}", resendable=False),
     Method("resume", ADMINS, (
         P("strategy", (str,), required=False, default=None, check=_strategy_name),
-    ), "Undo halt.", "{halted}"),
+    ), "Undo halt.", "{halted}", resendable=False),
     Method("cancel_all", ADMINS, (
         P("strategy", (str,), required=False, default=None, check=_strategy_name),
-    ), "Cancel every open order (of one strategy or all).", "{cancelled}"),
+    ), "Cancel every open order (of one strategy or all).", "{cancelled}", resendable=False),
     # ---- sleeves and risk (docs/risk.md) ----
     Method("sleeves", READERS, (
         P("strategy", (str,), required=False, default=None, check=_strategy_name,
@@ -802,13 +806,15 @@ METHODS: dict[str, Method] = {m.name: m for m in [
         P("stock_code", (str,), required=False, default=None, check=_stock_code),
         P("volume", (int,), required=False, default=0, lo=-MAX_HOLDING, hi=MAX_HOLDING,
           doc="shares from the pool (negative: back to it)"),
-    ), "Move cash and/or shares from the unallotted pool to a strategy's sleeve (journaled).", "{record}"),
+    ), "Move cash and/or shares from the unallotted pool to a strategy's sleeve (journaled).", "{record}",
+       resendable=False),
     Method("transfer", ADMINS, (
         P("src", (str,), check=_sleeve_name), P("dst", (str,), check=_sleeve_name),
         P("cash", (float,), required=False, default=None, lo=-MAX_CASH, hi=MAX_CASH),
         P("stock_code", (str,), required=False, default=None, check=_stock_code),
         P("volume", (int,), required=False, default=0, lo=-MAX_HOLDING, hi=MAX_HOLDING),
-    ), "Move cash and/or shares between two sleeves (journaled).", "{record}"),
+    ), "Move cash and/or shares between two sleeves (journaled).", "{record}",
+       resendable=False),
     Method("set_limits", ADMINS, (
         P("strategy", (str,), check=_strategy_name),
         P("limits", (dict,), check=lambda v: None if len(v) <= 16 else "must hold at most 16 keys",

@@ -8,9 +8,9 @@ code through the :class:`~rpc_client.dispatcher.Dispatcher` (never here).
 
 What the agent does:
 
-* Calls: futures keyed by request id; a reply for an unknown id is dropped. Every call
-  has a deadline; a call may carry retries (Lazy Pirate: resend under a new request id,
-  same params; a late reply to an earlier attempt is accepted too).
+* Calls (the table is `rpc_client.calls.CallTable`): futures keyed by request id; a reply for an
+  unknown id is dropped. Every call has a deadline; a call may carry retries (Lazy Pirate: resend
+  under a new request id, same params; a late reply to an earlier attempt is accepted too).
 * Session: SUB first (ticks of re-subscribed codes flow at once), then ``hello``, with the
   same ``instance`` id on every reconnect so the hub hands the old session over. Fresh
   random routing id per connection.
@@ -20,15 +20,15 @@ What the agent does:
   new ``hub_id`` re-hellos at once.
 * Account events arrive on the DEALER, pushed by the hub to this session only
   (``{v, event}`` frames, told from replies by having no ``id``); never on the SUB.
-* Events exactly once, in order, per stream: last delivered ``sseq`` per stream (global
-  ``seq`` for monitors), duplicates dropped, gaps held and filled by ``replay``, the
-  ``heads`` in each pong compared to catch a lost last event, replay after every (re)connect.
+* Events exactly once, in order, per stream (the rules are `rpc_client.sequencer`, socket-free):
+  last delivered ``sseq`` per stream (global ``seq`` for monitors), duplicates dropped, gaps
+  held and filled by ``replay``, the ``heads`` in each pong compared to catch a lost last event,
+  replay after every (re)connect. This module sends the replays and delivers what comes back.
 * Ticks: never replayed; gaps in each code's ``tseq`` are counted in ``missed_ticks``.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import queue
@@ -36,29 +36,25 @@ import socket as _socket
 import threading
 import time
 import uuid
-from collections import deque
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, NamedTuple
 
 import zmq
 
 from rpc_client import protocol as P
+from rpc_client.calls import CallTable, PendingCall
 from rpc_client.dispatcher import Dispatcher
 from rpc_client.protocol import ErrorCode, HubError, Role, Topic
 from rpc_client.endpoints import via_relay
 from rpc_client.security import CurveKeys
-from rpc_client.xt import MARKETS, is_market
+from rpc_client.quotebook import QuoteBook
+from rpc_client.sequencer import GLOBAL, Step, StreamSequencer
 
 log = logging.getLogger("rpc_client")
 
 DEFAULT_TIMEOUT = 10.0
 BACKOFF_INITIAL = 1.0
 BACKOFF_MAX = 30.0
-#: Methods that are safe to send again after the connection they went out on was lost
-#: (queries, session calls; order_stock is idempotent through its client_order_id).
-_NOT_RESENDABLE = {"cancel_order_stock", "cancel_order_stock_sysid", "halt", "resume", "cancel_all", "bye"}
-_MONITOR_KEY = "*"  # tracker key of the global seq that monitors follow
 _POLL_MS = 100
 
 # internal states
@@ -66,11 +62,20 @@ IDLE, CONNECTING, SYNCING, READY, BACKOFF, CLOSED = "idle", "connecting", "synci
 
 
 class CallFuture(Future):
-    """A Future whose done-callbacks run on the dispatcher thread, never on the socket thread."""
+    """A Future whose done-callbacks run on the dispatcher thread, never on the socket thread.
 
-    def __init__(self, dispatcher: Dispatcher | None = None):
+    It says what it is for: `method`, the `client_order_id` of an order (the one to send again after
+    a TIMEOUT) and `wait_budget`, the longest a blocking caller should wait for it (its deadlines
+    with retries, plus a grace); `rpc_client.gateway.wait_result` reads it.
+    """
+
+    def __init__(self, dispatcher: Dispatcher | None = None, *, method: str = "",
+                 wait_budget: float | None = None, client_order_id: str | None = None):
         super().__init__()
         self._dispatcher = dispatcher
+        self.method = method
+        self.wait_budget = wait_budget
+        self.client_order_id = client_order_id
 
     def add_done_callback(self, fn: Callable[[Future], Any]) -> None:
         d = self._dispatcher
@@ -90,32 +95,6 @@ class Heartbeat(NamedTuple):
     def age(self, now_monotonic: float | None = None) -> float:
         """Seconds since it arrived."""
         return (time.monotonic() if now_monotonic is None else now_monotonic) - self.received_monotonic
-
-
-@dataclass(eq=False)
-class _Call:
-    method: str
-    params: dict
-    timeout: float
-    deadline: float
-    future: Future | None = None  # user call
-    handler: Callable[[bool, Any], None] | None = None  # internal call: handler(ok, result | HubError)
-    retries: int = 0
-    attempts: int = 0
-    ids: list = field(default_factory=list)
-    conn: int = -1  # connection generation it was last sent on; -1: not sent
-    needs_session: bool = True
-    keep: bool = False  # internal call resent after a reconnect (quote changes)
-    done: bool = False
-
-
-@dataclass
-class _Tracker:
-    """Last delivered position of one stream and events held behind a gap."""
-
-    last: int | None = None
-    pending: dict = field(default_factory=dict)
-    replaying: bool = False
 
 
 class Transport:
@@ -160,12 +139,8 @@ class Transport:
         self._resume_from: dict = {}
 
         # counters (read from any thread)
-        self.missed_ticks: dict[str, int] = {}
-        self.duplicates = 0
-        self.replays = 0
         self.reconnects = 0
         self.bad_frames = 0
-        self.lost_events = 0
         #: the last hub.heartbeat (payload + arrival time); replaced whole, so safe to read from any thread
         self.last_heartbeat: Heartbeat | None = None
 
@@ -187,14 +162,11 @@ class Transport:
         self._dealer: zmq.Socket | None = None
         self._sub: zmq.Socket | None = None
         self._conn = 0
-        self._ids = itertools.count(1)
-        self._calls: dict[Any, _Call] = {}
-        self._waiting: deque[_Call] = deque()
-        self._trackers: dict[str, _Tracker] = {}
-        self._syncing: set[str] = set()
-        self._tseq: dict[str, int] = {}
-        self._quote_codes: set[str] = set()
-        self._whole_codes: set[str] = set()
+        self._calls = CallTable()
+        self._seq = StreamSequencer()
+        self._quotes_book = QuoteBook()
+        #: ticks missed per code (the quote book's, read from any thread)
+        self.missed_ticks = self._quotes_book.missed
         self._connect_future: Future | None = None
         self._close_future: Future | None = None
         self._close_deadline = 0.0
@@ -253,12 +225,12 @@ class Transport:
         except Exception as exc:
             fut.set_exception(HubError(ErrorCode.INVALID_PARAMS, f"'{method}' params cannot be encoded: {exc}"))
             return fut
-        call = _Call(method, params, t, time.monotonic() + t, future=fut, retries=retries,
-                     needs_session=P.METHODS[method].needs_session if method in P.METHODS else True)
+        call = PendingCall.make(method, params, t, future=fut, retries=retries,
+                                needs_session=P.METHODS[method].needs_session if method in P.METHODS else True)
         self._send_cmd("call", call)
         return fut
 
-    def quotes(self, op: str, codes: list[str], whole: bool = False, *, timeout: float | None = None) -> Future:
+    def quotes(self, op: str, codes: list[str], whole: bool = False, *, timeout: float | None = None) -> CallFuture:
         """op 'sub' or 'unsub': change SUB filters and the hub-side subscription together."""
         fut = CallFuture(self._dispatcher)
         self._send_cmd("quotes", op, list(codes), whole, float(timeout or self.timeout), fut)
@@ -283,11 +255,23 @@ class Transport:
 
     @property
     def missed_ticks_total(self) -> int:
-        return sum(self.missed_ticks.values())
+        return self._quotes_book.missed_total
 
     def positions(self) -> dict[str, int | None]:
         """Last delivered sseq per followed stream ('*' = global seq for monitors)."""
-        return {k: t.last for k, t in list(self._trackers.items())}
+        return self._seq.positions()
+
+    @property
+    def duplicates(self) -> int:
+        return self._seq.duplicates
+
+    @property
+    def replays(self) -> int:
+        return self._seq.replays
+
+    @property
+    def lost_events(self) -> int:
+        return self._seq.lost_events
 
     # ------------------------------------------------------------------
     # The socket thread
@@ -340,7 +324,7 @@ class Transport:
     def _command(self, cmd: tuple, poller: zmq.Poller) -> None:
         kind = cmd[0]
         if kind == "call":
-            call: _Call = cmd[1]
+            call: PendingCall = cmd[1]
             self._submit(call)
         elif kind == "connect":
             _, hello, resume, timeout, fut = cmd
@@ -390,22 +374,14 @@ class Transport:
         poller.register(dealer, zmq.POLLIN)
         poller.register(sub, zmq.POLLIN)
         self.state = CONNECTING
+        self._seq.stop()  # events are held until the new hello says where we stand
         self._last_heard = time.monotonic()
-        # calls that went out on the old connection: resend if safe, else fail
-        resend = []
-        for call in list({id(c): c for c in self._calls.values()}.values()):
-            self._forget(call)
-            if call.handler is not None and not call.keep:
-                continue  # internal (ping, replay, hello): redone after the new hello
-            if call.method in _NOT_RESENDABLE:
-                self._fail(call, HubError(ErrorCode.TIMEOUT,
-                                          f"the connection to the hub at {self.rpc} was lost while '{call.method}' "
-                                          "was in flight: its outcome is unknown; query before retrying",
-                                          {"method": call.method, "in_flight": True}))
-            else:
-                call.conn = -1
-                resend.append(call)
-        self._waiting.extendleft(reversed(resend))
+        # calls that went out on the old connection: resent after the hello if safe, else failed
+        for call in self._calls.on_reconnect():
+            self._fail(call, HubError(ErrorCode.TIMEOUT,
+                                      f"the connection to the hub at {self.rpc} was lost while '{call.method}' "
+                                      "was in flight: its outcome is unknown; query before retrying",
+                                      {"method": call.method, "in_flight": True}))
         params = dict(self._hello_params or {})
         params["instance"] = self.instance
         if not self.follow_events:
@@ -426,14 +402,7 @@ class Transport:
 
     def _sub_prefixes(self) -> list[str]:
         """The SUB carries only the public heartbeat and ticks; account events come on the DEALER."""
-        return [Topic.HEARTBEAT] + self._tick_prefixes(self._quote_codes | self._whole_codes)
-
-    @staticmethod
-    def _tick_prefixes(codes: set[str] | list[str]) -> list[str]:
-        out = set()
-        for c in codes:
-            out.add(Topic.TICK + "." if is_market(c) else P.tick_topic(c))
-        return sorted(out)
+        return [Topic.HEARTBEAT] + self._quotes_book.prefixes()
 
     def _on_hello(self, ok: bool, result: Any) -> None:
         poller = self._poller
@@ -453,7 +422,7 @@ class Transport:
         new_hub = self.hub_id is not None and res.get("hub_id") != self.hub_id
         if new_hub:
             log.warning("rpc_client: the hub restarted (hub_id %s -> %s)", self.hub_id, res.get("hub_id"))
-            self._tseq.clear()
+            self._quotes_book.new_hub()
         first = self.hello_result is None
         self.hub_id = res.get("hub_id")
         self.hello_result = res
@@ -461,40 +430,24 @@ class Transport:
         self._backoff = self.backoff_initial
         self._attempts = 0
         self._next_ping = time.monotonic() + self.heartbeat_interval
-        heads = dict(res.get("heads") or {})
-        if self.follow_events:
-            keys = self._followed()
-            for key in keys:
-                head = int(res.get("last_seq") or 0) if key == _MONITOR_KEY else int(heads.get(key) or 0)
-                tr = self._trackers.setdefault(key, _Tracker())
-                if tr.last is None:
-                    tr.last = int(self._resume_from.get(key, head)) if first else 0
-                    for idx in [i for i in tr.pending if i <= tr.last]:
-                        del tr.pending[idx]
-                elif head < tr.last:
-                    log.warning("rpc_client: stream %s restarted at the hub (head %s < last %s); following "
-                                "it from the start", key, head, tr.last)
-                    tr.last = 0
-                    tr.pending.clear()
-                tr.replaying = False
-                if head > tr.last or tr.pending:
-                    self._syncing.add(key)
-                    self._replay(key)
+        heads = dict(res.get("heads") or {}) if isinstance(res.get("heads"), dict) else {}
+        heads[GLOBAL] = res.get("last_seq") or 0
+        for key in self._seq.start(self._followed() if self.follow_events else [], heads, first, self._resume_from):
+            self._replay(key)
         # put the hub-side quote subscriptions back
-        if self._quote_codes - set(MARKETS) and not first:
-            self._internal("subscribe_quote", {"codes": sorted(self._quote_codes)}, None)
-        if self._whole_codes and not first:
-            self._internal("subscribe_whole_quote", {"codes": sorted(self._whole_codes)}, None)
-        while self._waiting:
-            self._send(self._waiting.popleft())
+        if not first:
+            for method, params in self._quotes_book.resubscribe():
+                self._internal(method, params, None)
+        for call in self._calls.take_waiting():
+            self._send(call)
         self._maybe_ready()
 
     def _followed(self) -> list[str]:
         streams = P.streams_for(self.role, self.strategy)
-        return [_MONITOR_KEY] if streams is None else streams
+        return [GLOBAL] if streams is None else streams
 
     def _maybe_ready(self) -> None:
-        if self.state == SYNCING and not self._syncing:
+        if self.state == SYNCING and self._seq.synced:
             self.state = READY
             res = self.hello_result or {}
             self._announced = True
@@ -516,9 +469,7 @@ class Transport:
         self.state = BACKOFF
         self._next_attempt = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, self.backoff_max)
-        for key in self._syncing:
-            self._trackers[key].replaying = False
-        self._syncing.clear()
+        self._seq.stop()
 
     def _rehello(self, reason: str) -> None:
         """Same hub or a restarted one answers, but our session is gone: hello again now."""
@@ -536,11 +487,11 @@ class Transport:
     def _internal(self, method: str, params: dict, handler: Callable[[bool, Any], None] | None,
                   timeout: float | None = None, needs_session: bool = True) -> None:
         t = timeout if timeout is not None else self.timeout
-        call = _Call(method, params, t, time.monotonic() + t, handler=handler or (lambda ok, r: None),
-                     needs_session=needs_session)
+        call = PendingCall.make(method, params, t, handler=handler or (lambda ok, r: None),
+                                needs_session=needs_session)
         self._send(call)
 
-    def _submit(self, call: _Call) -> None:
+    def _submit(self, call: PendingCall) -> None:
         if self.state == CLOSED:
             self._fail(call, HubError(ErrorCode.CLOSED, f"the client is closed; '{call.method}' was not sent"))
         elif self.state == IDLE:
@@ -548,13 +499,13 @@ class Transport:
         elif self.state in (SYNCING, READY) or (not call.needs_session and self._dealer is not None):
             self._send(call)
         else:
-            self._waiting.append(call)
+            self._calls.waiting.append(call)
 
-    def _send(self, call: _Call) -> None:
+    def _send(self, call: PendingCall) -> None:
         if self._dealer is None:
-            self._waiting.append(call)
+            self._calls.waiting.append(call)
             return
-        req_id = next(self._ids)
+        req_id = self._calls.next_id()
         try:
             data = P.pack(P.request(req_id, call.method, call.params))
         except Exception as exc:
@@ -564,38 +515,17 @@ class Transport:
             self._fail(call, HubError(ErrorCode.TOO_LARGE, f"'{call.method}' request is {len(data)} bytes, "
                                                            f"more than the hub accepts ({P.MAX_MESSAGE_SIZE})"))
             return
-        call.attempts += 1
-        call.ids.append(req_id)
-        call.conn = self._conn
-        self._calls[req_id] = call
+        self._calls.sent(call, req_id, self._conn)
         try:
             self._dealer.send(data, zmq.NOBLOCK)
         except zmq.Again:
             pass  # stays pending; times out (or is retried) at its deadline
 
-    def _forget(self, call: _Call) -> None:
-        for i in call.ids:
-            self._calls.pop(i, None)
+    def _fail(self, call: PendingCall, err: HubError) -> None:
+        self._calls.fail(call, err)
 
-    def _fail(self, call: _Call, err: HubError) -> None:
-        if call.done:
-            return
-        call.done = True
-        self._forget(call)
-        if call.handler is not None:
-            call.handler(False, err)
-        elif call.future is not None and not call.future.done():
-            call.future.set_exception(err)
-
-    def _succeed(self, call: _Call, result: Any) -> None:
-        if call.done:
-            return
-        call.done = True
-        self._forget(call)
-        if call.handler is not None:
-            call.handler(True, result)
-        elif call.future is not None and not call.future.done():
-            call.future.set_result(result)
+    def _succeed(self, call: PendingCall, result: Any) -> None:
+        self._calls.succeed(call, result)
 
     def _on_reply_frames(self, frames: list) -> None:
         self._last_heard = time.monotonic()
@@ -620,10 +550,10 @@ class Transport:
         err = HubError.from_wire(msg.get("error") or {})
         if err.code == ErrorCode.NO_SESSION and call.method != "hello":
             # the hub lost our session (it restarted, or timed us out): hello again, then resend
-            self._forget(call)
+            self._calls.forget(call)
             if call.handler is None:
                 call.conn = -1
-                self._waiting.append(call)
+                self._calls.waiting.append(call)
             else:
                 call.done = True
             self._rehello("NO_SESSION")
@@ -632,22 +562,8 @@ class Transport:
 
     # -- quotes ----------------------------------------------------------
     def _quotes(self, op: str, codes: list[str], whole: bool, timeout: float, fut: Future) -> None:
-        target = self._whole_codes if whole else self._quote_codes
-        before = set(self._tick_prefixes(self._quote_codes | self._whole_codes))
-        if op == "sub":
-            added = [c for c in codes if c not in target]
-            target.update(codes)
-        else:
-            added = []
-            for c in codes:
-                self._quote_codes.discard(c)
-                self._whole_codes.discard(c)
-        after = set(self._tick_prefixes(self._quote_codes | self._whole_codes))
-        if self._sub is not None:
-            for p in sorted(after - before):
-                self._sub.setsockopt(zmq.SUBSCRIBE, p.encode())
-            for p in sorted(before - after):
-                self._sub.setsockopt(zmq.UNSUBSCRIBE, p.encode())
+        added, subscribe, unsubscribe = self._quotes_book.change(op, codes, whole)
+        self._filter(subscribe, unsubscribe)
         method = {"sub": "subscribe_whole_quote" if whole else "subscribe_quote", "unsub": "unsubscribe_quote"}[op]
 
         def done(ok: bool, result: Any) -> None:
@@ -656,17 +572,19 @@ class Transport:
                     fut.set_result(result)
                 return
             if op == "sub":  # the hub refused: forget what this call added
-                for c in added:
-                    target.discard(c)
-                if self._sub is not None:
-                    now = set(self._tick_prefixes(self._quote_codes | self._whole_codes))
-                    for p in sorted(after - now):
-                        self._sub.setsockopt(zmq.UNSUBSCRIBE, p.encode())
+                self._filter([], self._quotes_book.undo(added, whole))
             if not fut.done():
                 fut.set_exception(result)
 
-        call = _Call(method, {"codes": list(codes)}, timeout, time.monotonic() + timeout, handler=done, keep=True)
+        call = PendingCall.make(method, {"codes": list(codes)}, timeout, handler=done, keep=True)
         self._submit(call)
+
+    def _filter(self, subscribe: list[str], unsubscribe: list[str]) -> None:
+        if self._sub is not None:
+            for p in subscribe:
+                self._sub.setsockopt(zmq.SUBSCRIBE, p.encode())
+            for p in unsubscribe:
+                self._sub.setsockopt(zmq.UNSUBSCRIBE, p.encode())
 
     # -- events ----------------------------------------------------------
     def _check_hub_id(self, payload: dict) -> None:
@@ -711,40 +629,24 @@ class Transport:
         not delivered was lost on the wire (e.g. at the hub's ROUTER high-water mark): replay it."""
         if not self.follow_events or self.state not in (SYNCING, READY):
             return
-        heads = result.get("heads") if isinstance(result.get("heads"), dict) else {}
-        for key in self._followed():
-            tr = self._trackers.get(key)
-            if tr is None or tr.last is None:
-                continue
-            head = result.get("last_seq") if key == _MONITOR_KEY else heads.get(key)
-            if isinstance(head, int) and not isinstance(head, bool) and head > tr.last and not tr.replaying:
-                self._replay(key)
+        heads = dict(result.get("heads") or {}) if isinstance(result.get("heads"), dict) else {}
+        heads[GLOBAL] = result.get("last_seq")
+        for key in self._seq.behind(heads):
+            self._replay(key)
 
     def _on_tick(self, code: str, payload: dict) -> None:
         code = payload.get("code") or code
-        if not self._wants_tick(code):
+        if not self._quotes_book.wants(code):
             return
-        tseq = payload.get("tseq")
-        if isinstance(tseq, int) and not isinstance(tseq, bool):
-            last = self._tseq.get(code)
-            if last is not None and tseq > last + 1:
-                self.missed_ticks[code] = self.missed_ticks.get(code, 0) + (tseq - last - 1)
-            if last is None or tseq > last or tseq <= 1:
-                self._tseq[code] = tseq
+        self._quotes_book.count(code, payload.get("tseq"))
         if self._cb_tick:
             self._dispatcher.post_tick(self._cb_tick, code, payload.get("data"), payload)
 
-    def _wants_tick(self, code: str) -> bool:
-        if code in self._quote_codes or code in self._whole_codes:
-            return True
-        market = code.rsplit(".", 1)[-1]
-        return market in self._whole_codes
-
     def _on_journaled(self, topic: str, payload: dict) -> None:
         if not P.visible_to(topic, self.role, self.strategy):
-            return  # e.g. order.alpha2 arriving through the 'order.alpha' prefix
+            return  # not ours (the hub pushes only what we may see; kept as a second fence)
         if self.role in (Role.MONITOR, Role.ADMIN):
-            key, idx = _MONITOR_KEY, payload.get("seq")
+            key, idx = GLOBAL, payload.get("seq")
         else:
             key = payload.get("stream") or P.stream_of(topic)
             idx = payload.get("sseq")
@@ -753,111 +655,47 @@ class Transport:
         if not isinstance(idx, int) or isinstance(idx, bool):
             self._deliver(payload)  # not sequenced: pass through
             return
-        self._offer(key, idx, payload)
+        self._apply(key, self._seq.offer(key, idx, payload))
 
-    def _offer(self, key: str, idx: int, payload: dict) -> None:
-        tr = self._trackers.setdefault(key, _Tracker())
-        if tr.last is not None and idx <= tr.last:
-            self.duplicates += 1
-            return
-        tr.pending.setdefault(idx, payload)
-        if tr.last is None or self.state not in (SYNCING, READY):
-            return  # held until hello tells us where we stand
-        self._drain_tracker(key, tr)
-        if tr.pending and not tr.replaying:
+    def _apply(self, key: str, step: Step) -> None:
+        """Do what the sequencer decided: deliver, report gaps, replay, and say ready when synced."""
+        for payload in step.deliver:
+            self._deliver(payload)
+        for gap in step.gaps:
+            self._notice("client.gap", gap.notice())
+        if step.replay:
             self._replay(key)
-
-    def _drain_tracker(self, key: str, tr: _Tracker) -> None:
-        assert tr.last is not None
-        while tr.last + 1 in tr.pending:
-            tr.last += 1
-            self._deliver(tr.pending.pop(tr.last))
-        for idx in [i for i in tr.pending if i <= tr.last]:
-            del tr.pending[idx]
+        elif step.synced:
+            self._maybe_ready()
 
     def _deliver(self, payload: dict) -> None:
         if self._cb_event:
             self._dispatcher.post(self._cb_event, str(payload.get("topic", "")), payload)
 
     def _replay(self, key: str) -> None:
-        tr = self._trackers[key]
-        if tr.last is None or self._dealer is None or self.state not in (SYNCING, READY):
+        if self._dealer is None:
             return
-        tr.replaying = True
-        self.replays += 1
-        after = tr.last
+        after = self._seq.begin_replay(key)
+        if after is None:
+            return
         params: dict[str, Any] = {"after": after}
-        if key != _MONITOR_KEY:
+        if key != GLOBAL:
             params["stream"] = key
         conn = self._conn
 
         def done(ok: bool, result: Any) -> None:
             if conn != self._conn:
                 return  # answer for an older connection; the new hello replays again
-            tr.replaying = False
-            if not ok:
-                err: HubError = result
-                if err.code == ErrorCode.REPLAY_UNAVAILABLE:
-                    data = err.data if isinstance(err.data, dict) else {}
-                    first, head = data.get("first"), data.get("head")
-                    if not tr.pending and isinstance(head, int):
-                        # pruned events, none held: jump to what the journal still has (else the
-                        # heartbeat heads would ask for the same pruned events again and again)
-                        oldest = first if isinstance(first, int) else head + 1
-                        lost = oldest - 1 - (tr.last or 0)
-                        if lost > 0:
-                            log.error("rpc_client: %d event(s) of stream %s after %s are lost (%s)", lost, key,
-                                      tr.last, err.message)
-                            self.lost_events += lost
-                            self._notice("client.gap", {"stream": key, "after": tr.last, "next": oldest,
-                                                        "lost": lost, "reason": f"replay unavailable: {err.message}"})
-                            tr.last = oldest - 1
-                        if head > (tr.last or 0) and lost > 0:
-                            self._replay(key)
-                            return
-                    else:
-                        self._skip_gap(key, tr, f"replay unavailable: {err.message}")
-                else:
-                    log.warning("rpc_client: replay of %s after %s failed: %s", key, after, err)
-                self._syncing.discard(key)
-                self._maybe_ready()
-                return
-            res = result if isinstance(result, dict) else {}
-            for ev in res.get("events") or []:
-                if not isinstance(ev, dict):
-                    continue
-                idx = ev.get("seq") if key == _MONITOR_KEY else ev.get("sseq")
-                if isinstance(idx, int) and idx > tr.last:
-                    tr.pending.setdefault(idx, ev)
-            before = tr.last
-            self._drain_tracker(key, tr)
-            head = res.get("head")
-            if res.get("more") and tr.last > before:
-                self._replay(key)
-                return
-            if tr.pending:
-                if tr.last > before:
-                    self._replay(key)
-                    return
-                self._skip_gap(key, tr, "the hub's replay did not contain the missing events")
-            elif isinstance(head, int) and head > tr.last and tr.last > before:
-                self._replay(key)
-                return
-            self._syncing.discard(key)
-            self._maybe_ready()
+            if ok:
+                step = self._seq.on_replay(key, result if isinstance(result, dict) else {})
+            elif result.code == ErrorCode.REPLAY_UNAVAILABLE:
+                step = self._seq.on_unavailable(key, result.data, result.message)
+            else:
+                log.warning("rpc_client: replay of %s after %s failed: %s", key, after, result)
+                step = self._seq.on_replay_failed(key)
+            self._apply(key, step)
 
         self._internal("replay", params, done)
-
-    def _skip_gap(self, key: str, tr: _Tracker, why: str) -> None:
-        if not tr.pending:
-            return
-        first = min(tr.pending)
-        lost = first - 1 - (tr.last or 0)
-        log.error("rpc_client: %d event(s) of stream %s after %s are lost (%s)", lost, key, tr.last, why)
-        self.lost_events += lost
-        self._notice("client.gap", {"stream": key, "after": tr.last, "next": first, "lost": lost, "reason": why})
-        tr.last = first - 1
-        self._drain_tracker(key, tr)
 
     def _notice(self, name: str, info: dict) -> None:
         if self._cb_notice:
@@ -872,21 +710,13 @@ class Transport:
             self._finish_close()
             return
         # call deadlines (Lazy Pirate retries)
-        for call in list({id(c): c for c in self._calls.values()}.values()) + list(self._waiting):
-            if call.done or now < call.deadline:
-                continue
-            if call.retries > 0 and call.handler is None:
-                call.retries -= 1
-                call.deadline = now + call.timeout
-                log.warning("rpc_client: no reply to %s from %s, retrying (attempt %d)", call.method, self.rpc,
-                            call.attempts + 1)
-                if call in self._waiting:
-                    continue
-                if self.state in (SYNCING, READY):
-                    self._send(call)  # old ids stay mapped: a late reply to them is accepted too
-                continue
-            if call in self._waiting:
-                self._waiting.remove(call)
+        resend, expired = self._calls.due(now)
+        for call in resend:
+            log.warning("rpc_client: no reply to %s from %s, retrying (attempt %d)", call.method, self.rpc,
+                        call.attempts + 1)
+            if self.state in (SYNCING, READY):
+                self._send(call)  # old ids stay mapped: a late reply to them is accepted too
+        for call in expired:
             self._fail(call, self._timeout_error(call))
         if self.state in (SYNCING, READY):
             if now - self._last_heard > self.dead_after:
@@ -919,7 +749,7 @@ class Transport:
             else:
                 self._check_heads(result)
 
-    def _timeout_error(self, call: _Call) -> HubError:
+    def _timeout_error(self, call: PendingCall) -> HubError:
         if call.conn == -1 and call.attempts == 0:
             msg = (f"'{call.method}' was not sent: not connected to the hub at {self.rpc} within "
                    f"{call.timeout:g} s (state: {self.state}). Is `hub start` running, and is {self.rpc} its "
@@ -936,13 +766,11 @@ class Transport:
         self.state = CLOSED
         self._stop = True
         err = HubError(ErrorCode.CLOSED, f"the client was closed ({reason})")
-        for call in list({id(c): c for c in self._calls.values()}.values()) + list(self._waiting):
+        for call in self._calls.clear():
             if call.handler is None or call.keep:
                 self._fail(call, err)  # user futures (and quote changes, which wrap one)
             else:
                 call.done = True  # internal bookkeeping (hello, ping, replay): nothing waits on it
-        self._calls.clear()
-        self._waiting.clear()
         if self._connect_future is not None and not self._connect_future.done():
             self._connect_future.set_exception(err)
         self._close_sockets(poller)

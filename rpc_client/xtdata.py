@@ -41,7 +41,7 @@ from typing import Any, Callable
 
 from rpc_client import bars as B
 from rpc_client.endpoints import resolve
-from rpc_client.gateway import RpcGateway, _wait
+from rpc_client.gateway import RpcGateway, wait_result as _wait
 from rpc_client.protocol import MD_MAX_CODES, ErrorCode, HubError, Role
 from rpc_client.xttrader import NotServedError as _TraderNotServed
 
@@ -119,7 +119,7 @@ class _Client:
 
     def is_connected(self) -> bool:
         gw = _gw
-        return gw is not None and gw._transport is not None and gw._transport.state != "closed"
+        return gw is not None and gw.is_open
 
     def get_data_dir(self) -> str:
         return data_dir
@@ -397,7 +397,7 @@ def run() -> None:
     gw = _gateway()
     while True:
         time.sleep(0.5)
-        if gw._transport is None or gw._transport.state == "closed":
+        if not gw.is_open:
             raise Exception("行情服务连接断开 (the connection to the hub was closed)")
 
 

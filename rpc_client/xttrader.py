@@ -48,7 +48,7 @@ from concurrent.futures import Future
 from typing import Any, Callable
 
 from rpc_client.endpoints import resolve
-from rpc_client.gateway import RpcGateway, _wait
+from rpc_client.gateway import RpcGateway, wait_result as _wait
 from rpc_client.protocol import HEARTBEAT_INTERVAL, STRATEGY_NAME_RE, ErrorCode, HubError
 from rpc_client.records import (XtCancelError, XtCancelOrderResponse, XtOrderError, XtOrderResponse,
                                 as_xttype)
@@ -360,9 +360,7 @@ class XtQuantTrader:
         """Seconds to wait for each hub reply (0: the library default)."""
         self._timeout = float(timeout) if timeout and timeout > 0 else DEFAULT_TIMEOUT
         if self._gw is not None:
-            self._gw.timeout = self._timeout
-            if self._gw._transport is not None:
-                self._gw._transport.timeout = self._timeout
+            self._gw.set_timeout(self._timeout)
 
     # ------------------------------------------------------------------ helpers
     def _next_seq(self) -> int:
@@ -384,10 +382,7 @@ class XtQuantTrader:
 
     def _post(self, fn: Callable[..., Any], *args: Any) -> None:
         gw = self._gw
-        d = gw._dispatcher if gw is not None else None
-        if d is not None and d.alive:
-            d.post(fn, *args)
-        else:
+        if gw is None or not gw.post(fn, *args):
             threading.Thread(target=fn, args=args, daemon=True).start()
 
     def _cb(self, name: str) -> Callable[..., Any] | None:
