@@ -167,6 +167,11 @@ class Broker:
         return trader
 
     @property
+    def trader(self) -> Any:
+        """The trader in use, or None (between a detach and the next install)."""
+        return self._trader
+
+    @property
     def has_trader(self) -> bool:
         """A trader is installed (it may have lost its connection since)."""
         return self._trader is not None
