@@ -10,6 +10,10 @@ the reconnect counters and the published broker state (`up`, `down`, `reconnecti
 - Generations: each attempt has a number and its trader's pushes carry it, so a late
   `on_disconnected` from a replaced trader cannot mark its successor down, and a disconnect
   from an attempt not yet applied discards that attempt (`on_disconnected`).
+- Reconciles read the broker on the broker-connect thread too (`BrokerConnector.snapshot`):
+  the loop asks, the snapshot comes back through the mailbox and is applied here
+  (`apply_attempt` takes both outcomes), so a broker that is slow or dies mid-query never
+  stops the loop. After a reconnect the broker is `up` only once its snapshot is applied.
 - While the broker is not up, the `maybe_reconnect` timer starts one attempt per
   `reconnect_interval`; after `reconnect_max_attempts` failures (0 = never) it gives up and the
   broker stays down (published) until the hub is restarted.
@@ -61,6 +65,7 @@ class BrokerLink:
         self.reconnect_attempts = 0
         self.gave_up = False
         self.reconnects = 0
+        self._reconciling: int | None = None  # generation whose reconnect waits for its snapshot
 
     # ---- the state --------------------------------------------------------------------
     @property
@@ -139,6 +144,7 @@ class BrokerLink:
     def lost(self, reason: str) -> None:
         """The trader in use lost its connection: down, and what waited for the broker is answered."""
         self.broker.mark_down()
+        self._reconciling = None
         self.set_state(BROKER_DOWN, reason)
         self._desk.broker_lost(reason)
 
@@ -159,14 +165,17 @@ class BrokerLink:
         fresh one with a fresh session id while the loop keeps serving (orders get BROKER_DOWN).
         Its outcome comes back through the mailbox (`apply_attempt`). One attempt at a time.
         """
-        if self.is_up or self.gave_up or self.connector.busy:
+        if self.is_up or self.gave_up or self.connector.busy or self._reconciling is not None:
             return
         self.reconnect_attempts += 1
         self.set_state(BROKER_RECONNECTING, "trying a fresh connection")
         self.start_attempt()
 
     def apply_attempt(self, _data: Any = None) -> None:
-        """Mailbox: the outcome of a connect attempt; on success reconcile, then say up."""
+        """Mailbox: the outcome of a connect attempt (then reconcile: ask for the snapshot), or of a snapshot."""
+        snapshot = self.connector.take_snapshot()
+        if snapshot is not None:
+            self._apply_snapshot(snapshot)
         attempt = self.connector.take()
         if attempt is None:
             return
@@ -186,13 +195,35 @@ class BrokerLink:
                                             f"({reason}); restart the hub")
             return
         self._install(trader, attempt.token)
-        try:
-            self.reconcile()
-        except Exception as exc:  # noqa: BLE001 - a failed reconcile means not up yet
-            log.exception("reconcile after reconnect failed")
-            self.broker.mark_down()
-            self.state["reason"] = f"reconcile failed: {exc}"
-            return
+        self._reconciling = attempt.token
+        if not self.connector.snapshot(trader, token=("reconnect", attempt.token)):
+            # a periodic snapshot still runs: this one is asked for when its outcome arrives
+            log.info("reconcile after reconnect waits for the running snapshot")
+
+    def _apply_snapshot(self, snapshot: Any) -> None:
+        """A snapshot is back: reconcile with it; after a reconnect, re-subscribe quotes and say up."""
+        kind, gen = snapshot.token if isinstance(snapshot.token, tuple) else ("periodic", None)
+        if gen != self._broker_gen or not self.broker.has_trader:
+            log.debug("dropped the snapshot of a replaced trader (attempt %s)", gen)
+        elif snapshot.data is None:
+            log.warning("broker snapshot failed: %s", snapshot.reason)
+            if kind == "reconnect" and self._reconciling == gen:
+                self._reconciling = None
+                self.broker.mark_down()  # not up: the next reconnect attempt starts afresh
+                self.state["reason"] = f"reconcile failed: {snapshot.reason}"
+        else:
+            try:
+                self._reconcile_with(snapshot.data)
+            except Exception:  # noqa: BLE001 - a snapshot that cannot be applied must not stop the loop
+                log.exception("applying the broker snapshot failed")
+            if kind == "reconnect" and self._reconciling == gen:
+                self._reconciling = None
+                self._came_up()
+        if self._reconciling is not None and self._reconciling == self._broker_gen and not \
+                self.connector.snapshot_busy:  # a reconnect that found a periodic snapshot running
+            self.connector.snapshot(self.broker.trader, token=("reconnect", self._reconciling))
+
+    def _came_up(self) -> None:
         # a restarted broker/terminal (MiniQMT, `hub sim`) has forgotten the quote subscriptions
         quotes = self.quotes
         if quotes.refs:
@@ -214,8 +245,11 @@ class BrokerLink:
 
     # ---- reconcile (loop thread) ---------------------------------------------------------
     def reconcile(self) -> None:
-        """Bring the book in line with the broker's own view; publish what changed."""
-        snap = self.broker.snapshot()
+        """At start, before the loop runs: query the broker here and reconcile (blocking is fine then)."""
+        self._reconcile_with(self.broker.snapshot())
+
+    def _reconcile_with(self, snap: dict[str, Any]) -> None:
+        """Bring the book in line with the broker's own view (`snap`); publish what changed."""
         events = self._events
         if snap.get("asset") is not None:
             events.asset(snap["asset"])
@@ -234,9 +268,9 @@ class BrokerLink:
                  len(snap.get("trades", [])), len(snap.get("positions", [])))
 
     def reconcile_if_up(self) -> None:
-        """Timer (`reconcile_interval`): reconcile while the broker is up."""
-        if self.is_up:
-            self.reconcile()
+        """Timer (`reconcile_interval`) and day rollover: ask for a snapshot while the broker is up (never waits)."""
+        if self.is_up and self.broker.has_trader:
+            self.connector.snapshot(self.broker.trader, token=("periodic", self._broker_gen))
 
     # ---- teardown (loop thread) -----------------------------------------------------------
     def close(self) -> None:

@@ -87,3 +87,52 @@ def test_a_failed_query_is_a_failed_snapshot_not_an_empty_account():
         assert "None" in str(exc)
     else:
         raise AssertionError("a failed query must not read as an empty account")
+
+
+def _slow_snapshots(server, monkeypatch, seconds: float) -> list:
+    calls = []
+    real = server.broker.snapshot
+
+    def slow(trader=None):
+        calls.append(threading.current_thread().name)
+        time.sleep(seconds)  # a broker slow to answer its queries (or dying mid-query)
+        return real(trader)
+
+    monkeypatch.setattr(server.broker, "snapshot", slow)
+    return calls
+
+
+def _slowest_ping(c, seconds: float) -> float:
+    slowest, t_end = 0.0, time.monotonic() + seconds
+    while time.monotonic() < t_end:
+        t0 = time.monotonic()
+        assert c.call("ping", timeout=5.0) is not None
+        slowest = max(slowest, time.monotonic() - t0)
+        time.sleep(0.02)
+    return slowest
+
+
+def test_reconcile_after_a_reconnect_never_blocks_the_loop(make_hub, connect, monkeypatch):
+    from core_helpers import exchange_of
+
+    server = make_hub(reconnect_interval=0.2)
+    c = connect(server)
+    c.hello("alpha")
+    calls = _slow_snapshots(server, monkeypatch, 1.5)
+    exchange_of(server).disconnect_all()
+    c.wait_event(lambda t, p: t == "hub.broker" and p["data"]["state"] == "reconnecting", timeout=5)
+    assert _slowest_ping(c, 1.5) < 0.5  # answered while the broker's queries take 1.5 s
+    c.wait_event(lambda t, p: t == "hub.broker" and p["data"]["state"] == "up", timeout=10)
+    assert calls and all(name == "hub-broker-connect" for name in calls), calls
+
+
+def test_periodic_reconcile_never_blocks_the_loop(make_hub, connect, monkeypatch):
+    server = make_hub(reconcile_interval=0.3)
+    c = connect(server, subscribe=False)
+    c.hello("alpha")
+    calls = _slow_snapshots(server, monkeypatch, 0.8)
+    assert _slowest_ping(c, 2.0) < 0.4
+    assert len(calls) >= 2 and all(name == "hub-broker-connect" for name in calls), calls
+    oid = c.call("order_stock", {"stock_code": "600000.SH", "order_type": 23, "order_volume": 100,
+                                 "price_type": 11, "price": 9.5})["order_id"]
+    assert oid > 0 and server.status()["broker"]["state"] == "up"
