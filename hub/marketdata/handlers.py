@@ -46,7 +46,7 @@ def get_instrument_detail(hub: "HubServer", call: "Call", p: dict[str, Any]) -> 
     known: dict[str, Any] = {}
     missing = []
     for code in codes:
-        hit, value = md._cache_get(("instrument_detail1", code, full))
+        hit, value = md.cache_get(("instrument_detail1", code, full))
         if hit:
             known[code] = value
         else:
@@ -56,7 +56,7 @@ def get_instrument_detail(hub: "HubServer", call: "Call", p: dict[str, Any]) -> 
 
     def finish(result: dict[str, Any]) -> dict[str, Any]:
         for code in missing:
-            md._cache_put(("instrument_detail1", code, full), result.get(code))
+            md.cache_put(("instrument_detail1", code, full), result.get(code))
             known[code] = result.get(code)
         return {c: known.get(c) for c in codes}
 

@@ -172,7 +172,7 @@ class MarketData:
                          "errors": 0, "pages": 0}
 
     # ---- cache ------------------------------------------------------------------
-    def _cache_get(self, key: Any) -> tuple[bool, Any]:
+    def cache_get(self, key: Any) -> tuple[bool, Any]:
         day = self._day()
         if day != self._cache_day:
             self.cache.clear()
@@ -183,7 +183,7 @@ class MarketData:
             return True, self.cache[key]
         return False, None
 
-    def _cache_put(self, key: Any, value: Any) -> None:
+    def cache_put(self, key: Any, value: Any) -> None:
         self.cache[key] = value
         while len(self.cache) > CACHE_ENTRIES:
             self.cache.popitem(last=False)
@@ -205,7 +205,7 @@ class MarketData:
         key = (kind, _freeze(params))
         finish = finish or (lambda r: r)
         if cache:
-            hit, value = self._cache_get(key)
+            hit, value = self.cache_get(key)
             if hit:
                 return finish(value)
         job_id = self.inflight.get(key)
@@ -255,7 +255,7 @@ class MarketData:
                 self._reply_error(call, error)
             return
         if job.key is not None:
-            self._cache_put(job.key, result)
+            self.cache_put(job.key, result)
         for call, finish in job.calls:
             try:
                 value = finish(result)

@@ -44,6 +44,19 @@ def test_market_data_through_a_sim_process(tmp_path, monkeypatch):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.3)
+        link = hub.broker.quotes.source  # the hub's RemoteSimXtData: heard from the simulator lately
+        while not link.alive and time.monotonic() < deadline + 30:
+            time.sleep(0.1)
+        # the simulator process makes its market data lazily (its calendar loads on the first bar
+        # request): one warm-up call with a long timeout, so a loaded machine does not fail the test
+        from rpc_client import RpcGateway
+
+        gw = RpcGateway(hub.config.rpc, hub.config.pub, follow_events=False)
+        try:
+            gw.connect(strategy="warm-up", role="monitor")
+            gw.call_async("get_bars", _timeout=60, codes=["600000.SH"], period="1d", count=1).result(70)
+        finally:
+            gw.close()
         monkeypatch.setenv("QMT_HUB", hub.config.rpc)
         monkeypatch.setenv("QMT_HUB_PUB", hub.config.pub)
         xtdata.close()
