@@ -10,6 +10,10 @@ Imports nothing from `hub`. `rpc_client.protocol` is the one definition of the w
 * :class:`CurveKeys` -- CurveZMQ keys for a hub with ``curve = true`` (``rpc_client.security``).
 """
 
+from rpc_client import xtquant_quiet as _xtquant_quiet
+
+_xtquant_quiet.quiet()  # before anything imports xtquant: no network update check per process
+
 from rpc_client.gateway import Heartbeat, RpcGateway  # noqa: F401
 from rpc_client.protocol import DEFAULT_PUB_ENDPOINT, DEFAULT_RPC_ENDPOINT, ErrorCode, HubError, Role  # noqa: F401
 from rpc_client.records import (XtAccountInfo, XtAccountStatus, XtAsset, XtCancelError,  # noqa: F401
