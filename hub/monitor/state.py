@@ -1,8 +1,9 @@
 """What the monitor knows about the hub: a plain in-memory model fed by events and queries.
 
-The feed (`hub.monitor.feed`) fills it from the hub's PUB events and periodic queries;
-the renderer (`hub.monitor.render`) turns a snapshot of it into rich renderables. Nothing
-here does I/O, so tests build a state from synthetic data and render it.
+The feed (`hub.monitor.feed`) fills it from the hub's events (account events pushed to the
+monitor's session, heartbeats from the PUB) and periodic queries; the renderer
+(`hub.monitor.render`) turns a snapshot of it into rich renderables. Nothing here does I/O, so
+tests build a state from synthetic data and render it.
 
 Every ``apply_*`` method takes ``now`` (the monitor's clock) so ages and aging-out are
 testable without sleeping.
@@ -297,7 +298,7 @@ class MonitorState:
     # ------------------------------------------------------------------ events
 
     def apply_event(self, topic: str, payload: Mapping[str, Any], now: float, history: bool = False) -> None:
-        """One PUB event (topic, payload as in docs/protocol.md).
+        """One event (topic, payload as in docs/protocol.md): pushed to the session, or a heartbeat.
 
         ``history``: a replayed past event (may come from an earlier hub run), applied
         only to fill the log and the book, never to judge whether the hub restarted.
