@@ -140,10 +140,20 @@ class FakeRouter:
         self.full = set(full)
         self.sent: list[tuple[bytes, dict]] = []
 
+        self._part: bytes | None = None
+
+    def send(self, data, flags=0) -> None:
+        if flags & zmq.SNDMORE:  # the identity frame: where the ROUTER decides
+            if data in self.full:
+                raise zmq.Again()
+            self._part = data
+            return
+        ident, self._part = self._part, None
+        self.sent.append((ident, unpack(data)))
+
     def send_multipart(self, frames, flags=0) -> None:
-        if frames[0] in self.full:
-            raise zmq.Again()
-        self.sent.append((frames[0], unpack(frames[1])))
+        self.send(frames[0], flags | zmq.SNDMORE)
+        self.send(frames[1], flags)
 
 
 def _sessions() -> Sessions:

@@ -25,11 +25,18 @@ class FakePub:
 
     def __init__(self) -> None:
         self.sent: list[tuple[bytes, dict]] = []
+        self._first: bytes | None = None
 
     def send_multipart(self, frames, flags=0) -> None:
         msg = unpack(frames[1])
         ev = event_of(msg)
         self.sent.append((ev["topic"].encode(), ev) if ev is not None else (frames[0], msg))
+
+    def send(self, data, flags=0) -> None:  # the ROUTER's way: [identity, more] then the payload
+        if flags & zmq.SNDMORE:
+            self._first = data
+        else:
+            self.send_multipart([self._first, data])
 
 
 class OneMonitor:
