@@ -55,6 +55,8 @@ _subs: dict[int, tuple[str, list[str], Callable[[dict], Any] | None, Any]] = {}
 
 #: seconds a download may take at the source (the hub's own limit is longer still)
 DOWNLOAD_TIMEOUT = 600.0
+#: seconds a history request may take (the hub answers BROKER_ERROR after its own 30 s)
+HISTORY_TIMEOUT = 45.0
 #: xtdata's module attributes some programs set or read
 enable_hello = True
 data_dir = ""
@@ -188,7 +190,7 @@ def _bars(stock_list: list[str], period: str, start_time: Any, end_time: Any, co
     while chunks:
         chunk = chunks.pop(0)
         try:
-            reply = _call("get_bars", codes=chunk, **params)
+            reply = _call("get_bars", timeout=HISTORY_TIMEOUT, codes=chunk, **params)
         except HubError as exc:
             # more rows than one request may give: ask for the codes in two halves
             if exc.code == ErrorCode.INVALID_PARAMS and "rows" in exc.data and len(chunk) > 1:
@@ -206,7 +208,7 @@ def _bars(stock_list: list[str], period: str, start_time: Any, end_time: Any, co
                         have.setdefault(f, []).extend(v)
             if not reply.get("more"):
                 break
-            reply = _call("next_page", cursor=reply["cursor"])
+            reply = _call("next_page", timeout=HISTORY_TIMEOUT, cursor=reply["cursor"])
     for code in codes:
         out.setdefault(code, {})
     return {code: out[code] for code in codes}

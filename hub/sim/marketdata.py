@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
@@ -32,6 +32,9 @@ from hub.sim.universe import BOND, ETF, INDEX, STOCK_BOARDS, Instrument, Univers
 
 log = logging.getLogger(__name__)
 
+#: generated daily series and days of 1-minute bars kept for repeated requests
+DAILY_CACHE = 256
+MINUTE_CACHE = 250
 #: ticks kept per code for period 'tick' (codes subscribed one by one only: an hour at 3 s)
 TICKS_KEPT = 1200
 
@@ -148,6 +151,9 @@ class SimMarketData:
         self._day: date | None = None
         self._bars: dict[str, TickBars] = {}
         self._ticks: dict[str, deque] = {}
+        # generated bars of repeated requests (strategies poll the same history)
+        self._daily_cache: OrderedDict[tuple, list[dict[str, Any]]] = OrderedDict()
+        self._minute_cache: OrderedDict[tuple, list[dict[str, Any]]] = OrderedDict()
         exchange.add_tick_listener(self._on_ticks)
 
     def close(self) -> None:
@@ -216,11 +222,20 @@ class SimMarketData:
         today = self._ex.trading_day
         # the walk is anchored at the day before today and runs back from there, so a day's bar
         # does not depend on how far back the request reaches
-        days = self._past_days(max(first, HISTORY_START), today - timedelta(days=1))
-        if not days:
-            return []
-        bars = self.generated.daily(code, days, self._anchor(code, inst), inst.tick, inst.limit_pct(today),
-                                    self._base_volume(code, inst))
+        anchor = self._anchor(code, inst)
+        key = (code, anchor, today, max(first, HISTORY_START))
+        bars = self._daily_cache.get(key)
+        if bars is None:
+            days = self._past_days(max(first, HISTORY_START), today - timedelta(days=1))
+            if not days:
+                return []
+            bars = self.generated.daily(code, days, anchor, inst.tick, inst.limit_pct(today),
+                                        self._base_volume(code, inst))
+            self._daily_cache[key] = bars
+            while len(self._daily_cache) > DAILY_CACHE:
+                self._daily_cache.popitem(last=False)
+        else:
+            self._daily_cache.move_to_end(key)
         last_ms = day_ms(last)
         return [b for b in bars if b["time"] <= last_ms]
 
@@ -234,7 +249,8 @@ class SimMarketData:
         if past is None:
             past = self._generated_daily(code, inst, first, last)
         today = self._ex.trading_day
-        out = [b for b in past if first <= _day(b["time"]) <= last and _day(b["time"]) < today]
+        lo, hi = day_ms(first), min(day_ms(last), day_ms(today) - 1)
+        out = [b for b in past if lo <= b["time"] <= hi]
         if first <= today <= last:
             out += aggregate(self.today_bars(code), "1d")
         return out
@@ -245,7 +261,8 @@ class SimMarketData:
         out: list[dict[str, Any]] = []
         filed = self.folder.bars(code, "1m") if self.folder is not None else None
         if filed is not None:
-            out = [b for b in filed if first <= _day(b["time"]) <= last and _day(b["time"]) < today]
+            lo, hi = day_ms(first), min(day_ms(last) + DAY_MS, day_ms(today)) - 1
+            out = [b for b in filed if lo <= b["time"] <= hi]
         else:
             recent = self._past_days(today - timedelta(days=MINUTE_DAYS * 7 // 5 + 10), today - timedelta(days=1))
             recent = recent[-MINUTE_DAYS:]
@@ -255,10 +272,21 @@ class SimMarketData:
                 for d in days:
                     bar = daily.get(d)
                     if bar is not None:
-                        out += self.generated.minutes(code, d, bar, inst.tick)
+                        out += self._day_minutes(code, d, bar, inst.tick)
         if first <= today <= last:
             out += self.today_bars(code)
         return out
+
+    def _day_minutes(self, code: str, day: date, bar: dict[str, Any], tick: float) -> list[dict[str, Any]]:
+        key = (code, day, bar["open"], bar["high"], bar["low"], bar["close"], bar["volume"])
+        rows = self._minute_cache.get(key)
+        if rows is None:
+            rows = self._minute_cache[key] = self.generated.minutes(code, day, bar, tick)
+            while len(self._minute_cache) > MINUTE_CACHE:
+                self._minute_cache.popitem(last=False)
+        else:
+            self._minute_cache.move_to_end(key)
+        return rows
 
     # ------------------------------------------------------------------ the interface
     def bars(self, codes: list[str], period: str = "1d", start_time: str = "", end_time: str = "",
@@ -291,7 +319,8 @@ class SimMarketData:
             if period in INTRADAY:
                 filed = self.folder.bars(code, period) if self.folder is not None and period != "1m" else None
                 if filed is not None:
-                    rows = [b for b in filed if first <= _day(b["time"]) <= last and _day(b["time"]) < today]
+                    lo, hi = day_ms(first), min(day_ms(last) + DAY_MS, day_ms(today)) - 1
+                    rows = [b for b in filed if lo <= b["time"] <= hi]
                     rows += aggregate(self.today_bars(code), period) if first <= today <= last else []
                 else:
                     rows = self._minutes(code, inst, first, last)
@@ -300,7 +329,7 @@ class SimMarketData:
             else:
                 filed = self.folder.bars(code, period) if self.folder is not None and period != "1d" else None
                 if filed is not None:
-                    rows = [b for b in filed if first <= _day(b["time"]) <= last]
+                    rows = [b for b in filed if day_ms(first) <= b["time"] < day_ms(last) + DAY_MS]
                 else:
                     if period == "1w":
                         first -= timedelta(days=first.weekday())
