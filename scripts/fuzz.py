@@ -159,7 +159,7 @@ def main() -> int:
         "cases": f.cases, "interrupted": interrupted, "seconds": round(elapsed, 1), "hub_exits": exits,
         "internal": f.internal,
         "orders_acknowledged": f.orders_acked, "acknowledged_without_event": f.orders_without_event,
-        "violations": len(f.violations), "first_violations": f.violations[:10],
+        "violations": len(f.violations), "first_violations": f.violations[:10], "slow_replies": f.slow_replies,
         "rss_start_mb": round(rss0 / 2**20, 1), "rss_end_mb": round(rss1 / 2**20, 1),
         "rss_peak_mb": round(rss_peak / 2**20, 1), "rss_growth_mb": round((rss_peak - rss0) / 2**20, 1),
         "journal_start_mb": round(journal0 / 2**20, 3), "journal_end_mb": round(journal1 / 2**20, 3),

@@ -302,6 +302,7 @@ class Figures:
     internal: int = 0
     orders_acked: int = 0
     orders_without_event: int = 0
+    slow_replies: int = 0  # answered, but later than Harness.REPLY_TIMEOUT
     violations: list[str] = field(default_factory=list)
 
 
@@ -312,7 +313,11 @@ class Harness:
     violation (for Hypothesis to shrink), otherwise violations are counted and kept.
     """
 
-    REPLY_TIMEOUT = 5.0
+    REPLY_TIMEOUT = 5.0  # a reply slower than this (order: plus order_timeout) is counted as slow
+    #: How long a reply may take before it counts as missing: market-data calls may take up to the
+    #: hub's `marketdata_timeout` (30 s) at the source, downloads `marketdata_download_timeout`.
+    SLOW_METHOD_LIMIT = 45.0
+    DOWNLOAD_LIMIT = 620.0
 
     def __init__(self, rpc: str, token: str, alive: Callable[[], bool], order_timeout: float,
                  strict: bool = True, curve: Any = None):
@@ -411,13 +416,19 @@ class Harness:
             msg = None
         self.in_flight = case.role
         sock.send_multipart(case.frames)
-        is_order = isinstance(msg, dict) and msg.get("method") == "order_stock"
+        name = msg.get("method") if isinstance(msg, dict) else None
+        is_order = name == "order_stock"
         timeout = self.REPLY_TIMEOUT + (self.order_timeout if is_order else 0)
-        frames = self._next_reply(sock, timeout)
+        limit = self.DOWNLOAD_LIMIT if isinstance(name, str) and name.startswith("download_") else \
+            max(timeout, self.SLOW_METHOD_LIMIT)
+        t0 = time.monotonic()
+        frames = self._next_reply(sock, limit)
+        if frames is not None and time.monotonic() - t0 > timeout:
+            f.slow_replies += 1
         if frames is None:
             if not self.alive():
                 self.violation(f"the hub died on {case!r}")
-            self.violation(f"no reply within {timeout:g}s to {case!r}")
+            self.violation(f"no reply within {limit:g}s to {case!r}")
             return
         self.in_flight = None
         f.replies += 1
@@ -489,7 +500,7 @@ class Harness:
     def finish(self) -> Figures:
         """Wait out the order timeout, check the last acknowledgements and extra replies."""
         if self.in_flight is not None:  # a run interrupted between a send and its reply: take that reply
-            self._next_reply(self.socks[self.in_flight], self.REPLY_TIMEOUT + self.order_timeout)
+            self._next_reply(self.socks[self.in_flight], self.SLOW_METHOD_LIMIT + self.order_timeout)
             self.in_flight = None
         deadline = time.monotonic() + self.order_timeout + 1.0
         while self.acked and time.monotonic() < deadline:
