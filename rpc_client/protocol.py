@@ -507,6 +507,11 @@ def _code_list(v: list) -> str | None:
     return None
 
 
+def _sysid(v: str) -> str | None:
+    # orders the broker rejected have no sysid (''): a cancel by '' would match an arbitrary one of them
+    return None if v.strip() else "must not be empty (orders the broker rejected have no order_sysid)"
+
+
 def _remark(v: str) -> str | None:
     return None if len(v) <= 64 else "must be at most 64 characters"
 
@@ -732,7 +737,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
            "non-zero refused (error_msg says why; an error.<strategy> event of kind cancel follows).",
            "{cancel_result, order_id, error_msg}", resendable=False),
     Method("cancel_order_stock_sysid", TRADERS, (
-        P("market", (int,), lo=0, hi=MAX_MARKET), P("order_sysid", (str,), max_len=64),
+        P("market", (int,), lo=0, hi=MAX_MARKET), P("order_sysid", (str,), max_len=64, check=_sysid),
     ), "Cancel one of the caller's orders by the counter's contract number.",
         "{cancel_result, order_id, error_msg}", resendable=False),
     # ---- queries (answered from the hub's book) ----

@@ -254,3 +254,24 @@ def test_a_req_client_gets_its_replies(hub):
         assert p.unpack(req.recv())["error"]["code"] == "BAD_FRAME"
     finally:
         req.close(0)
+
+
+# ---- found by the fuzz harness ---------------------------------------------------------------------
+
+def test_cancel_by_an_empty_sysid_is_refused(hub, connect):
+    """Rejected orders have no order_sysid (''): a cancel by '' matched whichever such order the hub's
+    book and the broker each found first (not the same one), and the caller waited order_timeout for a
+    reply that never matched (fuzz: 'cancel response for order 10 does not match the cancel of 2')."""
+    alpha = connect(hub, subscribe=False)
+    alpha.hello("alpha")
+    beta = connect(hub, subscribe=False)
+    beta.hello("beta")
+    for client in (beta, alpha):
+        client.call("order_stock", {**ORDER, "stock_code": "999999.SH"})  # unknown code: a junk order
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not (alpha.call("query_stock_orders") and beta.call("query_stock_orders")):
+        time.sleep(0.05)
+    assert alpha.call("query_stock_orders")[0]["order_sysid"] == ""
+    for sysid in ("", "   "):
+        err = alpha.error("cancel_order_stock_sysid", {"market": 0, "order_sysid": sysid}, timeout=3)
+        assert err["code"] == "INVALID_PARAMS" and "order_sysid" in err["message"], err

@@ -418,7 +418,8 @@ class Harness:
         sock.send_multipart(case.frames)
         name = msg.get("method") if isinstance(msg, dict) else None
         is_order = name == "order_stock"
-        timeout = self.REPLY_TIMEOUT + (self.order_timeout if is_order else 0)
+        deferred = is_order or name in ("cancel_order_stock", "cancel_order_stock_sysid")  # wait for the broker
+        timeout = self.REPLY_TIMEOUT + (self.order_timeout if deferred else 0)
         limit = self.DOWNLOAD_LIMIT if isinstance(name, str) and name.startswith("download_") else \
             max(timeout, self.SLOW_METHOD_LIMIT)
         t0 = time.monotonic()
