@@ -151,3 +151,43 @@ def test_quickstart_script_runs_unchanged_but_for_its_import(real_hub):
     assert str(placed[0].order_id) in lines, out  # order_stock's return value was printed
     assert "on_order_stock_async_response" in out, out
     assert "Traceback" not in out.split("query position:")[0], out
+
+
+class _DroppingRouter:
+    """Stands in front of the hub's ROUTER for its pushed events: while `dropping`, a push to `victim`
+    is refused at the identity frame, as libzmq does at a full pipe (EAGAIN)."""
+
+    def __init__(self, router, victim: bytes):
+        self._router, self.victim, self.dropping, self.dropped = router, victim, True, 0
+
+    def send(self, data, flags=0):
+        import zmq
+
+        if flags & zmq.SNDMORE and data == self.victim and self.dropping:
+            self.dropped += 1
+            raise zmq.Again()
+        return self._router.send(data, flags)
+
+
+def test_events_dropped_at_the_call_socket_are_found_by_the_ping_heads_and_replayed(real_hub):
+    server = real_hub()
+    cfg = server.config
+    events = Events()
+    with RpcGateway(cfg.rpc, cfg.pub, timeout=5, **FAST) as gw:
+        gw.on_event = events
+        hello = gw.connect(strategy="alpha")
+        start = hello["heads"]["@account"]
+        router = _DroppingRouter(server.publisher._router, server.sessions.named("alpha").identity)
+        server.publisher._router = router  # every event pushed to alpha from here on is lost on the wire
+        gw.order_stock("600000.SH", 23, 100, 11, 10.5)
+        assert wait_for(lambda: server.journal.heads.get("alpha", 0) >= 3, 5)  # reported, filled, its trade
+        time.sleep(0.3)
+        router.dropping = False  # nothing more happens: only the heads in the ping replies can tell alpha
+        heads = dict(server.journal.heads)
+        assert router.dropped >= heads["alpha"] + 2  # alpha's own events and the account's: none got through
+        assert wait_for(lambda: events.sseqs("alpha") == list(range(1, heads["alpha"] + 1)), 5), events.sseqs("alpha")
+        assert wait_for(lambda: events.sseqs("@account") == list(range(start + 1, heads["@account"] + 1)), 5)
+        st = gw.status()
+        assert st["counters"]["dropped_session_events"] == router.dropped
+        assert gw.stats()["lost_events"] == 0 and gw.stats()["replays"] >= 2
+        assert server.sessions.named("alpha").events_dropped == router.dropped  # what `clients` shows
