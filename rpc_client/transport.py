@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import socket as _socket
 import threading
 import time
@@ -44,6 +43,7 @@ import zmq
 from rpc_client import protocol as P
 from rpc_client.calls import CallTable, PendingCall
 from rpc_client.dispatcher import Dispatcher
+from rpc_client.inbox import Inbox
 from rpc_client.protocol import ErrorCode, HubError, Role, Topic
 from rpc_client.endpoints import via_relay
 from rpc_client.security import CurveKeys
@@ -144,19 +144,11 @@ class Transport:
         #: the last hub.heartbeat (payload + arrival time); replaced whole, so safe to read from any thread
         self.last_heartbeat: Heartbeat | None = None
 
-        self._cmds: queue.SimpleQueue = queue.SimpleQueue()
-        self._wake_lock = threading.Lock()
         self._ctx = zmq.Context()
-        self._wake_addr = f"inproc://rpc-client-wake-{self.instance}"
-        self._wake_pull = self._ctx.socket(zmq.PULL)
-        self._wake_pull.bind(self._wake_addr)
-        self._wake_push = self._ctx.socket(zmq.PUSH)
-        self._wake_push.setsockopt(zmq.LINGER, 0)
-        self._wake_push.connect(self._wake_addr)
-        self._final = False  # set under _wake_lock once no command can be processed any more
+        self._inbox = Inbox(self._ctx, self.instance)
         self._stop_reason = "closed"
         self._poller = zmq.Poller()
-        self._poller.register(self._wake_pull, zmq.POLLIN)
+        self._poller.register(self._inbox.pull, zmq.POLLIN)
 
         # owned by the socket thread only
         self._dealer: zmq.Socket | None = None
@@ -185,15 +177,8 @@ class Transport:
     # Public, thread-safe
     # ------------------------------------------------------------------
     def _send_cmd(self, *cmd: Any) -> None:
-        with self._wake_lock:
-            if self._final:
-                self._reject_cmd(cmd, HubError(ErrorCode.CLOSED, f"the client is closed ({self._stop_reason})"))
-                return
-            self._cmds.put(cmd)
-            try:
-                self._wake_push.send(b"", zmq.NOBLOCK)
-            except zmq.ZMQError:
-                pass
+        if not self._inbox.put(cmd):
+            self._reject_cmd(cmd, HubError(ErrorCode.CLOSED, f"the client is closed ({self._stop_reason})"))
 
     @staticmethod
     def _reject_cmd(cmd: tuple, err: HubError) -> None:
@@ -281,17 +266,7 @@ class Transport:
         try:
             while not self._stop:
                 socks = dict(poller.poll(_POLL_MS))
-                if self._wake_pull in socks:
-                    while True:
-                        try:
-                            self._wake_pull.recv(zmq.NOBLOCK)
-                        except zmq.Again:
-                            break
-                while True:
-                    try:
-                        cmd = self._cmds.get_nowait()
-                    except queue.Empty:
-                        break
+                for cmd in self._inbox.take(self._inbox.pull in socks):
                     self._command(cmd, poller)
                 if self._dealer is not None and socks.get(self._dealer):
                     self._drain(self._dealer, self._on_reply_frames)
@@ -774,16 +749,8 @@ class Transport:
         if self._connect_future is not None and not self._connect_future.done():
             self._connect_future.set_exception(err)
         self._close_sockets(poller)
-        with self._wake_lock:  # from here on _send_cmd rejects commands itself
-            self._final = True
-            while True:  # commands that raced with the stop
-                try:
-                    cmd = self._cmds.get_nowait()
-                except queue.Empty:
-                    break
-                self._reject_cmd(cmd, err)
-            self._wake_pull.close(0)
-            self._wake_push.close(0)
+        for cmd in self._inbox.close():  # commands that raced with the stop; later ones _send_cmd rejects
+            self._reject_cmd(cmd, err)
         self._ctx.term()
         if self._close_future is not None and not self._close_future.done():
             self._close_future.set_result(None)
