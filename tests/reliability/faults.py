@@ -101,6 +101,17 @@ class Proc:
         os.kill(self.pid, signal.SIGCONT)
 
 
+def _dead(pid: int) -> bool:
+    """The process is gone or a zombie (its sockets are closed); where /proc exists, else assumed."""
+    stat = Path(f"/proc/{pid}/stat")
+    if not Path("/proc").is_dir():
+        return True
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
 class SimForker:
     """The parent of `sim_forker.py`: `start()` forks a simulator (returns its pid), `kill()` SIGKILLs it.
 
@@ -113,7 +124,7 @@ class SimForker:
         self.popen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._fh,
                                       cwd=str(ROOT), env=_env())
         self.pid: int | None = None  # the serving simulator
-        self._line(b"ready")
+        self._ready = False  # its imports run meanwhile: `start` waits for them the first time
 
     def _line(self, want: bytes | None = None) -> bytes:
         """The next line the parent prints that is ours (imports may print their own lines first)."""
@@ -126,6 +137,9 @@ class SimForker:
 
     def start(self, timeout: float = 20.0) -> int:
         """Fork a simulator and wait until it answers; returns its pid."""
+        if not self._ready:
+            self._line(b"ready")
+            self._ready = True
         self.popen.stdin.write(b"start\n")
         self.popen.stdin.flush()
         self.pid = int(self._line())
@@ -139,6 +153,7 @@ class SimForker:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+            wait_for(lambda: _dead(self.pid), 10, f"simulator {self.pid} to die")
             self.pid = None
 
     def alive(self) -> bool:

@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -31,7 +32,16 @@ children: set[int] = set()
 
 def _serve(path: str, endpoint: str, config: dict) -> None:
     exchange = simmod.get_exchange(path, simmod.SimConfig.from_dict(config))
-    server = SimServer(exchange, endpoint)
+    deadline = time.monotonic() + 10
+    while True:  # the killed predecessor may hold the port a moment longer (SIGKILL is not instant)
+        try:
+            server = SimServer(exchange, endpoint)
+            break
+        except Exception as exc:  # noqa: BLE001 - zmq.ZMQError: address in use
+            if time.monotonic() > deadline:
+                print(f"simulator {os.getpid()} cannot serve on {endpoint}: {exc}", file=sys.stderr, flush=True)
+                raise
+            time.sleep(0.02)
     server.start()
     print(f"simulator {os.getpid()} at {endpoint}", file=sys.stderr, flush=True)
     threading.Event().wait()

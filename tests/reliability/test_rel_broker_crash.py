@@ -36,6 +36,7 @@ def test_broker_dies_between_commit_and_reply(procs, tmp_path):
     sim_ep, rpc, pub = tcp(), tcp(), tcp()
     terminal = tmp_path / "terminal"
     sim = procs.crash_sim(terminal, sim_ep, after=1)
+    restart = procs.sim_forker(terminal, sim_ep)  # the restarted broker: imported meanwhile, forked at once
     data = tmp_path / "hub"
     procs.hub(rpc, pub, data, {"sim_endpoint": sim_ep, "reconnect_interval": 0.5, "reconnect_max_attempts": 0,
                                "order_timeout": 20.0})
@@ -67,7 +68,7 @@ def test_broker_dies_between_commit_and_reply(procs, tmp_path):
             gw.order_stock(*BUY, client_order_id="c1")
         assert info.value.code == ErrorCode.UNKNOWN_OUTCOME and info.value.data["duplicate"] is True
 
-        sim = procs.sim(terminal, sim_ep)
+        restart.start()  # a fresh simulator process on the same state
         wait_for(lambda: _broker_state(rpc) == "up", 20, "the hub to reconnect")
         [order] = sim_call(sim_ep, "order_list", account_id=ACCOUNT)  # committed before the crash
         assert order["order_remark"] == tag
