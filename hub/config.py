@@ -47,6 +47,7 @@ class HubConfig:
     order_timeout: float = 10.0  # seconds to wait for the broker's async order/cancel response
     reconnect_interval: float = 5.0  # seconds between broker reconnect attempts
     reconnect_max_attempts: int = 0  # broker reconnect attempts before giving up; 0 = forever
+    reconnect_max_interval: float = 60.0  # the longest wait between failed broker reconnect attempts (backoff)
     reconcile_interval: float = 0.0  # seconds between periodic broker reconciles; 0 = only after (re)connect
     marketdata_timeout: float = 30.0  # seconds a market-data request may take at the source
     marketdata_download_timeout: float = 600.0  # the same for download_history_data & co.
@@ -149,7 +150,8 @@ class HubConfig:
                                   f"got {ep!r}")
         if self.rpc == self.pub:
             raise ConfigError(f"{source}: rpc and pub must be different endpoints, both are {self.rpc}")
-        for name in ("heartbeat_interval", "client_dead_after", "order_timeout", "reconnect_interval",
+        for name in ("heartbeat_interval", "client_dead_after", "order_timeout", "reconnect_max_interval",
+                     "reconnect_interval",
                      "marketdata_timeout", "marketdata_download_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{source}: {name} must be > 0, got {getattr(self, name)}")

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from rpc_client.xt import CALLBACK_KIND
 
 from hub.broker.convert import to_dict
+from hub.broker.probe import miniqmt_probe
 
 log = logging.getLogger("hub.broker")
 
@@ -123,6 +124,8 @@ class Broker:
         self._sink: Sink | None = None
         self.connected = False
         self._on_close = on_close
+        #: is the broker there at all, before a reconnect attempt: () -> (ok or None, why); None = no probe
+        self.probe: Callable[[], tuple[bool | None, str]] | None = None
         #: the broker's virtual clock, {time: epoch s, speed}, for a simulator; None = the wall clock
         self.clock: Callable[[], dict[str, float]] | None = None
 
@@ -376,5 +379,7 @@ def _make_qmt(config: Any) -> Broker:
     def factory(session: int) -> Any:
         return xttrader.XtQuantTrader(where, session)
 
-    return Broker("qmt", config.account, factory, xttrader.XtQuantTraderCallback, account, quotes,
-                  config.session_id, where=where)
+    broker = Broker("qmt", config.account, factory, xttrader.XtQuantTraderCallback, account, quotes,
+                    config.session_id, where=where)
+    broker.probe = miniqmt_probe(where)
+    return broker

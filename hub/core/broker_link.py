@@ -34,6 +34,7 @@ from rpc_client.protocol import ErrorCode, HubError, Topic
 from hub.broker import Broker, to_dict
 from hub.broker.connector import BrokerConnector
 from hub.core.call import HubStartError
+from hub.core.reconnect import ReconnectPlan, TradingDays
 
 if TYPE_CHECKING:  # pragma: no cover
     from hub.config import HubConfig
@@ -66,6 +67,12 @@ class BrokerLink:
         self.gave_up = False
         self.reconnects = 0
         self._reconciling: int | None = None  # generation whose reconnect waits for its snapshot
+        live = config.broker == "qmt"  # the simulator connects any day, with no probe and no backoff
+        self.plan = ReconnectPlan(config.reconnect_interval,
+                                  config.reconnect_max_interval if live else config.reconnect_interval,
+                                  probe=getattr(broker, "probe", None) if live else None,
+                                  trading_day=TradingDays() if live else None,
+                                  what="MiniQMT" if live else "the broker")
 
     # ---- the state --------------------------------------------------------------------
     @property
@@ -167,6 +174,10 @@ class BrokerLink:
         """
         if self.is_up or self.gave_up or self.connector.busy or self._reconciling is not None:
             return
+        decision = self.plan.decide(time.time())
+        if not decision.attempt:  # waiting (backoff, probe, non-trading day): say for what, in place
+            self.state["reason"] = decision.reason
+            return
         self.reconnect_attempts += 1
         self.set_state(BROKER_RECONNECTING, "trying a fresh connection")
         self.start_attempt()
@@ -187,7 +198,7 @@ class BrokerLink:
         if trader is None:
             limit = self.config.reconnect_max_attempts
             log.warning("broker reconnect attempt %d failed: %s", self.reconnect_attempts, reason)
-            self.state["reason"] = f"attempt {self.reconnect_attempts}: {reason}"
+            self.state["reason"] = self.plan.failed(time.time(), reason)
             if limit and self.reconnect_attempts >= limit:
                 self.gave_up = True
                 log.error("broker: giving up after %d reconnect attempts; restart the hub", self.reconnect_attempts)
@@ -233,6 +244,7 @@ class BrokerLink:
             except Exception:  # noqa: BLE001 - quotes must not keep the broker down
                 log.exception("re-subscribing quotes after the reconnect failed")
         self.reconnect_attempts = 0
+        self.plan.succeeded()
         self.reconnects += 1
         self.set_state(BROKER_UP, "reconnected")
 
