@@ -250,3 +250,21 @@ def test_live_every_xtdata_call_on_one_thread():
         gate.set()
         lp.md.close()
         quotes.close()
+
+
+@pytest.mark.parametrize("params,complaint", [
+    ({"codes": ["600000.SH"], "period": "2m"}, "period"),
+    ({"codes": ["600000.SH"], "start_time": "2026-12-01"}, "start_time"),
+    ({"codes": ["600000.SH"], "count": -2}, "count"),
+    ({"codes": [f"{i:06d}.SH" for i in range(501)]}, "codes"),
+    ({"codes": ["not a code"]}, "codes"),
+    ({"codes": ["600000.SH"], "dividend_type": "weird"}, "dividend_type"),
+])
+def test_get_bars_params_are_bounded(params, complaint):
+    from rpc_client.protocol import METHODS
+
+    with pytest.raises(HubError) as err:
+        METHODS["get_bars"].validate(params)
+    assert err.value.code == ErrorCode.INVALID_PARAMS and complaint in err.value.message
+    with pytest.raises(HubError):
+        METHODS["next_page"].validate({"cursor": "../../etc"})
