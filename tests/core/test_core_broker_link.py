@@ -129,14 +129,18 @@ class Rig:
         self.mail_ready.set()
 
     def wait_attempt(self) -> None:
-        """Play the loop: wait for the attempt's outcome, then hand it to the link."""
+        """Play the loop: hand each outcome of the connect thread (the attempt, then the
+        reconnect's snapshot) to the link as it arrives, until nothing is running there."""
         assert self.link.connector.wait(5), "the connect attempt never finished"
-        assert self.mail_ready.wait(5)
-        kinds = [k for k, _ in self.mail]
-        assert "broker_attempt" in kinds
-        self.mail.clear()
-        self.mail_ready.clear()
-        self.link.apply_attempt()
+        connector = self.link.connector
+        while True:
+            assert self.mail_ready.wait(5), "the connect thread never woke the loop"
+            assert "broker_attempt" in [k for k, _ in self.mail]
+            self.mail.clear()
+            self.mail_ready.clear()
+            self.link.apply_attempt()
+            if not connector.busy and not connector.snapshot_busy:
+                return
 
     def up(self) -> None:
         """The start, as the server does it (the first attempt's wake-up is not applied again)."""
