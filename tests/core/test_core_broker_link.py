@@ -121,8 +121,9 @@ class Rig:
         self.broker = Broker("fake", "A1", factory, type("CB", (), {}), _Account("A1"), None, where="memory")
         self.quotes = FakeQuotes(quotes)
         events = BrokerEvents(self.book, self.rec, self.rec)
-        self.link = BrokerLink(self.broker, SimpleNamespace(reconnect_max_attempts=max_attempts), self.rec,
-                               self.rec, events, self.quotes, self.post)
+        config = SimpleNamespace(broker="sim", reconnect_max_attempts=max_attempts, reconnect_interval=0.0,
+                                 reconnect_max_interval=0.0)  # no backoff between the test's attempts
+        self.link = BrokerLink(self.broker, config, self.rec, self.rec, events, self.quotes, self.post)
 
     def post(self, kind: str, payload: Any = None) -> None:
         self.mail.append((kind, payload))
