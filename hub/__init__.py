@@ -12,4 +12,4 @@ __version__ = "0.1.0"
 
 from rpc_client import xtquant_quiet as _xtquant_quiet  # noqa: E402
 
-_xtquant_quiet.quiet()  # every hub process imports xtquant's constants: skip its network update check
+_xtquant_quiet.install()  # every hub process imports xtquant's constants: skip its network update check

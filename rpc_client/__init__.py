@@ -12,7 +12,7 @@ Imports nothing from `hub`. `rpc_client.protocol` is the one definition of the w
 
 from rpc_client import xtquant_quiet as _xtquant_quiet
 
-_xtquant_quiet.quiet()  # before anything imports xtquant: no network update check per process
+_xtquant_quiet.install()  # whoever imports xtquant first: no network update check per process
 
 from rpc_client.gateway import Heartbeat, RpcGateway  # noqa: F401
 from rpc_client.protocol import DEFAULT_PUB_ENDPOINT, DEFAULT_RPC_ENDPOINT, ErrorCode, HubError, Role  # noqa: F401
