@@ -15,9 +15,9 @@ import zmq
 
 from rpc_client import protocol as P
 
-from benchlib import hubjobs, raw, rawhub
+from benchlib import extra, hubjobs, raw, rawhub
 from benchlib.agents import Agent, Pool
-from benchlib.hubproc import HubProcess
+from benchlib.hubproc import HubProcess, SimProcess
 from benchlib.report import Report
 from benchlib.util import free_endpoint, machine_info, median, p50_p99
 
@@ -76,19 +76,28 @@ class Settings:
     scale_rounds: int = 3
     scale_n: int = 1000
     book_orders: int = 100
+    whole_codes: int = 5500  # codes in one whole-market snapshot (one upstream callback)
+    whole_interval: float = 3.0  # seconds between snapshots (subscribe_whole_quote: every 3 s)
+    whole_duration: float = 7.0  # window of the whole-market case (snapshots = duration / interval)
+    whole_subs: int = 8
+    oc_rate: float = 300.0  # orders+cancels/s in total from oc_strategies while the whole market ticks
+    oc_strategies: int = 8
+    simproc_rounds: int = 2
+    relay_n: int = 2000
 
     @classmethod
     def quick(cls) -> "Settings":
         return cls("quick", rounds=3, lat_n=600, lat_warm=100, tput_clients=8, tput_window=8, tput_duration=1.0,
                    fan_subs=(1, 4, 8), fan_duration=0.8, fan_rounds=2, fixed_rate=2000.0, idle_clients=128,
                    idle_hosts=4, idle_cpu_window=2.0, mem_orders=3000, scale_rounds=2, scale_n=300,
-                   budget=80.0)
+                   budget=80.0, relay_n=600, whole_duration=4.0, simproc_rounds=1)
 
     @classmethod
     def full(cls) -> "Settings":
         return cls("full", rounds=5, lat_n=3000, lat_warm=300, tput_clients=8, tput_window=8, tput_duration=3.0,
                    fan_subs=(1, 4, 8), fan_duration=3.0, fan_rounds=3, fixed_rate=2000.0, idle_clients=128,
-                   idle_hosts=4, idle_cpu_window=10.0, mem_orders=100_000, scale_rounds=5, scale_n=2000)
+                   idle_hosts=4, idle_cpu_window=10.0, mem_orders=100_000, scale_rounds=5, scale_n=2000,
+                   whole_duration=31.0, simproc_rounds=5, relay_n=5000)
 
 
 CASES = {
@@ -99,6 +108,9 @@ CASES = {
     5: "5 tick fan-out",
     6: "6 scale",
     7: "7 memory",
+    8: "8 whole market",
+    9: "9 sim process",
+    10: "10 relay",
 }
 
 
@@ -125,14 +137,17 @@ def declare(r: Report, s: Settings) -> None:
 
     r.declare("order.p50", c[3], "order_stock→ack p50", "µs")
     r.declare("order.p99", c[3], "order_stock→ack p99", "µs")
-    r.declare("order.ratio", c[3], "order→ack p50 / floor p50", "×", goal="<= 1.3")
+    r.declare("order.ratio", c[3], "order→ack p50 / floor p50", "×", goal="<= 1.5")
     r.declare("order.ratio_thread", c[3], "order→ack p50 / thread floor p50 (info)", "×", info=True)
     r.declare("order_raw.p50", c[3], "order_stock→ack p50, raw protocol client (info)", "µs", info=True)
     r.declare("order_raw.ratio", c[3], "same / floor p50: the hub alone, no client library (info)", "×", info=True)
 
     r.declare("tput.floor", c[4], f"raw echo, {s.tput_clients} procs × {s.tput_window} in flight", "/s")
     r.declare("tput.hub", c[4], f"orders acked, {s.tput_clients} procs × {s.tput_window} in flight", "/s")
-    r.declare("tput.ratio", c[4], "hub orders/s / floor calls/s", "×")
+    r.declare("tput.ratio", c[4], "hub orders/s / floor calls/s", "×", goal=">= 0.6")
+    r.declare("tput.vnpy", c[4], f"vnpy RpcServer, trivial function, {s.tput_clients} procs × {s.tput_window} "
+              "clients (REQ: 1 in flight each)", "/s")
+    r.declare("tput.vs_vnpy", c[4], "hub orders/s / vnpy RpcServer calls/s", "×", goal=">= 1")
 
     for n in s.fan_subs:
         r.declare(f"fan.raw.{n}.rate", c[5], f"raw PUB/SUB, {n} sub(s): ticks/s per subscriber", "/s")
@@ -140,11 +155,13 @@ def declare(r: Report, s: Settings) -> None:
         r.declare(f"fan.hub.{n}.rate", c[5], f"hub full speed, {n} sub(s): ticks/s per subscriber", "/s")
         r.declare(f"fan.hub.{n}.gaps", c[5], f"hub full speed, {n} sub(s): gaps (all subs)", "n")
         r.declare(f"fan.hub.{n}.ratio", c[5], f"hub / raw ticks/s per subscriber, {n} sub(s)", "×",
-                  goal=">= 0.8" if n == max(s.fan_subs) else None)
+                  goal=">= 0.8")
     r.declare("fan.hub.published", c[5], "hub full speed: ticks/s published (hub counter)", "/s", info=True)
-    r.declare("fan.order_p50", c[5], f"order→ack p50 during the full-speed fan-out to {max(s.fan_subs)} subs (info)",
-              "µs", info=True)
-    r.declare("fan.acct_lost", c[5], f"account events lost at {max(s.fan_subs)} subs, full speed", "n", goal="<= 0")
+    r.declare("fan.order_p50", c[5], f"order→ack p50 during the full-speed fan-out to {max(s.fan_subs)} subs",
+              "µs", goal="< 5000")
+    r.declare("fan.acct_lost", c[5], f"a session's account events missing during the full-speed flood to "
+              f"{max(s.fan_subs)} subs (pushed over its ROUTER)", "n", goal="<= 0")
+    r.declare("fan.acct_dup", c[5], "a session's account events duplicated during the same flood", "n", goal="<= 0")
     r.declare("fan.fixed.rate", c[5], f"hub fixed rate, {max(s.fan_subs)} subs: ticks/s per subscriber", "/s")
     r.declare("fan.fixed.gaps", c[5], f"hub fixed rate, {max(s.fan_subs)} subs: gaps (all subs)", "n",
               goal="<= 0")
@@ -152,13 +169,52 @@ def declare(r: Report, s: Settings) -> None:
     r.declare("scale.order_p50_1", c[6], "order→ack p50, 1 client", "µs")
     r.declare("scale.order_p50_n", c[6], f"order→ack p50, {s.idle_clients} idle clients connected", "µs")
     r.declare("scale.ratio", c[6], f"p50 with {s.idle_clients} idle / with 1", "×", goal="<= 1.1")
-    r.declare("scale.cpu_idle_1", c[6], "hub CPU idle, 1 client (% of a core)", "%", info=True)
+    r.declare("scale.cpu_idle_1", c[6], "hub CPU idle, 1 client (% of a core)", "%", goal="< 1")
     r.declare("scale.cpu_idle_n", c[6], f"hub CPU idle, {s.idle_clients} clients (% of a core)", "%", goal="< 2")
 
     r.declare("mem.idle", c[7], "hub RSS idle (no client)", "MB")
     r.declare("mem.clients", c[7], f"hub RSS with {s.idle_clients} clients", "MB")
-    r.declare("mem.orders", c[7], "hub RSS after the orders below", "MB")
+    r.declare("mem.orders", c[7], "hub RSS after the orders below", "MB", goal="< 250")
     r.declare("mem.orders_n", c[7], "orders placed for the figure above", "n")
+
+    w = s.whole_subs
+    r.declare("whole.codes", c[8], "codes in one whole-market snapshot (one upstream callback)", "n")
+    r.declare("whole.floor_p99", c[8], f"raw PUB, the same snapshot to {w} SUBs: last tick p99 after the burst "
+              "starts", "ms")
+    r.declare("whole.p50", c[8], f"hub, snapshot complete at {w} whole-market subscribers: p50 after the callback "
+              "(≈ its first tick out)", "ms")
+    r.declare("whole.p99", c[8], f"hub, snapshot complete at {w} whole-market subscribers: p99 after the callback "
+              "(≈ its first tick out)", "ms", goal="<= 50")
+    r.declare("whole.p99_snap", c[8], "same p99 after the snapshot's own time (the in-process sim building the "
+              "5,500 ticks and calling back included)", "ms", info=True)
+    r.declare("whole.first_p50", c[8], "first tick of a snapshot out, after the snapshot's time, p50", "ms", info=True)
+    r.declare("whole.complete", c[8], f"snapshots complete at all {w} subscribers", "%")
+    r.declare("whole.ratio", c[8], "hub p99 / raw PUB p99", "×", info=True)
+    r.declare("oc.order_p99", c[8], f"{s.oc_rate:.0f} orders+cancels/s from {s.oc_strategies} strategies while "
+              "the whole market ticks: order→ack p99", "µs", goal="< 5000")
+    r.declare("oc.order_p50", c[8], "same: order→ack p50", "µs", info=True)
+    r.declare("oc.cancel_p99", c[8], "same: cancel→reply p99", "µs", info=True)
+    r.declare("oc.rate", c[8], "same: calls/s done", "/s", info=True)
+    r.declare("oc.cpu", c[8], "same: hub CPU (% of a core; the in-process sim included)", "%", goal="< 25")
+    r.declare("oc.cpu_whole", c[8], "hub CPU with the whole market ticking, no orders (% of a core)", "%",
+              info=True)
+    r.declare("oc.floor_p99", c[8], "raw echo p99 (the floor, case 1)", "µs", info=True)
+
+    r.declare("simproc.floor_p50", c[9], "raw echo p50 (rounds paired with the rows below)", "µs")
+    r.declare("simproc.order_p50", c[9], "order_stock→ack p50, simulator as its own process (`hub sim`)", "µs")
+    r.declare("simproc.order_p99", c[9], "order_stock→ack p99, simulator as its own process", "µs")
+    r.declare("simproc.order_ratio", c[9], "same p50 / floor p50", "×", goal="<= 1.5")
+    r.declare("simproc.inproc_p50", c[9], "order_stock→ack p50, simulator in process (same rounds)", "µs")
+    r.declare("simproc.inproc_ratio", c[9], "same p50 / floor p50", "×", goal="<= 1.5")
+    r.declare("simproc.tput", c[9], f"orders acked, {s.tput_clients} procs × {s.tput_window} in flight, "
+              "simulator as its own process", "/s")
+    r.declare("simproc.tput_ratio", c[9], "same / raw echo calls/s (same shape, same round)", "×", goal=">= 0.6")
+
+    r.declare("relay.direct_p50", c[10], "tick PUB→SUB directly p50", "µs")
+    r.declare("relay.p50", c[10], "tick PUB→`Relay`→SUB p50", "µs")
+    r.declare("relay.p99", c[10], "tick through the relay p99", "µs")
+    r.declare("relay.added_p50", c[10], "relay's added latency p50 (relay p50 − direct p50)", "µs")
+    r.declare("relay.ratio", c[10], "relay p50 / direct p50", "×", info=True)
 
 
 _T0 = time.monotonic()
@@ -186,6 +242,7 @@ class Bench:
         self.agents: list[Agent] = []
         self.servers: dict[str, tuple[Agent, str]] = {}
         self.hubs: list[HubProcess] = []
+        self.sims: list[SimProcess] = []
         self.hub: HubProcess | None = None  # the quiet hub (cases 2, 3, 4, 6, 7)
         self.hub_error: str | None = None
         self.lib_error = hubjobs.library_status()
@@ -225,10 +282,11 @@ class Bench:
         self.spare = self.agents[n_agents:]
 
         self.start_floor_servers()
-        if any(self.wanted(c) for c in (2, 3, 4, 6, 7)):
+        if any(self.wanted(c) for c in (2, 3, 4, 6, 7, 9)):
             self.guard(7, self.start_quiet_hub, case_on_fail=None)
         for case, fn in ((1, self.case_latency), (4, self.case_throughput), (6, self.case_scale),
-                         (7, self.case_memory), (5, self.case_fanout)):
+                         (9, self.case_simproc), (7, self.case_memory), (5, self.case_fanout),
+                         (8, self.case_whole), (10, self.case_relay)):
             if case == 1 and not any(self.wanted(c) for c in (1, 2, 3)):
                 continue
             if case != 1 and not self.wanted(case):
@@ -302,6 +360,12 @@ class Bench:
             except Exception:
                 pass
             h.cleanup()
+        for sp in self.sims:
+            try:
+                sp.stop()
+            except Exception:
+                pass
+            sp.cleanup()
         try:
             self.zctx.destroy(linger=0)  # closes any socket still open: term() alone would wait for them
         except Exception:
@@ -537,6 +601,7 @@ class Bench:
                                        f"(first: {res['first_error']})")
                 except CaseSkipped as exc:
                     hub_reason = str(exc)
+        self._vnpy_rounds(clients, hub_rates)
         r.set("tput.floor", median(floor_rates), floor_rates)
         if hub_rates:
             r.set("tput.hub", median(hub_rates), hub_rates)
@@ -544,6 +609,30 @@ class Bench:
             r.set("tput.ratio", median(ratios), ratios, note="median of paired rounds")
         else:
             r.na(["tput.hub", "tput.ratio"], hub_reason or "hub unavailable")
+
+    def _vnpy_rounds(self, clients: list[Agent], hub_rates: list[float]) -> None:
+        """vnpy's RpcServer with a trivial function, 8 processes x 8 clients, beside the hub's rounds."""
+        s, r = self.s, self.report
+        why = extra.vnpy_available()
+        if why is not None:
+            r.na(["tput.vnpy", "tput.vs_vnpy"], why)
+            return
+        rep, pub = free_endpoint(), free_endpoint()
+        srv = self.spare[2]
+        srv.submit("benchlib.extra:vnpy_server", rep=rep, pub=pub)
+        srv.wait_message(30)
+        rates: list[float] = []
+        try:
+            for _ in self.rounds(max(1, min(s.rounds, len(hub_rates) or 1)), "vnpy throughput"):
+                rates.append(self._flood(clients, "benchlib.extra:vnpy_throughput",
+                                         [dict(rep=rep, pub=pub, window=s.tput_window) for _ in clients]))
+        finally:
+            srv.command("stop")
+            srv.result(20)
+        r.set("tput.vnpy", median(rates), rates)
+        if hub_rates:
+            ratios = [a / b for a, b in zip(hub_rates, rates)]
+            r.set("tput.vs_vnpy", median(ratios), ratios, note="hub round i / vnpy round i")
 
     def _flood(self, clients: list[Agent], target: str, kwargs: list[dict[str, Any]], detail: bool = False,
                duration: float | None = None, timeout: float = 120.0) -> Any:
@@ -620,6 +709,7 @@ class Bench:
             expected = set(range(head0 + 1, head1 + 1))
             out["acct_expected"] = len(expected)
             out["acct_lost"] = sum(len(expected - set(x["acct_sseqs"])) for x in results)
+            out["acct_dup"] = sum(len(x["acct_sseqs"]) - len(set(x["acct_sseqs"])) for x in results)
         return out
 
     def case_fanout(self) -> None:
@@ -670,6 +760,7 @@ class Bench:
         trader_n: list[int] = []
 
         acct_lost: list[int] = []
+        acct_dup: list[int] = []
         acct_expected: list[int] = []
         published: list[float] = []
         nmax = max(s.fan_subs)
@@ -703,6 +794,7 @@ class Bench:
                     published.append(hr["published"])
                 if "acct_lost" in hr:
                     acct_lost.append(hr["acct_lost"])
+                    acct_dup.append(hr["acct_dup"])
                     acct_expected.append(hr["acct_expected"])
             r.set(f"fan.raw.{n}.rate", median(raw_rates), raw_rates)
             r.set(f"fan.raw.{n}.gaps", median(raw_gaps), raw_gaps)
@@ -721,9 +813,10 @@ class Bench:
             r.na(["fan.order_p50"], hub_reason or "no orders completed")
         if acct_lost:
             r.set("fan.acct_lost", max(acct_lost), acct_lost,
-                  note=f"worst round; {median(acct_expected):.0f} events/round × {nmax} subs expected")
+                  note=f"worst round; {median(acct_expected):.0f} events/round × {nmax} sessions expected")
+            r.set("fan.acct_dup", max(acct_dup), acct_dup, note="worst round")
         else:
-            r.na(["fan.hub.published", "fan.acct_lost"], hub_reason or "no hub")
+            r.na(["fan.hub.published", "fan.acct_lost", "fan.acct_dup"], hub_reason or "no hub")
         if mon is not None:
             mon.close(bye=False)
             mon = None
@@ -825,6 +918,244 @@ class Bench:
         r.set("mem.orders", self.rss_mb(h), note=f"{after:,} orders in the hub's book")
         r.set("mem.orders_n", res["done"], note=f"this case; hub counter +{after - before:,}, "
               f"{res['errors']} errors" + (" (quick mode: fewer than 100,000)" if s.mode == "quick" else ""))
+
+    # ------------------------------------------------------------------ case 8
+    def _whole_window(self, ep: str, duration: float, before: Callable[[float, float], None] | None = None,
+                      during: Callable[[float, float], None] | None = None) -> list[tuple[int, int, float, float]]:
+        """Snapshots seen by each whole-market subscriber: (time ms, codes, last and first arrival after time)."""
+        subs = self.workers[:self.s.whole_subs]
+        ws = time.time() + 1.0
+        we = ws + duration
+        for a in subs:
+            a.submit("benchlib.extra:whole_sub", endpoint=ep, window_start=ws, window_end=we,
+                     min_after=self.s.whole_interval + 1.0)
+        for a in subs:
+            a.wait_message(30)
+        if before is not None:
+            before(ws, we)
+        if during is not None:
+            during(ws, we)
+        res = [a.result(duration + 120) for a in subs]
+        return [snap for x in res for snap in x["snaps"]]
+
+    def case_whole(self) -> None:
+        s, r = self.s, self.report
+        if self.hub is not None:
+            self.stop_hub(self.hub)
+        universe = extra.whole_universe(s.whole_codes)
+        h = self.launch_hub("whole", self.sim_config(tick_interval=s.whole_interval, universe=universe))
+        mon = rawhub.RawHubClient(h.rpc, self.zctx, timeout=60)
+        try:
+            mon.hello("bench_whole", role=P.Role.MONITOR)
+            codes = extra.market_codes(universe)
+            tick = mon.call("get_full_tick", {"codes": [codes[0]]}).get(codes[0]) or _synthetic_tick()
+            # the floor: a raw PUB bursting the same number of ticks to the same number of SUBs
+            raw_ep = free_endpoint()
+            floor_dur = s.whole_interval + 1.0 if s.mode == "quick" else s.whole_duration
+            n_snap = max(1, int((floor_dur - 1.0) / s.whole_interval))
+            pub_agent = self.spare[2]
+
+            def burst(ws: float, we: float) -> None:
+                at = [ws + 0.5 + i * s.whole_interval for i in range(n_snap)]
+                at = [t for t in at if t < we - 0.2] or [ws + 0.3]
+                pub_agent.submit("benchlib.extra:raw_burst", endpoint=raw_ep, tick=tick, codes=codes, at=at)
+                pub_agent.wait_message(20)
+
+            floor = self._whole_window(raw_ep, floor_dur, before=burst)
+            pub_agent.result(60)
+            floor_lat = sorted(lat for _, c, lat, _ in floor if c >= len(codes))
+            if floor_lat:
+                r.set("whole.floor_p99", 1000 * _pct(floor_lat, 0.99), note=f"{len(floor_lat)} snapshot×subscriber")
+
+            else:
+                r.na(["whole.floor_p99"], "no burst reached a subscriber complete")
+            mon.close(bye=False)  # a fresh session: the old one fell silent during the floor window
+            mon = rawhub.RawHubClient(h.rpc, self.zctx, timeout=60)
+            mon.hello("bench_whole2", role=P.Role.MONITOR)
+            got = mon.call("subscribe_whole_quote", {"codes": ["SH", "SZ"]})
+            time.sleep(1.0)
+            oc: dict[str, Any] = {}
+
+            def orders(ws: float, we: float) -> None:
+                # the whole market alone for the first part of the window, then orders + cancels as well
+                t_mid = ws + min(we - ws, s.whole_interval * 2) / 2
+                _sleep_until(ws + 0.2)
+                cpu0 = _cpu(h)
+                _sleep_until(t_mid)
+                cpu1 = _cpu(h)
+                names = [f"bench_oc{i}" for i in range(s.oc_strategies)]
+                hosts = [self.workers[s.whole_subs], self.spare[2]]
+                per = math.ceil(len(names) / len(hosts))
+                t_start, t_stop = t_mid + 0.5, we - 0.2
+                for i, a in enumerate(hosts):
+                    a.submit("benchlib.extra:order_cancel", rpc=h.rpc, strategies=names[i * per:(i + 1) * per],
+                             order=hubjobs.order_kwargs(REST_CODE, REST_PRICE), rate=s.oc_rate / len(names),
+                             start_at=t_start, stop_at=t_stop)
+                for a in hosts:
+                    a.wait_message(30)
+                _sleep_until(t_start)
+                cpu2 = _cpu(h)
+                _sleep_until(t_stop)
+                cpu3 = _cpu(h)
+                res = [a.result(120) for a in hosts]
+                oc["cpu_whole"] = _cpu_pct(cpu0, cpu1)
+                oc["cpu"] = _cpu_pct(cpu2, cpu3)
+                oc["order_lat"] = sorted(x for q in res for x in q["order_lat"])
+                oc["cancel_lat"] = sorted(x for q in res for x in q["cancel_lat"])
+                oc["errors"] = sum(q["errors"] for q in res)
+                oc["first_error"] = next((q["first_error"] for q in res if q["first_error"]), "")
+                oc["span"] = t_stop - t_start
+
+            pinger = _Pinger(mon)
+            try:
+                snaps = self._whole_window(h.pub, s.whole_duration, during=orders)
+            finally:
+                pinger.stop()
+            n_codes = len(codes)
+            r.set("whole.codes", n_codes, note=f"subscribe_whole_quote {got}; sim snapshot every "
+                  f"{s.whole_interval:g} s")
+            lat = sorted(x for _, c, x, _ in snaps if c >= n_codes)
+            first: dict[int, float] = {}
+            for tm, _, _, f in snaps:
+                first[tm] = min(f, first.get(tm, f))
+            lat_cb = sorted(x - first[tm] for tm, c, x, _ in snaps if c >= n_codes)
+            if snaps:
+                r.set("whole.complete", 100.0 * len(lat) / len(snaps), note=f"{len(snaps)} snapshot×subscriber; "
+                      f"most codes of one snapshot at one subscriber: {max(c for _, c, _, _ in snaps):,}")
+            else:
+                r.na(["whole.complete"], "no snapshot reached the subscribers in the window")
+            if lat:
+                r.set("whole.p50", 1000 * _pct(lat_cb, 0.5))
+                r.set("whole.p99", 1000 * _pct(lat_cb, 0.99), note=f"{len(lat)} snapshot×subscriber")
+                r.set("whole.p99_snap", 1000 * _pct(lat, 0.99))
+                r.set("whole.first_p50", 1000 * median(list(first.values())))
+                if floor_lat:
+                    r.set("whole.ratio", _pct(lat_cb, 0.99) / max(1e-9, _pct(floor_lat, 0.99)))
+            else:
+                r.na(["whole.p50", "whole.p99", "whole.p99_snap", "whole.first_p50", "whole.ratio"],
+                     "no snapshot reached a subscriber complete (newer ticks replaced older ones of the same code "
+                     "before the hub published them: the hub is behind)")
+            if oc.get("order_lat"):
+                r.set("oc.order_p99", _pct(oc["order_lat"], 0.99) / 1000, note=f"{len(oc['order_lat'])} orders")
+                r.set("oc.order_p50", _pct(oc["order_lat"], 0.5) / 1000)
+                if oc["cancel_lat"]:
+                    r.set("oc.cancel_p99", _pct(oc["cancel_lat"], 0.99) / 1000)
+                r.set("oc.rate", (len(oc["order_lat"]) + len(oc["cancel_lat"])) / max(1e-9, oc["span"]),
+                      note=f"{oc['errors']} errors {oc['first_error'][:80]}".strip())
+                r.set("oc.cpu", oc["cpu"])
+                r.set("oc.cpu_whole", oc["cpu_whole"])
+                fp = r.value("floor.p99")
+                if fp is not None:
+                    r.set("oc.floor_p99", fp)
+                else:
+                    r.na(["oc.floor_p99"], "case 1 not run")
+            else:
+                r.na(["oc.order_p99", "oc.order_p50", "oc.cancel_p99", "oc.rate", "oc.cpu", "oc.cpu_whole",
+                      "oc.floor_p99"], "no order completed")
+        finally:
+            mon.close(bye=False)
+            self.stop_hub(h)
+
+    # ------------------------------------------------------------------ case 9
+    def case_simproc(self) -> None:
+        s, r = self.s, self.report
+        inproc = self.need_hub()
+        sp = SimProcess(self.sim_config(), keep=self.keep)
+        self.sims.append(sp)
+        sp.start()
+        h = HubProcess({"sim_endpoint": sp.endpoint}, {}, keep=self.keep)
+        self.hubs.append(h)
+        h.start()
+        echo_ep = self.servers["echo"][1]
+        order = hubjobs.order_kwargs(REST_CODE, REST_PRICE)
+        floor, remote, local, tput, tfloor = [], [], [], [], []
+        gw, o_remote, _ = self.connect(h, "bench_simproc")
+        gl, o_local, _ = self.connect(inproc, "bench_inproc")
+        clients = self.workers[:s.tput_clients]
+        try:
+            n = s.lat_n if s.mode == "full" else s.lat_n // 2
+            for rnd in self.rounds(s.simproc_rounds, "sim process"):
+                floor.append(p50_p99(raw.raw_latency(echo_ep, n, warm=s.lat_warm, zctx=self.zctx)))
+                remote.append(p50_p99(hubjobs.sample(lambda: o_remote(**order), n, s.lat_warm)))
+                local.append(p50_p99(hubjobs.sample(lambda: o_local(**order), n, s.lat_warm)))
+                if rnd == 0 or s.mode == "full":
+                    tfloor.append(self._flood(clients, "benchlib.raw:raw_throughput",
+                                              [dict(endpoint=echo_ep, window=s.tput_window) for _ in clients]))
+                    tput.append(self._flood(clients, "benchlib.hubjobs:hub_throughput",
+                                            [dict(rpc=h.rpc, pub=h.pub, strategy=f"bench_st{i}",
+                                                  window=s.tput_window, order=order, via=self.via)
+                                             for i in range(len(clients))]))
+        finally:
+            self.disconnect(gw)
+            self.disconnect(gl)
+            self.stop_hub(h)
+            sp.stop()
+        r.set("simproc.floor_p50", median([f[0] for f in floor]), [f[0] for f in floor])
+        r.set("simproc.order_p50", median([x[0] for x in remote]), [x[0] for x in remote])
+        r.set("simproc.order_p99", median([x[1] for x in remote]), [x[1] for x in remote])
+        rr = [a[0] / b[0] for a, b in zip(remote, floor)]
+        r.set("simproc.order_ratio", median(rr), rr, note="median of paired rounds")
+        r.set("simproc.inproc_p50", median([x[0] for x in local]), [x[0] for x in local])
+        lr = [a[0] / b[0] for a, b in zip(local, floor)]
+        r.set("simproc.inproc_ratio", median(lr), lr, note="median of paired rounds")
+        r.set("simproc.tput", median(tput), tput)
+        tr = [a / b for a, b in zip(tput, tfloor)]
+        r.set("simproc.tput_ratio", median(tr), tr, note="median of paired rounds")
+
+    # ------------------------------------------------------------------ case 10
+    def case_relay(self) -> None:
+        r = self.report
+        direct, relayed = [], []
+        for _ in self.rounds(max(1, self.s.rounds - 1), "relay"):
+            d, rl = extra.relay_latency(self.s.relay_n)
+            direct.append(p50_p99(d))
+            relayed.append(p50_p99(rl))
+        r.set("relay.direct_p50", median([x[0] for x in direct]), [x[0] for x in direct])
+        r.set("relay.p50", median([x[0] for x in relayed]), [x[0] for x in relayed])
+        r.set("relay.p99", median([x[1] for x in relayed]), [x[1] for x in relayed])
+        added = [b[0] - a[0] for a, b in zip(direct, relayed)]
+        r.set("relay.added_p50", median(added), added, note="median of paired rounds")
+        ratios = [b[0] / a[0] for a, b in zip(direct, relayed)]
+        r.set("relay.ratio", median(ratios), ratios, note="median of paired rounds")
+
+
+class _Pinger:
+    """Pings a raw session once a second on its own thread (the hub drops a silent session and
+    its subscriptions); the session is used by no other thread meanwhile."""
+
+    def __init__(self, client: Any):
+        import threading
+
+        self._stop = threading.Event()
+        self._client = client
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self._client.call("ping", {})
+            except Exception:  # noqa: BLE001 - a slow hub; the next ping tries again
+                pass
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(15)
+
+
+def _pct(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return math.nan
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def _cpu(h: HubProcess) -> tuple[float, float]:
+    t = psutil.Process(h.pid).cpu_times()
+    return time.monotonic(), t.user + t.system
+
+
+def _cpu_pct(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return 100.0 * (b[1] - a[1]) / max(1e-9, b[0] - a[0])
 
 
 def _wait_drained(h: HubProcess, timeout: float = 20.0) -> None:

@@ -122,3 +122,64 @@ class HubProcess:
     def cleanup(self) -> None:
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SimProcess:
+    """`python -m hub sim` in its own process: the simulated MiniQMT a hub reaches over tcp
+    (`sim_endpoint`), as a real MiniQMT runs beside the hub."""
+
+    def __init__(self, sim: dict[str, Any], keep: bool = False):
+        self.endpoint = free_endpoint()
+        self.dir = Path(tempfile.mkdtemp(prefix="qmt-hub-bench-sim-"))
+        self.sim = dict(sim)
+        self.keep = keep
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        import socket
+        import time
+
+        cfg = self.dir / "sim.toml"
+        write_toml(cfg, {}, {"sim": self.sim} if self.sim else {})
+        cmd = [sys.executable, "-m", "hub", "sim", "--path", str(self.dir / "terminal"), "--endpoint", self.endpoint,
+               "--config", str(cfg)]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+        kwargs: dict[str, Any] = {}
+        if sys.platform == "win32":
+            kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
+        else:
+            kwargs["start_new_session"] = True
+        self._log = open(self.dir / "sim.log", "wb")
+        self.proc = subprocess.Popen(cmd, cwd=str(REPO), stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env, **kwargs)
+        host, port = self.endpoint.rsplit("/", 1)[1].rsplit(":", 1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:  # listening = served
+            if self.proc.poll() is not None:
+                break
+            try:
+                socket.create_connection((host, int(port)), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"hub sim did not start: {(self.dir / 'sim.log').read_text(errors='replace')[-800:]}")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        p = self.proc
+        if p is not None and p.poll() is None:
+            try:
+                p.send_signal(signal.CTRL_BREAK_EVENT if sys.platform == "win32" else signal.SIGINT)
+                p.wait(timeout)
+            except (subprocess.TimeoutExpired, OSError, ValueError):
+                p.kill()
+                p.wait(5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def cleanup(self) -> None:
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)

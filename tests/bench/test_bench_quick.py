@@ -1,4 +1,4 @@
-"""`python scripts/bench.py --quick` runs and produces every figure of issue #6.
+"""`python scripts/bench.py --quick` runs and produces every figure of issues #6 and #14.
 
 No timing assertions: a figure is "produced" when it is a number, or explicitly
 n/a with a reason (e.g. a piece of the hub that is not there).
@@ -27,23 +27,31 @@ REQUIRED = [
     # 3 order -> ack
     "order.p50", "order.p99", "order.ratio",
     # 4 pipelined throughput
-    "tput.floor", "tput.hub", "tput.ratio",
+    "tput.floor", "tput.hub", "tput.ratio", "tput.vnpy", "tput.vs_vnpy",
     # 5 tick fan-out
     *[f"fan.{side}.{n}.{what}" for n in (1, 4, 8) for side in ("raw", "hub") for what in ("rate", "gaps")],
     *[f"fan.hub.{n}.ratio" for n in (1, 4, 8)],
-    "fan.acct_lost", "fan.fixed.rate", "fan.fixed.gaps",
+    "fan.acct_lost", "fan.acct_dup", "fan.fixed.rate", "fan.fixed.gaps",
     # 6 scale
     "scale.order_p50_1", "scale.order_p50_n", "scale.ratio", "scale.cpu_idle_n",
     # 7 memory
     "mem.idle", "mem.clients", "mem.orders", "mem.orders_n",
+    # 8 whole market: one 5,500-code snapshot at 8 subscribers; 300 orders+cancels/s meanwhile (issue 14)
+    "whole.codes", "whole.floor_p99", "whole.p50", "whole.p99", "whole.complete",
+    "oc.order_p99", "oc.order_p50", "oc.rate", "oc.cpu",
+    # 9 the simulator as its own process (`hub sim`) beside the in-process one
+    "simproc.floor_p50", "simproc.order_p50", "simproc.order_p99", "simproc.order_ratio",
+    "simproc.inproc_p50", "simproc.inproc_ratio", "simproc.tput", "simproc.tput_ratio",
+    # 10 the relay's added latency
+    "relay.direct_p50", "relay.p50", "relay.p99", "relay.added_p50",
 ]
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(480)
 def test_quick_bench_produces_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, str(BENCH), "--quick", "--json", str(out)], cwd=str(REPO),
-                          capture_output=True, text=True, timeout=280)
+                          capture_output=True, text=True, timeout=460)
     assert proc.returncode == 0, f"bench failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["mode"] == "quick"
