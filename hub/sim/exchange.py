@@ -22,12 +22,13 @@ import threading
 from collections import Counter, deque
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from xtquant import xtconstant as C
 
 from hub.sim import errors as E
 from hub.sim import rules
+from hub.sim.backend import TraderSink
 from hub.sim.clock import SimClock, in_trading_hours
 from hub.sim.config import SimConfig
 from hub.sim.errors import Reject, reject
@@ -44,14 +45,6 @@ from rpc_client.xt import MARKET_ENUM
 log = logging.getLogger(__name__)
 
 _STOP_WORKER = object()
-
-
-class Listener(Protocol):
-    """What a session (trader) offers the exchange. Both calls must only enqueue."""
-
-    def _sim_push(self, kind: str, data: dict[str, Any]) -> None: ...
-
-    def _sim_disconnected(self) -> None: ...
 
 
 class SimExchange:
@@ -75,8 +68,8 @@ class SimExchange:
         self.trades: list[Trade] = []
         self.quotes: dict[str, Quote] = {}
 
-        self._subs: dict[str, set[Listener]] = {}  # account_id -> subscribed sessions
-        self._sessions: set[Listener] = set()  # connected sessions
+        self._subs: dict[str, set[TraderSink]] = {}  # account_id -> subscribed sessions
+        self._sessions: set[TraderSink] = set()  # connected sessions
         self._tick_listeners: list[Callable[[dict[str, dict]], None]] = []
         self._quote_subs: Counter[str] = Counter()
         self._events: list[tuple[Any, str, dict[str, Any]]] = []
@@ -119,7 +112,7 @@ class SimExchange:
         return walk
 
     # ------------------------------------------------------------------ sessions
-    def attach(self, session: Listener) -> bool:
+    def attach(self, session: TraderSink) -> bool:
         """A trader connects; False while the simulated terminal is offline or shut down."""
         with self.lock:
             if self.closed or not self.online:
@@ -127,16 +120,16 @@ class SimExchange:
             self._sessions.add(session)
             return True
 
-    def detach(self, session: Listener) -> None:
+    def detach(self, session: TraderSink) -> None:
         with self.lock:
             self._sessions.discard(session)
             for subs in self._subs.values():
                 subs.discard(session)
 
-    def is_attached(self, session: Listener) -> bool:
+    def is_attached(self, session: TraderSink) -> bool:
         return session in self._sessions and not self.closed
 
-    def subscribe(self, session: Listener, account_id: str, account_type: int) -> int:
+    def subscribe(self, session: TraderSink, account_id: str, account_type: int) -> int:
         """Log the account in (creating it on first use) and push its events to `session`."""
         with self.lock:
             if not self.is_attached(session) or account_type != C.SECURITY_ACCOUNT:
@@ -148,7 +141,7 @@ class SimExchange:
             self._flush()
             return 0
 
-    def unsubscribe(self, session: Listener, account_id: str) -> int:
+    def unsubscribe(self, session: TraderSink, account_id: str) -> int:
         with self.lock:
             subs = self._subs.get(account_id, set())
             if session not in subs:
@@ -168,7 +161,7 @@ class SimExchange:
             for subs in self._subs.values():
                 subs.clear()
             for s in sessions:
-                s._sim_disconnected()
+                s.disconnected()
 
     def go_online(self) -> None:
         with self.lock:
@@ -383,20 +376,20 @@ class SimExchange:
             except Exception:  # noqa: BLE001 - one bad request must not end the worker
                 log.exception("sim async request failed")
 
-    def place_order_async(self, session: Listener, account_id: Any, account_type: Any, stock_code: Any,
+    def place_order_async(self, session: TraderSink, account_id: Any, account_type: Any, stock_code: Any,
                           order_type: Any, order_volume: Any, price_type: Any, price: Any, strategy_name: Any,
                           order_remark: Any, seq: int) -> bool:
         """Queue an order request: `session` gets its `order_response` (then the order's pushes) later."""
         return self.request(self._place_order, session, account_id, account_type, stock_code, order_type,
                             order_volume, price_type, price, strategy_name, order_remark, seq)
 
-    def cancel_async(self, session: Listener, account_id: Any, order_id: Any = None, market: Any = None,
+    def cancel_async(self, session: TraderSink, account_id: Any, order_id: Any = None, market: Any = None,
                      sysid: Any = None, seq: int | None = None) -> bool:
         """Queue a cancel request: `session` gets its `cancel_response` (then the pushes) later."""
         return self.request(self._cancel, session, account_id, order_id, market, sysid, seq)
 
     # ------------------------------------------------------------------ orders
-    def place_order(self, session: Listener | None, account_id: Any, account_type: Any, stock_code: Any,
+    def place_order(self, session: TraderSink | None, account_id: Any, account_type: Any, stock_code: Any,
                     order_type: Any, order_volume: Any, price_type: Any, price: Any, strategy_name: Any = "",
                     order_remark: Any = "", seq: int | None = None) -> int:
         """Accept or reject one order; returns its order id (> 0) either way, -1 if shut down.
@@ -424,7 +417,7 @@ class SimExchange:
             self._flush()  # pushes only once their state is committed
             return rc
 
-    def _place_order_tx(self, session: Listener | None, account_id: Any, account_type: Any, stock_code: Any,
+    def _place_order_tx(self, session: TraderSink | None, account_id: Any, account_type: Any, stock_code: Any,
                         order_type: Any, order_volume: Any, price_type: Any, price: Any, strategy_name: Any = "",
                         order_remark: Any = "", seq: int | None = None) -> int:
         with self.lock:
@@ -498,7 +491,7 @@ class SimExchange:
             rules.check_sell_volume(inst, vol, pos.can_use_volume if pos else 0)
         return order
 
-    def _reject(self, session: Listener | None, order_id: int, account_id: str, code: str, order_type: Any,
+    def _reject(self, session: TraderSink | None, order_id: int, account_id: str, code: str, order_type: Any,
                 volume: Any, price_type: Any, price: Any, sname: str, remark: str, now: int, r: Reject) -> None:
         if self.has_account(account_id):
             o = Order(order_id, account_id, code,
@@ -675,7 +668,7 @@ class SimExchange:
             self._push_position(o.account_id, o.stock_code)
 
     # ------------------------------------------------------------------ cancels
-    def cancel(self, session: Listener | None, account_id: Any, order_id: Any = None, market: Any = None,
+    def cancel(self, session: TraderSink | None, account_id: Any, order_id: Any = None, market: Any = None,
                sysid: Any = None, seq: int | None = None) -> int:
         """Cancel by order id (or by market + sysid): 0 if the cancel is under way, -1 if not.
 
@@ -690,7 +683,7 @@ class SimExchange:
     def _cancel(self, *args: Any) -> int:
         return self._committed(self._cancel_tx, *args)
 
-    def _cancel_tx(self, session: Listener | None, account_id: Any, order_id: Any = None, market: Any = None,
+    def _cancel_tx(self, session: TraderSink | None, account_id: Any, order_id: Any = None, market: Any = None,
                    sysid: Any = None, seq: int | None = None) -> int:
         with self.lock:
             if self.closed:
@@ -807,9 +800,9 @@ class SimExchange:
         for target, kind, data in events:
             if isinstance(target, str):
                 for s in list(self._subs.get(target, ())):
-                    s._sim_push(kind, data)
+                    s.push(kind, data)
             elif target in self._sessions:
-                target._sim_push(kind, data)
+                target.push(kind, data)
 
     # ------------------------------------------------------------------ day roll
     @staticmethod

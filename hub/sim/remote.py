@@ -1,8 +1,9 @@
 """`XtQuantTrader(path="tcp://host:port", session)`: a trader talking to a `hub sim` process.
 
 Same methods and callbacks as the in-process trader; only the backend differs.
-`RemoteExchange` offers the `SimExchange` calls the trader uses, sending each
-as a request to `hub.sim.server.SimServer`. One I/O thread owns the DEALER
+`RemoteExchange` is the `hub.sim.backend.ExchangeBackend` the trader picks for a tcp://
+path (`XtQuantTrader._make_backend`), sending each call as a request to
+`hub.sim.server.SimServer` (codec and method table: `hub.sim.wire`). One I/O thread owns the DEALER
 socket (ZeroMQ sockets are not thread-safe). When the server's heartbeats stop
 the trader gets `on_disconnected` and later calls fail (-1 / None); `connect()`
 returns -1 when no simulator answers.
@@ -25,8 +26,8 @@ from typing import Any
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from hub.sim.server import pack, unpack
-from hub.sim.trader import XtQuantTrader
+from hub.sim.backend import TraderSink
+from hub.sim.wire import pack, unpack
 
 CALL_TIMEOUT = 5.0  # seconds a call waits for its reply
 CONNECT_TIMEOUT = 1.5
@@ -214,21 +215,24 @@ class _Link:
 
 
 class RemoteExchange(_Link):
-    """The client side of one trader's connection to a simulator process."""
+    """The client side of one trader's connection to a simulator process: an `ExchangeBackend`.
+
+    `sink` (the trader) gets the pushes and `disconnected()` on this link's I/O thread.
+    """
 
     def settle(self) -> None:
         """Nothing to do: the simulator process runs each call of this link in order, at once."""
 
-    def __init__(self, endpoint: str, trader: XtQuantTrader) -> None:
-        self._trader = trader
+    def __init__(self, endpoint: str, sink: TraderSink, name: str = "sim-remote") -> None:
+        self._trader = sink
         self._attached = False
-        super().__init__(endpoint, f"sim-remote-{trader.session_id}")
+        super().__init__(endpoint, name)
 
     def _watching(self) -> bool:
         return self._attached
 
     def _on_event(self, kind: str, data: Any) -> None:
-        self._trader._sim_push(kind, data)
+        self._trader.push(kind, data)
 
     def _on_lost(self) -> None:
         if self._attached:
@@ -236,7 +240,7 @@ class RemoteExchange(_Link):
             # this connection is over (a trader never reconnects; the hub makes a fresh one): close it,
             # so that nothing still queued for the lost simulator reaches a restarted one later
             self._stop.set()
-            self._trader._sim_disconnected()
+            self._trader.disconnected()
 
     # ------------------------------------------------------------ SimExchange look-alike
     def attach(self, session: Any) -> bool:
@@ -292,7 +296,7 @@ class RemoteExchange(_Link):
             # the simulator answered with an error instead of running the request (it made no order):
             # the caller still gets its response for `seq`, as a refusal
             if not ok:
-                self._trader._sim_push("order_response", {
+                self._trader.push("order_response", {
                     "account_id": _plain(account_id), "order_id": -1, "strategy_name": _plain(strategy_name),
                     "order_remark": _plain(order_remark), "error_msg": f"the simulator failed the request: {value}",
                     "seq": seq})
@@ -311,7 +315,7 @@ class RemoteExchange(_Link):
 
         def refused(ok: bool, value: Any) -> None:
             if not ok and seq is not None:
-                self._trader._sim_push("cancel_response", {
+                self._trader.push("cancel_response", {
                     "account_id": _plain(account_id), "order_id": order_id if isinstance(order_id, int) else -1,
                     "order_sysid": "" if sysid is None else str(sysid),
                     "cancel_result": -1, "seq": seq, "error_msg": f"the simulator failed the request: {value}"})
@@ -351,21 +355,28 @@ def _plain(v: Any) -> Any:
     return str(v)
 
 
-class RemoteXtQuantTrader(XtQuantTrader):
-    """The trader with a `RemoteExchange` backend; created by `XtQuantTrader("tcp://…", session)`."""
+class _RemoteTraderKind(type):
+    def __instancecheck__(cls, obj: object) -> bool:
+        return isinstance(getattr(obj, "exchange", None), RemoteExchange)
 
-    def _make_backend(self, path: Any) -> RemoteExchange:
-        return RemoteExchange(str(path), self)
 
-    def _ok(self) -> bool:
-        return self.connected and not self._stopped.is_set() and self._ex.is_attached(self)
+class RemoteXtQuantTrader(metaclass=_RemoteTraderKind):
+    """Not a class of its own any more: a name for "a trader whose backend is a simulator process".
+
+    `XtQuantTrader("tcp://…", session)` is a plain `hub.sim.XtQuantTrader` (its
+    `_make_backend` picks `RemoteExchange`); `isinstance(t, RemoteXtQuantTrader)` is true
+    exactly for such traders, so old checks keep their meaning. Build one with `XtQuantTrader`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("build a remote trader with hub.sim.XtQuantTrader('tcp://host:port', session)")
 
 
 _CB_STOP = object()
 
 
 class RemoteSimXtData(_Link):
-    """`SimXtData("tcp://host:port")`: xtdata-shaped quotes from a `hub sim` process.
+    """`open_xtdata("tcp://host:port")`: xtdata-shaped quotes from a `hub sim` process.
 
     Same calls as `SimXtData` (`subscribe_quote`, `subscribe_whole_quote`, `unsubscribe_quote`,
     `get_full_tick`, `active_subscriptions`); ticks arrive pushed over the connection

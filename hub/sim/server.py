@@ -1,6 +1,6 @@
 """Serve one simulated terminal over ZeroMQ, so the broker can run as its own process.
 
-One thread owns a ROUTER socket. Each client (a `RemoteXtQuantTrader`, DEALER)
+One thread owns a ROUTER socket. Each client (a trader's `RemoteExchange`, DEALER)
 sends msgpack requests `{id, method, params}` and gets `{id, ok, result}` or
 `{id, ok: false, error}`; pushes travel on the same connection as
 `{event, data}` so they keep the broker order relative to replies, and a
@@ -8,7 +8,7 @@ sends msgpack requests `{id, method, params}` and gets `{id, ok, result}` or
 simulator. Quotes (`RemoteSimXtData`, `QUOTE_METHODS`): a client subscribes under
 its own key and gets `{event: "ticks", data: {key, ticks}}` pushes shaped as
 xtdata's callbacks; its subscriptions end with its session (timeout or server
-stop). No pickle: msgpack only, and only the methods in `METHODS` and
+stop). No pickle: msgpack only (`hub.sim.wire`), and only the methods in `METHODS` and
 `QUOTE_METHODS`.
 """
 
@@ -20,10 +20,10 @@ import threading
 import time
 from typing import Any
 
-import msgpack
 import zmq
 
 from hub.sim.exchange import SimExchange
+from hub.sim.wire import ATTACHED_ONLY, METHODS, QUOTE_METHODS, pack, unpack  # noqa: F401 (names of this wire)
 from hub.sim.xtdata import SimXtData
 
 log = logging.getLogger(__name__)
@@ -32,41 +32,19 @@ HEARTBEAT = 0.3  # seconds between server heartbeats
 CLIENT_TIMEOUT = 10.0  # a silent client's sessions are dropped after this
 MAX_MESSAGE = 1 << 20
 
-# method -> does it take the caller's session as first argument
-METHODS: dict[str, bool] = {
-    "attach": True, "detach": True, "subscribe": True, "unsubscribe": True, "place_order": True,
-    "cancel": True, "asset": False, "order": False, "order_list": False, "trade_list": False,
-    "position_list": False, "position": False, "account_infos": False, "account_statuses": False,
-    "ping": False,
-}
-#: methods only a session attached to THIS server process may call (as on a real terminal, where
-#: trading needs a connected session): a request queued for a simulator that died and reaching
-#: its restarted successor on a new connection is refused, never run behind its sender's back
-ATTACHED_ONLY = frozenset({"subscribe", "unsubscribe", "place_order", "cancel"})
-#: quote methods, served by the server's own SimXtData (see `SimServer._q_*`)
-QUOTE_METHODS = ("quote_subscribe", "quote_unsubscribe", "full_tick", "quote_active", "market_data")
-
-
-def pack(obj: Any) -> bytes:
-    return msgpack.packb(obj, use_bin_type=True, default=str)
-
-
-def unpack(data: bytes) -> Any:
-    return msgpack.unpackb(data, raw=False)
-
 
 class _RemoteSession:
-    """The exchange's listener for one remote client: pushes go to the server's outbox."""
+    """The exchange's `TraderSink` for one remote client: pushes go to the server's outbox."""
 
     def __init__(self, server: "SimServer", identity: bytes) -> None:
         self.server, self.identity = server, identity
         self.last_seen = time.monotonic()
         self.quote_subs: dict[Any, int] = {}  # the client's key -> our SimXtData seq
 
-    def _sim_push(self, kind: str, data: dict[str, Any]) -> None:
+    def push(self, kind: str, data: dict[str, Any]) -> None:
         self.server.outbox.put((self.identity, {"event": kind, "data": data}))
 
-    def _sim_disconnected(self) -> None:
+    def disconnected(self) -> None:
         self.server.outbox.put((self.identity, {"event": "disconnected", "data": None}))
 
 

@@ -8,7 +8,8 @@ so they are safe inside callbacks (relaxed response order is accepted and has
 nothing to relax).
 
 A `path` starting with ``tcp://`` gives a trader talking to a simulator
-process started with ``hub sim`` (see `hub.sim.remote`).
+process started with ``hub sim``: the same class on another backend (`_make_backend`
+picks `hub.sim.remote.RemoteExchange`; the contract is `hub.sim.backend`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ import time
 import time as _time
 from typing import Any, Callable
 
+from hub.sim.backend import ExchangeBackend
 from hub.sim.models import to_xt
+from hub.sim.registry import get_exchange
+from hub.sim.remote import RemoteExchange
 from rpc_client.xt import CALLBACK_OF_KIND, XtQuantTraderCallback  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
@@ -40,13 +44,6 @@ def _acct(account: Any) -> tuple[Any, Any]:
 class XtQuantTrader:
     """Drop-in for `xtquant.xttrader.XtQuantTrader` against the simulated terminal at `path`."""
 
-    def __new__(cls, path: Any = "", session: int = 0, callback: Any = None):
-        if cls is XtQuantTrader and isinstance(path, str) and path.startswith("tcp://"):
-            from hub.sim.remote import RemoteXtQuantTrader
-
-            return super().__new__(RemoteXtQuantTrader)
-        return super().__new__(cls)
-
     def __init__(self, path: Any, session: int, callback: XtQuantTraderCallback | None = None) -> None:
         self.path = path
         self.session_id = session
@@ -59,13 +56,15 @@ class XtQuantTrader:
         self._seq = itertools.count(1)
         self._ex = self._make_backend(path)
 
-    def _make_backend(self, path: Any) -> Any:
-        from hub.sim.registry import get_exchange
-
+    def _make_backend(self, path: Any) -> ExchangeBackend:
+        """The one place the backend is chosen: a `hub sim` process for a tcp:// path, else the
+        in-process terminal of that folder (shared by every trader of the same path)."""
+        if isinstance(path, str) and path.startswith("tcp://"):
+            return RemoteExchange(path, self, name=f"sim-remote-{self.session_id}")
         return get_exchange(path)
 
     @property
-    def exchange(self) -> Any:
+    def exchange(self) -> ExchangeBackend:
         """The simulated exchange behind this trader (for tests and tools)."""
         return self._ex
 
@@ -117,11 +116,13 @@ class XtQuantTrader:
     def _ok(self) -> bool:
         return self.connected and not self._stopped.is_set() and self._ex.is_attached(self)
 
-    # ------------------------------------------------------------ exchange -> us
-    def _sim_push(self, kind: str, data: dict[str, Any]) -> None:
+    # ------------------------------------------------------------ exchange -> us (TraderSink)
+    def push(self, kind: str, data: dict[str, Any]) -> None:
+        """The backend's event for this session; only enqueued, the callback runs on our thread."""
         self._queue.put((kind, data))
 
-    def _sim_disconnected(self) -> None:
+    def disconnected(self) -> None:
+        """The backend dropped this session: `on_disconnected` on our thread, later calls fail."""
         self.connected = False
         self._queue.put(("disconnected", None))
 

@@ -15,6 +15,7 @@ import threading
 from typing import Any, Callable
 
 from hub.sim.registry import get_exchange
+from hub.sim.remote import RemoteSimXtData
 from rpc_client.xt import MARKETS
 
 log = logging.getLogger(__name__)
@@ -22,19 +23,20 @@ log = logging.getLogger(__name__)
 _STOP = object()
 
 
-class SimXtData:
-    """Quote subscriptions on the simulated exchange of `path`.
+def open_xtdata(path: Any = "", exchange: Any = None) -> "SimXtData | RemoteSimXtData":
+    """The xtdata-shaped quote source of `path`: the one place the quotes backend is chosen.
 
-    A `path` starting with ``tcp://`` gives a `hub.sim.remote.RemoteSimXtData`: the same
-    calls against a simulator process started with ``hub sim``.
+    A ``tcp://`` endpoint gives a `hub.sim.remote.RemoteSimXtData` (the same calls against a
+    simulator process started with ``hub sim``); a folder (or `exchange`) gives a `SimXtData`
+    on the in-process terminal. `hub.sim.SimXtData` is this function, under its old name.
     """
+    if exchange is None and isinstance(path, str) and path.startswith("tcp://"):
+        return RemoteSimXtData(path)
+    return SimXtData(path, exchange=exchange)
 
-    def __new__(cls, path: Any = "", exchange: Any = None):
-        if cls is SimXtData and isinstance(path, str) and path.startswith("tcp://"):
-            from hub.sim.remote import RemoteSimXtData
 
-            return RemoteSimXtData(path)
-        return super().__new__(cls)
+class SimXtData:
+    """Quote subscriptions on the in-process simulated exchange of `path` (see `open_xtdata`)."""
 
     def __init__(self, path: str | os.PathLike, exchange: Any = None) -> None:
         self._ex = exchange or get_exchange(path)
