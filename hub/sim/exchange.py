@@ -1,9 +1,14 @@
 """The simulated exchange + counter behind one MiniQMT "terminal" path.
 
-One instance per path holds every account, order, trade and position, the
-quotes, and the matching engine. Traders (sessions) and quote subscribers
-attach to it. All state changes happen under one lock; the events they cause
-are collected and then handed to the listeners' queues in broker order
+One instance per path holds every account, order, trade and position and the
+quotes. Traders (sessions, `hub.sim.backend.TraderSink`) and quote subscribers
+attach to it; it is the in-process `hub.sim.backend.ExchangeBackend`. Its jobs
+are the lock, the store transactions, the events and their flush, and the
+queries; the decisions live beside it: matching in `hub.sim.matching`, the
+account arithmetic in `hub.sim.ledger`, the async request queue in
+`hub.sim.requests`, the order rules in `hub.sim.rules`. The lock is taken once,
+in the public entry points; every `_` method runs under it. The events that
+state changes cause are collected and then handed to the listeners' queues in broker order
 (order accepted, then trade, order update, position, asset), so callbacks run
 on the listeners' own threads, never on the caller's.
 
@@ -17,9 +22,8 @@ still queued, so it never overtakes an earlier async request.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-from collections import Counter, deque
+from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -27,24 +31,23 @@ from typing import Any, Callable
 from xtquant import xtconstant as C
 
 from hub.sim import errors as E
-from hub.sim import rules
+from hub.sim import ledger, matching, rules
 from hub.sim.backend import TraderSink
 from hub.sim.clock import SimClock, in_trading_hours
 from hub.sim.config import SimConfig
 from hub.sim.errors import Reject, reject
 from hub.sim.fees import buy_freeze, cents, fill_fees
 from hub.sim.models import (
-    CANCEL_PENDING, FINAL_STATES, Account, Order, Position, Trade,
+    CANCEL_PENDING, FINAL_STATES, Account, CancelRequest, Order, OrderRequest, Position, Trade,
     asset_dict, order_dict, position_dict, trade_dict,
 )
 from hub.sim.quotes import CsvReplay, Quote, RandomWalk
+from hub.sim.requests import RequestWorker
 from hub.sim.store import Store
 from hub.sim.universe import Instrument, Universe
 from rpc_client.xt import MARKET_ENUM
 
 log = logging.getLogger(__name__)
-
-_STOP_WORKER = object()
 
 
 class SimExchange:
@@ -73,11 +76,8 @@ class SimExchange:
         self._tick_listeners: list[Callable[[dict[str, dict]], None]] = []
         self._quote_subs: Counter[str] = Counter()
         self._events: list[tuple[Any, str, dict[str, Any]]] = []
-        # async requests: (function, args), run by the worker thread under the lock, oldest first
-        self._requests: deque[tuple[Callable[..., Any], tuple]] = deque()
-        self._wake: queue.SimpleQueue = queue.SimpleQueue()
-        self._worker: threading.Thread | None = None
-        self._worker_lock = threading.Lock()
+        # async requests, run by the worker's thread under the lock, oldest first
+        self.requests = RequestWorker(self.lock, f"sim-exchange-{folder.name}")
 
         self._load()
         self._market = self._make_market()
@@ -175,11 +175,7 @@ class SimExchange:
             self.disconnect_all()
             self.closed = True
             self._stop.set()
-        with self._worker_lock:
-            worker = self._worker
-        self._wake.put(_STOP_WORKER)
-        if worker is not None and worker is not threading.current_thread():
-            worker.join(timeout=5)
+        self.requests.stop()
         if self._thread and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         with self.lock:
@@ -201,7 +197,7 @@ class SimExchange:
                     inst = self.universe.get(code)
                     if inst is None or vol <= 0:
                         continue
-                    ref = self.quote(code).last_close
+                    ref = self._quote(code).last_close
                     p = Position(account_id, code, int(vol), int(vol), int(vol), 0,
                                  round(vol * ref, 2), round(vol * ref, 2), int(vol))
                     self.positions[(account_id, code)] = p
@@ -212,22 +208,26 @@ class SimExchange:
     def quote(self, code: str) -> Quote:
         """The live quote of a known code, created (with its day's limits) on first use."""
         with self.lock:
-            q = self.quotes.get(code)
-            if q is not None:
-                return q
-            inst = self.universe.get(code)
-            if inst is None:
-                raise KeyError(code)
-            ref = inst.ref_price
-            last_close, last, fair = self._saved_quotes.get(code, (ref, ref, ref))
-            down, up = inst.limits(last_close, self.trading_day)
-            q = Quote(inst, last_close, down, up, last, fair=fair, time_ms=int(self.clock.timestamp() * 1000))
-            q.high = q.low = 0.0
-            q.rebuild_book(self._market_rng(code), self.config.depth_min, self.config.depth_max)
-            self.quotes[code] = q
-            if code not in self._saved_quotes:
-                self.store.save_quote(code, last_close, last, fair)
+            return self._quote(code)
+
+    def _quote(self, code: str) -> Quote:
+        """`quote` under the lock."""
+        q = self.quotes.get(code)
+        if q is not None:
             return q
+        inst = self.universe.get(code)
+        if inst is None:
+            raise KeyError(code)
+        ref = inst.ref_price
+        last_close, last, fair = self._saved_quotes.get(code, (ref, ref, ref))
+        down, up = inst.limits(last_close, self.trading_day)
+        q = Quote(inst, last_close, down, up, last, fair=fair, time_ms=int(self.clock.timestamp() * 1000))
+        q.high = q.low = 0.0
+        q.rebuild_book(self._market_rng(code), self.config.depth_min, self.config.depth_max)
+        self.quotes[code] = q
+        if code not in self._saved_quotes:
+            self.store.save_quote(code, last_close, last, fair)
+        return q
 
     def _market_rng(self, code: str):
         m = self._market
@@ -251,7 +251,7 @@ class SimExchange:
                  bid: list[tuple[float, int]] | None = None) -> None:
         """Pin a code's price and book levels ([(price, shares)], best first) for a test; matches at once."""
         with self.lock:
-            q = self.quote(code)
+            q = self._quote(code)
             if last is not None:
                 q.last = q.fair = last
             if ask is not None:
@@ -266,7 +266,7 @@ class SimExchange:
             out = {}
             for c in codes:
                 if self.universe.get(c) is not None:
-                    out[c] = self.quote(c).tick_dict()
+                    out[c] = self._quote(c).tick_dict()
             return out
 
     def add_tick_listener(self, fn: Callable[[dict[str, dict]], None]) -> None:
@@ -329,15 +329,24 @@ class SimExchange:
         return not self.config.enforce_trading_hours or in_trading_hours(self.clock.now())
 
     # ------------------------------------------------------------------ async requests
+    @property
+    def _requests(self) -> Any:
+        """The queued async requests (`hub.sim.requests.RequestWorker.pending`)."""
+        return self.requests.pending
+
+    @property
+    def _wake(self) -> Any:
+        return self.requests.wake
+
+    @_wake.setter
+    def _wake(self, value: Any) -> None:  # tests hold the worker back by replacing its wake-up queue
+        self.requests.wake = value
+
     def request(self, fn: Callable[..., Any], *args: Any) -> bool:
         """Queue one async request for the worker thread and return at once; False once shut down."""
         if self.closed:
             return False
-        self._requests.append((fn, args))
-        if self._worker is None:
-            self._start_worker()
-        self._wake.put(None)
-        return True
+        return self.requests.submit(fn, *args)
 
     def settle(self) -> None:
         """Run every queued async request now: a sync query never overtakes an earlier request.
@@ -345,48 +354,20 @@ class SimExchange:
         One session's requests reach a real broker over one connection in order, so a query
         sent after `order_stock_async` sees that order. Sync orders and cancels already do this.
         """
-        if self._requests:
-            with self.lock:
-                self._run_requests()
-
-    def _start_worker(self) -> None:
-        with self._worker_lock:
-            if self._worker is None and not self.closed:
-                self._worker = threading.Thread(target=self._work, name=f"sim-exchange-{self.folder.name}",
-                                                daemon=True)
-                self._worker.start()
-
-    def _work(self) -> None:
-        while True:
-            if self._wake.get() is _STOP_WORKER:
-                return
-            if self._requests:
-                with self.lock:
-                    self._run_requests()
-
-    def _run_requests(self) -> None:
-        """Under the lock: run every queued async request, oldest first."""
-        while self._requests:
-            try:
-                fn, args = self._requests.popleft()
-            except IndexError:
-                return
-            try:
-                fn(*args)
-            except Exception:  # noqa: BLE001 - one bad request must not end the worker
-                log.exception("sim async request failed")
+        self.requests.settle()
 
     def place_order_async(self, session: TraderSink, account_id: Any, account_type: Any, stock_code: Any,
                           order_type: Any, order_volume: Any, price_type: Any, price: Any, strategy_name: Any,
                           order_remark: Any, seq: int) -> bool:
         """Queue an order request: `session` gets its `order_response` (then the order's pushes) later."""
-        return self.request(self._place_order, session, account_id, account_type, stock_code, order_type,
-                            order_volume, price_type, price, strategy_name, order_remark, seq)
+        req = OrderRequest(session, account_id, account_type, stock_code, order_type, order_volume, price_type,
+                           price, strategy_name, order_remark, seq)
+        return self.request(self._place, req)
 
     def cancel_async(self, session: TraderSink, account_id: Any, order_id: Any = None, market: Any = None,
                      sysid: Any = None, seq: int | None = None) -> bool:
         """Queue a cancel request: `session` gets its `cancel_response` (then the pushes) later."""
-        return self.request(self._cancel, session, account_id, order_id, market, sysid, seq)
+        return self.request(self._cancel, CancelRequest(session, account_id, order_id, market, sysid, seq))
 
     # ------------------------------------------------------------------ orders
     def place_order(self, session: TraderSink | None, account_id: Any, account_type: Any, stock_code: Any,
@@ -399,59 +380,43 @@ class SimExchange:
         an ORDER_JUNK order push and an `order_error` push to `session`.
         Async requests queued before this call run first.
         """
+        req = OrderRequest(session, account_id, account_type, stock_code, order_type, order_volume, price_type,
+                           price, strategy_name, order_remark, seq)
         with self.lock:
-            self._run_requests()
-            return self._place_order(session, account_id, account_type, stock_code, order_type, order_volume,
-                                     price_type, price, strategy_name, order_remark, seq)
+            self.requests.run_pending()
+            return self._place(req)
 
-    def _place_order(self, *args: Any) -> int:
-        return self._committed(self._place_order_tx, *args)
+    def _place(self, req: OrderRequest) -> int:
+        """Under the lock: one order request in one store commit; its pushes go out only after it."""
+        if self.closed:
+            return -1
+        with self.store.transaction():  # one commit for every write the request causes
+            rc = self._place_tx(req.plain())
+        self._flush()  # pushes only once their state is committed
+        return rc
 
-    def _committed(self, fn: Callable[..., int], *args: Any) -> int:
-        """Run one request under the lock in one store commit; its pushes go out only after it."""
-        with self.lock:
-            if self.closed:
-                return -1
-            with self.store.transaction():  # one commit for every write the request causes
-                rc = fn(*args)
-            self._flush()  # pushes only once their state is committed
-            return rc
+    def _place_tx(self, req: OrderRequest) -> int:
+        order_id = self._next_order_id
+        self._next_order_id += 1
+        self.store.set_meta("next_order_id", self._next_order_id)
+        now = int(self.clock.timestamp())
+        try:
+            order, error = self._validate(order_id, req, now), None
+        except Reject as r:
+            order, error = None, r
+        if req.seq is not None and req.session is not None:
+            self._events.append((req.session, "order_response", {
+                "account_id": req.account_id, "order_id": order_id, "strategy_name": req.strategy_name,
+                "order_remark": req.order_remark, "error_msg": error.msg if error else "", "seq": req.seq}))
+        if error is not None:
+            self._reject(order_id, req, now, error)
+        else:
+            self._accept(order)
+        return order_id
 
-    def _place_order_tx(self, session: TraderSink | None, account_id: Any, account_type: Any, stock_code: Any,
-                        order_type: Any, order_volume: Any, price_type: Any, price: Any, strategy_name: Any = "",
-                        order_remark: Any = "", seq: int | None = None) -> int:
-        with self.lock:
-            if self.closed:
-                return -1
-            order_id = self._next_order_id
-            self._next_order_id += 1
-            self.store.set_meta("next_order_id", self._next_order_id)
-            account_id = account_id if isinstance(account_id, str) else str(account_id)
-            sname = strategy_name if isinstance(strategy_name, str) else str(strategy_name)
-            remark = (order_remark if isinstance(order_remark, str) else str(order_remark))[:24]
-            code = stock_code if isinstance(stock_code, str) else str(stock_code)
-            now = int(self.clock.timestamp())
-            try:
-                order = self._validate(order_id, account_id, account_type, code, order_type, order_volume,
-                                       price_type, price, sname, remark, now)
-                error = None
-            except Reject as r:
-                order, error = None, r
-            if seq is not None and session is not None:
-                self._events.append((session, "order_response", {
-                    "account_id": account_id, "order_id": order_id, "strategy_name": sname,
-                    "order_remark": remark, "error_msg": error.msg if error else "", "seq": seq}))
-            if error is not None:
-                self._reject(session, order_id, account_id, code, order_type, order_volume, price_type,
-                             price, sname, remark, now, error)
-            else:
-                self._accept(order)
-            self._flush()
-            return order_id
-
-    def _validate(self, order_id: int, account_id: str, account_type: Any, code: str, order_type: Any,
-                  volume: Any, price_type: Any, price: Any, sname: str, remark: str, now: int) -> Order:
-        if account_type != C.SECURITY_ACCOUNT or not self.has_account(account_id):
+    def _validate(self, order_id: int, req: OrderRequest, now: int) -> Order:
+        account_id, code, order_type = req.account_id, req.stock_code, req.order_type
+        if req.account_type != C.SECURITY_ACCOUNT or not self.has_account(account_id):
             raise reject(E.WRONG_ACCOUNT, code, "账号未登录",
                          f"account {account_id!r} is not a subscribed stock account (StockAccount + subscribe)")
         inst = self.instrument(code)
@@ -463,18 +428,19 @@ class SimExchange:
         if order_type not in (C.STOCK_BUY, C.STOCK_SELL) or isinstance(order_type, bool):
             raise reject(E.BAD_ARGUMENT, code, "委托类型错误",
                          f"order_type must be STOCK_BUY (23) or STOCK_SELL (24), got {order_type!r}")
-        vol = rules.whole_volume(volume, code)
-        pt = rules.check_price_type(inst, price_type)
-        q = self.quote(code)
+        vol = rules.whole_volume(req.order_volume, code)
+        pt = rules.check_price_type(inst, req.price_type)
+        q = self._quote(code)
         if pt == C.FIX_PRICE:
-            px = rules.check_limit_price(inst, price, q.limit_down, q.limit_up)
+            px = rules.check_limit_price(inst, req.price, q.limit_down, q.limit_up)
         else:  # the price of any other type is ignored, whatever it is (scripts pass 0 or -1), as on MiniQMT
             px = q.last if pt == C.LATEST_PRICE else 0.0
         if not self._trading_now():
             raise reject(E.CLOSED, code, "非交易时间",
                          f"outside trading hours 09:30-11:30, 13:00-15:00 (now {self.clock.now():%Y-%m-%d %H:%M:%S})")
-        order = Order(order_id, account_id, code, int(order_type), vol, pt, float(px), strategy_name=sname,
-                      order_remark=remark, order_time=now, trading_day=self.trading_day.strftime("%Y%m%d"))
+        order = Order(order_id, account_id, code, int(order_type), vol, pt, float(px),
+                      strategy_name=req.strategy_name, order_remark=req.order_remark, order_time=now,
+                      trading_day=self.trading_day.strftime("%Y%m%d"))
         if pt in rules.LIMIT_TYPES:
             order.limit_price = px
         acc = self.accounts[account_id]
@@ -491,36 +457,33 @@ class SimExchange:
             rules.check_sell_volume(inst, vol, pos.can_use_volume if pos else 0)
         return order
 
-    def _reject(self, session: TraderSink | None, order_id: int, account_id: str, code: str, order_type: Any,
-                volume: Any, price_type: Any, price: Any, sname: str, remark: str, now: int, r: Reject) -> None:
-        if self.has_account(account_id):
-            o = Order(order_id, account_id, code,
+    def _reject(self, order_id: int, req: OrderRequest, now: int, r: Reject) -> None:
+        volume, price, order_type, price_type = req.order_volume, req.price, req.order_type, req.price_type
+        if self.has_account(req.account_id):
+            o = Order(order_id, req.account_id, req.stock_code,
                       order_type if isinstance(order_type, int) else 0,
                       int(volume) if rules.is_number(volume) and abs(volume) < 2**62 and volume == volume else 0,
                       price_type if isinstance(price_type, int) else 0,
                       float(price) if rules.is_number(price) else 0.0,
-                      order_time=now, order_status=C.ORDER_JUNK, status_msg=r.msg, strategy_name=sname,
-                      order_remark=remark, trading_day=self.trading_day.strftime("%Y%m%d"),
-                      history=[C.ORDER_JUNK])
+                      order_time=now, order_status=C.ORDER_JUNK, status_msg=r.msg,
+                      strategy_name=req.strategy_name, order_remark=req.order_remark,
+                      trading_day=self.trading_day.strftime("%Y%m%d"), history=[C.ORDER_JUNK])
             self.orders[order_id] = o
             self.store.save_order(o)
-            self._events.append((account_id, "order", order_dict(o, self._name(code))))
-        if session is not None:
-            self._events.append((session, "order_error", {
-                "account_id": account_id, "order_id": order_id, "error_id": r.code, "error_msg": r.msg,
-                "strategy_name": sname, "order_remark": remark}))
+            self._events.append((req.account_id, "order", order_dict(o, self._name(req.stock_code))))
+        if req.session is not None:
+            self._events.append((req.session, "order_error", {
+                "account_id": req.account_id, "order_id": order_id, "error_id": r.code, "error_msg": r.msg,
+                "strategy_name": req.strategy_name, "order_remark": req.order_remark}))
 
     def _accept(self, o: Order) -> None:
         acc = self.accounts[o.account_id]
         o.order_sysid = str(100_000_000 + o.order_id)
-        if o.is_buy:
-            acc.cash = cents(acc.cash - o.frozen_cash)
-            acc.frozen_cash = cents(acc.frozen_cash + o.frozen_cash)
+        pos = None if o.is_buy else self.positions[(o.account_id, o.stock_code)]
+        ledger.freeze(o, acc, pos)
+        if pos is None:
             self.store.save_account(acc)
         else:
-            pos = self.positions[(o.account_id, o.stock_code)]
-            pos.can_use_volume -= o.order_volume
-            pos.frozen_volume += o.order_volume
             self.store.save_position(pos)
         self.orders[o.order_id] = o
         self._set_status(o, C.ORDER_REPORTED)
@@ -531,90 +494,34 @@ class SimExchange:
         self._enter_book(o)
 
     def _enter_book(self, o: Order) -> None:
-        """Run the price type's semantics against the current book."""
-        q = self.quote(o.stock_code)
-        pt = o.price_type
-        opposite = q.ask if o.is_buy else q.bid
-        own = q.bid if o.is_buy else q.ask
-        if pt in rules.LIMIT_TYPES:
-            self._match(o, q)
-            return
-        if pt == C.MARKET_PEER_PRICE_FIRST or pt == C.MARKET_MINE_PRICE_FIRST:
-            side = opposite if pt == C.MARKET_PEER_PRICE_FIRST else own
-            if not side:
-                self._finish_cancel(o, "no best price on that side: order cancelled (无对手方/本方价格)")
-                return
-            o.limit_price = side[0][0]
-            self._match(o, q)
-            return
-        if pt == C.MARKET_SZ_FULL_OR_CANCEL:
-            avail = sum(int(v * self.config.fill_ratio) for _, v in opposite[:5])
-            if avail < o.order_volume:
-                self._finish_cancel(o, f"full-or-cancel: only {avail} of {o.order_volume} shares available")
-                return
-        self._match(o, q)
-        if o.remaining and o.order_status not in FINAL_STATES:
-            if pt == C.MARKET_SH_CONVERT_5_LIMIT and o.traded_volume:
-                o.limit_price = self.trades[-1].traded_price
-                return
-            self._finish_cancel(o, "market order: unfilled rest cancelled (剩余撤销)")
+        """Run the price type's semantics against the current book (`matching.enter_book`), then book it."""
+        q = self._quote(o.stock_code)
+        entry = matching.enter_book(o, q, self.config.fill_ratio)
+        if entry.limit is not None:
+            o.limit_price = entry.limit
+        for f in entry.fills:
+            self._fill(o, q, f.price, f.qty)
+        if entry.rest_at is not None:
+            o.limit_price = entry.rest_at
+        elif entry.cancel is not None and o.order_status not in FINAL_STATES:
+            self._finish_cancel(o, entry.cancel)
 
     def _match_resting(self) -> None:
         for o in list(self.orders.values()):
             if o.is_open and o.limit_price is not None:
-                self._match(o, self.quote(o.stock_code))
-
-    def _match(self, o: Order, q: Quote) -> None:
-        levels = q.ask if o.is_buy else q.bid
-        for lvl in levels:
-            if o.remaining <= 0:
-                break
-            price, shown = lvl[0], int(lvl[1])
-            if o.limit_price is not None:
-                if o.is_buy and price > o.limit_price + 1e-9:
-                    break
-                if not o.is_buy and price < o.limit_price - 1e-9:
-                    break
-            avail = int(shown * self.config.fill_ratio)
-            qty = min(o.remaining, avail)
-            if qty < o.remaining:
-                qty -= qty % 100
-            if qty <= 0:
-                continue
-            lvl[1] = shown - qty
-            self._fill(o, q, price, qty)
-        q.ask = [lvl for lvl in q.ask if lvl[1] > 0]
-        q.bid = [lvl for lvl in q.bid if lvl[1] > 0]
+                q = self._quote(o.stock_code)
+                for f in matching.match_order(o, q, self.config.fill_ratio):
+                    self._fill(o, q, f.price, f.qty)
 
     def _fill(self, o: Order, q: Quote, price: float, qty: int) -> None:
+        """Book one fill (`ledger.apply_fill`), write it and queue its pushes (trade, order, position, asset)."""
         acc = self.accounts[o.account_id]
         key = (o.account_id, o.stock_code)
         pos = self.positions.get(key) or Position(o.account_id, o.stock_code)
         self.positions[key] = pos
-        amount = cents(price * qty)
-        fees = fill_fees(self.config, not o.is_buy, amount, o.traded_amount, stamp_duty=q.inst.kind == "stock")
-        o.traded_volume += qty
-        o.traded_amount = cents(o.traded_amount + amount)
-        o.fees_paid = cents(o.fees_paid + fees.total)
-        if o.is_buy:
-            cost = cents(amount + fees.total)
-            from_frozen = min(cost, o.frozen_cash)
-            o.frozen_cash = cents(o.frozen_cash - from_frozen)
-            acc.frozen_cash = cents(acc.frozen_cash - from_frozen)
-            acc.cash = cents(acc.cash - (cost - from_frozen))
-            pos.volume += qty
-            if q.inst.t_plus_zero:  # convertible bonds: sellable the day they are bought
-                pos.can_use_volume += qty
-            pos.cost = cents(pos.cost + cost)
-            pos.open_amount = cents(pos.open_amount + amount)
-            pos.open_volume += qty
-        else:
-            proceeds = cents(amount - fees.total)
-            acc.cash = cents(acc.cash + proceeds)
-            acc.unwithdrawable = cents(acc.unwithdrawable + proceeds)
-            pos.cost = cents(pos.cost * (pos.volume - qty) / pos.volume) if pos.volume else 0.0
-            pos.volume -= qty
-            pos.frozen_volume -= qty
+        fees = fill_fees(self.config, not o.is_buy, cents(price * qty), o.traded_amount,
+                         stamp_duty=q.inst.kind == "stock")
+        amount = ledger.apply_fill(o, acc, pos, price, qty, fees.total, t_plus_zero=q.inst.t_plus_zero)
         q.record_trade(price, qty)
         t = Trade(str(self._next_trade_id), o.account_id, o.stock_code, o.order_type,
                   int(self.clock.timestamp()), price, qty, amount, o.order_id, o.order_sysid,
@@ -636,16 +543,12 @@ class SimExchange:
         self._push_asset(o.account_id)
 
     def _release(self, o: Order, acc: Account) -> None:
-        """Give back what an order still has frozen (buy cash or sell shares)."""
-        if o.is_buy:
-            acc.cash = cents(acc.cash + o.frozen_cash)
-            acc.frozen_cash = cents(acc.frozen_cash - o.frozen_cash)
-            o.frozen_cash = 0.0
+        """Give back what an order still has frozen (buy cash or sell shares), and write it."""
+        pos = None if o.is_buy else self.positions[(o.account_id, o.stock_code)]
+        ledger.release(o, acc, pos)
+        if pos is None:
             self.store.save_account(acc)
         else:
-            pos = self.positions[(o.account_id, o.stock_code)]
-            pos.frozen_volume -= o.remaining
-            pos.can_use_volume += o.remaining
             self.store.save_position(pos)
 
     def _set_status(self, o: Order, status: int, msg: str | None = None) -> None:
@@ -676,54 +579,60 @@ class SimExchange:
         gives `session` an `on_cancel_error` push. Async requests queued before
         this call run first.
         """
+        req = CancelRequest(session, account_id, order_id, market, sysid, seq)
         with self.lock:
-            self._run_requests()
-            return self._cancel(session, account_id, order_id, market, sysid, seq)
+            self.requests.run_pending()
+            return self._cancel(req)
 
-    def _cancel(self, *args: Any) -> int:
-        return self._committed(self._cancel_tx, *args)
+    def _cancel(self, req: CancelRequest) -> int:
+        """Under the lock: one cancel request in one store commit; its pushes go out only after it."""
+        if self.closed:
+            return -1
+        with self.store.transaction():
+            rc = self._cancel_tx(req)
+        self._flush()
+        return rc
 
-    def _cancel_tx(self, session: TraderSink | None, account_id: Any, order_id: Any = None, market: Any = None,
-                   sysid: Any = None, seq: int | None = None) -> int:
-        with self.lock:
-            if self.closed:
-                return -1
-            o = None
-            if sysid is not None:
-                mkt = market if isinstance(market, int) else C.MARKET_STR_TO_ENUM_MAPPING.get(market, -1)
-                o = next((x for x in self.orders.values() if x.order_sysid == str(sysid) and x.account_id == account_id
-                          and MARKET_ENUM.get(x.stock_code[-2:]) == mkt), None)
-            elif isinstance(order_id, int) and not isinstance(order_id, bool):
-                o = self.orders.get(order_id)
-                if o is not None and o.account_id != account_id:
-                    o = None
-            if o is None:
-                err = (E.CANCEL_UNKNOWN, f"撤单失败 no such order: order_id={order_id!r} sysid={sysid!r} "
-                                          f"for account {account_id!r}")
-            elif o.order_status in FINAL_STATES:
-                err = (E.CANCEL_FINAL, f"[{o.stock_code}] 撤单失败 order {o.order_id} is already final "
-                                        f"(status {o.order_status}); nothing to cancel")
-            elif o.order_status in CANCEL_PENDING:
-                err = (E.CANCEL_PENDING, f"[{o.stock_code}] 撤单失败 order {o.order_id} already has a cancel pending")
-            else:
-                err = None
-            oid = o.order_id if o else (order_id if isinstance(order_id, int) else -1)
-            osys = o.order_sysid if o else (str(sysid) if sysid is not None else "")
-            result = -1 if err else 0
-            if seq is not None and session is not None:
-                self._events.append((session, "cancel_response", {
-                    "account_id": account_id, "cancel_result": result, "order_id": oid, "order_sysid": osys,
-                    "seq": seq, "error_msg": err[1] if err else ""}))
-            if err is not None:
-                if session is not None:
-                    mkt_enum = MARKET_ENUM.get(o.stock_code[-2:], -1) if o else (market if isinstance(market, int) else -1)
-                    self._events.append((session, "cancel_error", {
-                        "account_id": account_id, "order_id": oid, "market": mkt_enum,
-                        "order_sysid": osys, "error_id": err[0], "error_msg": err[1]}))
-            else:
-                self._finish_cancel(o, "cancelled by request (已撤)", pending=True)
-            self._flush()
-            return result
+    def _find_order(self, req: CancelRequest) -> Order | None:
+        account_id, order_id, market, sysid = req.account_id, req.order_id, req.market, req.sysid
+        if sysid is not None:
+            mkt = market if isinstance(market, int) else C.MARKET_STR_TO_ENUM_MAPPING.get(market, -1)
+            return next((x for x in self.orders.values() if x.order_sysid == str(sysid) and x.account_id == account_id
+                         and MARKET_ENUM.get(x.stock_code[-2:]) == mkt), None)
+        if isinstance(order_id, int) and not isinstance(order_id, bool):
+            o = self.orders.get(order_id)
+            return o if o is not None and o.account_id == account_id else None
+        return None
+
+    def _cancel_tx(self, req: CancelRequest) -> int:
+        session, account_id, order_id, market, sysid = req.session, req.account_id, req.order_id, req.market, req.sysid
+        o = self._find_order(req)
+        if o is None:
+            err = (E.CANCEL_UNKNOWN, f"撤单失败 no such order: order_id={order_id!r} sysid={sysid!r} "
+                                      f"for account {account_id!r}")
+        elif o.order_status in FINAL_STATES:
+            err = (E.CANCEL_FINAL, f"[{o.stock_code}] 撤单失败 order {o.order_id} is already final "
+                                    f"(status {o.order_status}); nothing to cancel")
+        elif o.order_status in CANCEL_PENDING:
+            err = (E.CANCEL_PENDING, f"[{o.stock_code}] 撤单失败 order {o.order_id} already has a cancel pending")
+        else:
+            err = None
+        oid = o.order_id if o else (order_id if isinstance(order_id, int) else -1)
+        osys = o.order_sysid if o else (str(sysid) if sysid is not None else "")
+        result = -1 if err else 0
+        if req.seq is not None and session is not None:
+            self._events.append((session, "cancel_response", {
+                "account_id": account_id, "cancel_result": result, "order_id": oid, "order_sysid": osys,
+                "seq": req.seq, "error_msg": err[1] if err else ""}))
+        if err is not None:
+            if session is not None:
+                mkt_enum = MARKET_ENUM.get(o.stock_code[-2:], -1) if o else (market if isinstance(market, int) else -1)
+                self._events.append((session, "cancel_error", {
+                    "account_id": account_id, "order_id": oid, "market": mkt_enum,
+                    "order_sysid": osys, "error_id": err[0], "error_msg": err[1]}))
+        else:
+            self._finish_cancel(o, "cancelled by request (已撤)", pending=True)
+        return result
 
     # ------------------------------------------------------------------ queries
     def _name(self, code: str) -> str:
@@ -731,7 +640,7 @@ class SimExchange:
         return inst.name if inst else ""
 
     def _market_value(self, account_id: str) -> float:
-        return sum(p.volume * self.quote(p.stock_code).last for (a, _), p in self.positions.items()
+        return sum(p.volume * self._quote(p.stock_code).last for (a, _), p in self.positions.items()
                    if a == account_id and p.volume)
 
     def asset(self, account_id: str) -> dict | None:
@@ -763,13 +672,13 @@ class SimExchange:
         with self.lock:
             if account_id not in self.accounts:
                 return None
-            return [position_dict(p, self._name(c), self.quote(c).last)
+            return [position_dict(p, self._name(c), self._quote(c).last)
                     for (a, c), p in self.positions.items() if a == account_id]
 
     def position(self, account_id: str, code: str) -> dict | None:
         with self.lock:
             p = self.positions.get((account_id, code))
-            return position_dict(p, self._name(code), self.quote(code).last) if p else None
+            return position_dict(p, self._name(code), self._quote(code).last) if p else None
 
     def account_infos(self) -> list[dict]:
         with self.lock:
@@ -786,7 +695,7 @@ class SimExchange:
     def _push_position(self, account_id: str, code: str) -> None:
         p = self.positions.get((account_id, code))
         if p is not None:
-            self._events.append((account_id, "position", position_dict(p, self._name(code), self.quote(code).last)))
+            self._events.append((account_id, "position", position_dict(p, self._name(code), self._quote(code).last)))
 
     def _push_asset(self, account_id: str) -> None:
         a = self.accounts[account_id]
@@ -832,17 +741,9 @@ class SimExchange:
             self._flush()
             nxt = self._next_trading_day(self.trading_day)
             with self.store.transaction():
-                for key, p in list(self.positions.items()):
-                    if p.volume == 0:
-                        del self.positions[key]
-                        continue
-                    p.yesterday_volume = p.can_use_volume = p.volume
-                    p.frozen_volume = 0
+                for p in ledger.settle_day(self.positions, self.accounts.values()):
                     self.store.save_position(p)
                 for a in self.accounts.values():
-                    a.cash = cents(a.cash + a.frozen_cash)
-                    a.frozen_cash = 0.0
-                    a.unwithdrawable = 0.0
                     self.store.save_account(a)
                 self.orders.clear()
                 self.trades.clear()
@@ -857,5 +758,5 @@ class SimExchange:
                     self.store.save_quote(c, q.last, q.last, q.fair)
             self._market = self._make_market()
             for c in old:
-                self.quote(c)
+                self._quote(c)
             return nxt

@@ -8,7 +8,7 @@ dict can be pushed to an in-process trader or over msgpack to a remote one);
 from __future__ import annotations
 
 import inspect
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from xtquant import xtconstant as C
@@ -97,6 +97,43 @@ class Trade:
     order_remark: str
     commission: float  # all fees of this fill (commission + stamp duty + transfer fee)
     trading_day: str = ""
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """One order request as the trader sent it (values unchecked: the exchange validates them)."""
+
+    session: Any  # the TraderSink that gets the order_response / order_error pushes, or None
+    account_id: Any
+    account_type: Any
+    stock_code: Any
+    order_type: Any
+    order_volume: Any
+    price_type: Any
+    price: Any
+    strategy_name: Any = ""
+    order_remark: Any = ""
+    seq: int | None = None  # an async request's seq: its order_response carries it
+
+    def plain(self) -> "OrderRequest":
+        """Account, code and names as str (the remark cut to 24 characters, as MiniQMT keeps it)."""
+        def text(v: Any) -> str:
+            return v if isinstance(v, str) else str(v)
+
+        return replace(self, account_id=text(self.account_id), stock_code=text(self.stock_code),
+                       strategy_name=text(self.strategy_name), order_remark=text(self.order_remark)[:24])
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    """One cancel request: by `order_id`, or by `market` + `sysid` (the exchange's order number)."""
+
+    session: Any
+    account_id: Any
+    order_id: Any = None
+    market: Any = None
+    sysid: Any = None
+    seq: int | None = None
 
 
 def _offset(order_type: int) -> int:
