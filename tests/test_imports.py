@@ -25,16 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("hub", "rpc_client")
 
 #: Cycles known to exist when this test was written, each with who removes it. An entry that
-#: no longer occurs fails the test too, so the list only shrinks.
-ALLOWED_CYCLES: list[frozenset[str]] = [
-    # The simulator's constructor tricks (review P4): XtQuantTrader.__new__ and SimXtData.__new__
-    # lazily import hub.sim.remote (trader.py, xtdata.py), remote.py imports server (pack/unpack)
-    # and trader (to subclass it), server.py imports xtdata. Removed by issue 10 part 4 (the
-    # simulator split: hub/sim/backend.py, hub/sim/wire.py, the backend chosen in
-    # XtQuantTrader._make_backend); owner: whoever takes the simulator split (this session's
-    # hub/sim/remote.py and server.py owner is the broker helper). Reported by the core helper.
-    frozenset({"hub.sim.remote", "hub.sim.server", "hub.sim.trader", "hub.sim.xtdata"}),
-]
+#: no longer occurs fails the test too, so the list only shrinks. (Empty: none left.)
+ALLOWED_CYCLES: list[frozenset[str]] = []  # the hub.sim cycle went with issue 10 part 4
 
 
 def _modules() -> dict[str, Path]:
