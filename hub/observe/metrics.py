@@ -55,9 +55,11 @@ class HubCollector:
     """A prometheus-client collector over `snapshot() -> (status, clients, status_at)`."""
 
     def __init__(self, snapshot: Callable[[], tuple[dict[str, Any], list[dict[str, Any]], float]],
-                 extra: Callable[[], Mapping[str, Any]] | None = None):
+                 extra: Callable[[], Mapping[str, Any]] | None = None,
+                 sleeves: Callable[[], list[dict[str, Any]]] | None = None):
         self._snapshot = snapshot
         self._extra = extra
+        self._sleeves = sleeves
 
     def collect(self) -> Iterable[Any]:
         status, clients, status_at = self._snapshot()
@@ -106,11 +108,50 @@ class HubCollector:
                     g.add_metric([str(row.get("strategy") or row.get("name") or ""), str(row.get("role") or "")],
                                  float(row.get(key) or 0))
             yield g
+        yield from _risk_metrics(status.get("risk") or {})
+        if self._sleeves is not None:
+            yield from _sleeve_metrics(self._sleeves())
         extra = self._extra() if self._extra is not None else {}
         for name, (value, doc) in sorted(extra.items()):
             g = GaugeMetricFamily(name, doc)
             g.add_metric([], float(value))
             yield g
+
+
+def _risk_metrics(risk: Mapping[str, Any]) -> Iterable[Any]:
+    """The account-wide rate guard's use and the refusals per check (the hub's `status` risk part)."""
+    rate = risk.get("rate") or {}
+    for key, name, doc in (("per_second", "qmt_hub_risk_actions_per_second", "Orders+cancels in the last second."),
+                           ("peak_per_second", "qmt_hub_risk_actions_peak_per_second", "Peak orders+cancels/s today."),
+                           ("per_day", "qmt_hub_risk_actions_today", "Orders+cancels today."),
+                           ("limit_per_second", "qmt_hub_risk_actions_limit_per_second", "The account guard, /s."),
+                           ("limit_per_day", "qmt_hub_risk_actions_limit_per_day", "The account guard, per day.")):
+        if isinstance(rate.get(key), (int, float)):
+            g = GaugeMetricFamily(name, doc)
+            g.add_metric([], float(rate[key]))
+            yield g
+    refusals = risk.get("refusals") or {}
+    if refusals:
+        c = CounterMetricFamily("qmt_hub_risk_refusals_total", "Orders refused by the risk checks, by check.",
+                                labels=["check"])
+        for check, n in sorted(refusals.items()):
+            c.add_metric([str(check)], float(n))
+        yield c
+
+
+def _sleeve_metrics(rows: list[dict[str, Any]]) -> Iterable[Any]:
+    """Per-strategy money from the sleeves: cash, market value, realized and floating P&L, fees."""
+    fields = (("cash", "qmt_hub_strategy_cash", "Cash of the strategy's sleeve."),
+              ("market_value", "qmt_hub_strategy_market_value", "Market value of the sleeve's positions."),
+              ("realized_pnl", "qmt_hub_strategy_realized_pnl", "Realized P&L today, fees included."),
+              ("floating_pnl", "qmt_hub_strategy_floating_pnl", "Floating P&L of the open positions."),
+              ("fees", "qmt_hub_strategy_fees", "Fees paid today."))
+    for key, name, doc in fields:
+        g = GaugeMetricFamily(name, doc, labels=["strategy"])
+        for row in rows:
+            if isinstance(row.get(key), (int, float)):
+                g.add_metric([str(row.get("strategy"))], float(row[key]))
+        yield g
 
 
 def health(snapshot: Callable[[], tuple[dict[str, Any], list[dict[str, Any]], float]], max_age: float,

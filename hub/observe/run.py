@@ -75,7 +75,7 @@ def start_observers(rpc: str, pub: str, alerts: AlertsConfig, metrics: MetricsCo
     if metrics.enabled:
         extra = (lambda: {"qmt_hub_alerts_failed": (sender.counters()["failed"], "Alerts that could not be sent."),
                           "qmt_hub_alerts_sent": (sender.counters()["sent"], "Alerts sent.")}) if sender else None
-        server = MetricsServer(metrics.listen, HubCollector(watcher.snapshot, extra),
+        server = MetricsServer(metrics.listen, HubCollector(watcher.snapshot, extra, watcher.sleeve_rows),
                                lambda: health(watcher.snapshot, max_age=3 * status_every + 2))
     watcher.start()
     if server is not None:

@@ -44,6 +44,7 @@ class HubWatcher:
         self._lock = threading.Lock()
         self.status: dict[str, Any] = {}
         self.clients: list[dict[str, Any]] = []
+        self.sleeves: list[dict[str, Any]] = []
         self.status_at = 0.0  # when the last status answer arrived (wall clock of `clock`)
         self.reachable = False
         self._unreachable_since: float | None = None
@@ -151,9 +152,11 @@ class HubWatcher:
                 self._set_reachable(False, self._clock())
             return
         status = as_dict(status) if status is not None else {}
+        sleeves = self._sleeves()
         with self._lock:
             self.status = status
             self.clients = [as_dict(c) for c in clients or []]
+            self.sleeves = sleeves
             self.status_at = self._clock()
         broker = (status.get("broker") or {}).get("state")
         self.rules.hub_reachable(True, broker == "up")
@@ -207,18 +210,23 @@ class HubWatcher:
         except HubError as exc:
             log.warning("watch: the daily summary could not read the day's orders: %s", exc)
             return None
-        pnl: dict[str, float] = {}
-        try:
-            sleeves = self._link.call("sleeves")
-            for name, sleeve in (sleeves.items() if isinstance(sleeves, dict) else []):
-                if isinstance(sleeve, dict) and "pnl" in sleeve:
-                    p = sleeve["pnl"]
-                    pnl[name] = float(p.get("total", 0.0) if isinstance(p, dict) else p)
-        except HubError:
-            pass  # a hub without sleeves: no P&L column
+        pnl = {row["strategy"]: float(row.get("realized_pnl") or 0) + float(row.get("floating_pnl") or 0)
+               for row in self._sleeves() if not row.get("pool")}
         return summarize(orders, trades, pnl)
+
+    def _sleeves(self) -> list[dict[str, Any]]:
+        """Every strategy's sleeve (`sleeves`: cash, P&L, fees, limit use); [] from a hub without them."""
+        try:
+            rows = self._link.call("sleeves")
+        except HubError:
+            return []
+        return [as_dict(r) for r in rows or [] if isinstance(as_dict(r), dict) and as_dict(r).get("strategy")]
 
     def snapshot(self) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
         with self._lock:
             return dict(self.status), list(self.clients), self.status_at
+
+    def sleeve_rows(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.sleeves)
 

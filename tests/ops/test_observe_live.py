@@ -156,3 +156,28 @@ def test_a_dead_webhook_never_delays_an_order(hub_and_observers):
         assert max(acks) < 1.0, acks
         assert len(hook.posts) <= 2  # the one thread is stuck on the first message(s), nothing else waits
         assert obs.sender.counters()["submitted"] >= 10
+
+
+def test_collector_exports_the_risk_guard_and_the_sleeves():
+    """The rate guard's use, refusals per check and each sleeve's money, from the hub's status and `sleeves`."""
+    import time as _time
+
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from hub.observe.metrics import HubCollector
+
+    status = {"broker": {"state": "up"}, "counters": {"orders": 7},
+              "risk": {"rate": {"per_second": 3, "peak_per_second": 12, "per_day": 250, "peak_per_day": 250,
+                                "limit_per_second": 200, "limit_per_day": 18000},
+                       "refusals": {"sleeve_cash": 2, "self_trade": 1}}}
+    sleeves = [{"strategy": "alpha", "cash": 1000.5, "market_value": 2040.0, "realized_pnl": -5.0,
+                "floating_pnl": 12.25, "fees": 5.0}, {"strategy": "_pool", "pool": True, "cash": 5e5}]
+    registry = CollectorRegistry()
+    registry.register(HubCollector(lambda: (status, [], _time.time()), sleeves=lambda: sleeves))
+    m = _samples(generate_latest(registry).decode())
+    assert m[("qmt_hub_risk_actions_today", ())] == 250 and m[("qmt_hub_risk_actions_peak_per_second", ())] == 12
+    assert m[("qmt_hub_risk_actions_limit_per_day", ())] == 18000
+    assert m[("qmt_hub_risk_refusals_total", (("check", "sleeve_cash"),))] == 2
+    assert m[("qmt_hub_strategy_floating_pnl", (("strategy", "alpha"),))] == 12.25
+    assert m[("qmt_hub_strategy_cash", (("strategy", "_pool"),))] == 5e5
+    assert m[("qmt_hub_orders_total", ())] == 7
