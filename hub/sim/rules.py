@@ -10,31 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from xtquant import xtconstant as C
-
 from hub.sim import errors as E
 from hub.sim.errors import Reject, reject
 from hub.sim.universe import Instrument
-
-LIMIT_TYPES = frozenset({C.FIX_PRICE, C.LATEST_PRICE})
-#: exchange market-order price types valid per market (SH rules also apply to BJ)
-MARKET_TYPES: dict[str, frozenset[int]] = {
-    "SH": frozenset({C.MARKET_SH_CONVERT_5_CANCEL, C.MARKET_SH_CONVERT_5_LIMIT,
-                     C.MARKET_PEER_PRICE_FIRST, C.MARKET_MINE_PRICE_FIRST}),
-    "BJ": frozenset({C.MARKET_SH_CONVERT_5_CANCEL, C.MARKET_SH_CONVERT_5_LIMIT,
-                     C.MARKET_PEER_PRICE_FIRST, C.MARKET_MINE_PRICE_FIRST}),
-    "SZ": frozenset({C.MARKET_PEER_PRICE_FIRST, C.MARKET_MINE_PRICE_FIRST, C.MARKET_SZ_INSTBUSI_RESTCANCEL,
-                     C.MARKET_SZ_CONVERT_5_CANCEL, C.MARKET_SZ_FULL_OR_CANCEL}),
-}
-PRICE_TYPE_NAMES = {
-    C.LATEST_PRICE: "LATEST_PRICE", C.FIX_PRICE: "FIX_PRICE",
-    C.MARKET_SH_CONVERT_5_CANCEL: "MARKET_SH_CONVERT_5_CANCEL",
-    C.MARKET_SH_CONVERT_5_LIMIT: "MARKET_SH_CONVERT_5_LIMIT",
-    C.MARKET_PEER_PRICE_FIRST: "MARKET_PEER_PRICE_FIRST", C.MARKET_MINE_PRICE_FIRST: "MARKET_MINE_PRICE_FIRST",
-    C.MARKET_SZ_INSTBUSI_RESTCANCEL: "MARKET_SZ_INSTBUSI_RESTCANCEL",
-    C.MARKET_SZ_CONVERT_5_CANCEL: "MARKET_SZ_CONVERT_5_CANCEL",
-    C.MARKET_SZ_FULL_OR_CANCEL: "MARKET_SZ_FULL_OR_CANCEL",
-}
+from rpc_client.ashare import LIMIT_TYPES, MARKET_TYPES, PRICE_TYPE_NAMES  # noqa: F401 (the rules' one home)
 
 
 def is_number(x: object) -> bool:

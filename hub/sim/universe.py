@@ -16,15 +16,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
-MAIN, STAR, CHINEXT, BSE = "main", "star", "chinext", "bse"
-ETF, INDEX, BOND = "etf", "index", "bond"
-STOCK_BOARDS = (MAIN, STAR, CHINEXT, BSE)
+from rpc_client import ashare
+# the exchange's rules live in one leaf (rpc_client/ashare.py); these names stay importable from here
+from rpc_client.ashare import (  # noqa: F401
+    BOND, BSE, CHINEXT, ETF, INDEX, MAIN, STAR, ST_WIDE_FROM, STOCK_BOARDS, WIDE_ETFS, board_of, kind_of,
+)
 
-#: ST main-board limit widens from 5 % to 10 % on this date (exchange rule change)
-ST_WIDE_FROM = date(2026, 7, 6)
 
 # code -> (name, reference price in CNY); prices are rough recent levels
 BUILTIN: dict[str, tuple[str, float]] = {
@@ -73,8 +72,6 @@ BUILTIN: dict[str, tuple[str, float]] = {
     "113050.SH": ("南银转债", 120.000), "113052.SH": ("兴业转债", 110.000), "110059.SH": ("浦发转债", 105.000),
     "118000.SH": ("嘉元转债", 115.000), "127045.SZ": ("牧原转债", 120.000), "123107.SZ": ("温氏转债", 125.000),
 }
-#: an ETF that tracks a STAR or ChiNext index has their ±20 % band
-WIDE_ETFS = ("588", "159915", "159952", "159948")
 
 
 @dataclass(frozen=True)
@@ -103,16 +100,16 @@ class Instrument:
     @property
     def tick(self) -> float:
         """Smallest price step."""
-        return 0.001 if self.board in (ETF, BOND) else 0.01
+        return ashare.tick_of(self.board)
 
     @property
     def decimals(self) -> int:
-        return 3 if self.board in (ETF, BOND) else 2
+        return ashare.decimals_of(self.board)
 
     @property
     def lot(self) -> int:
         """Shares (bonds: 张) per 手, the unit of tick volumes."""
-        return 10 if self.board == BOND else 100
+        return ashare.lot_of(self.board)
 
     @property
     def t_plus_zero(self) -> bool:
@@ -122,88 +119,24 @@ class Instrument:
     @property
     def buy_min(self) -> int:
         """Smallest buy order (shares)."""
-        return {STAR: 200, BOND: 10}.get(self.board, 100)
+        return ashare.buy_min(self.board)
 
     @property
     def buy_step(self) -> int:
         """Buy volumes above the minimum move in steps of this many shares."""
-        return {STAR: 1, BSE: 1, BOND: 10}.get(self.board, 100)
+        return ashare.buy_step(self.board)
 
     @property
     def max_order_volume(self) -> int:
         """Largest limit order the exchange accepts (shares)."""
-        return {STAR: 100_000, CHINEXT: 300_000, BSE: 1_000_000, BOND: 100_000}.get(self.board, 1_000_000)
+        return ashare.max_order_volume(self.board)
 
     def limit_pct(self, day: date) -> float:
-        if self.board == BSE:
-            return 0.30
-        if self.board in (STAR, CHINEXT, BOND):
-            return 0.20
-        if self.board == ETF:
-            return 0.20 if self.code.startswith(WIDE_ETFS) else 0.10
-        if self.board == INDEX:
-            return 0.20  # no band: the walk's bound only
-        if self.st:
-            return 0.10 if day >= ST_WIDE_FROM else 0.05
-        return 0.10
+        return ashare.limit_pct(self.board, self.code, self.st, day)
 
     def limits(self, last_close: float, day: date) -> tuple[float, float]:
         """(limit_down, limit_up) rounded half-up to the tick."""
-        step = Decimal("0.001") if self.tick < 0.01 else Decimal("0.01")
-        pct = Decimal(str(self.limit_pct(day)))
-        base = Decimal(str(last_close))
-        up = (base * (1 + pct)).quantize(step, ROUND_HALF_UP)
-        down = (base * (1 - pct)).quantize(step, ROUND_HALF_UP)
-        return float(max(down, step)), float(up)
-
-
-def board_of(code: str) -> str | None:
-    """The board of an A-share stock code like '600000.SH', or None if not a stock code."""
-    if not isinstance(code, str) or len(code) != 9 or code[6] != ".":
-        return None
-    num, mkt = code[:6], code[7:]
-    if not num.isdigit():
-        return None
-    if mkt == "SH":
-        if num[:3] in ("600", "601", "603", "605"):
-            return MAIN
-        if num[:3] in ("688", "689"):
-            return STAR
-    elif mkt == "SZ":
-        if num[:3] in ("000", "001", "002", "003"):
-            return MAIN
-        if num[:3] in ("300", "301", "302"):
-            return CHINEXT
-    elif mkt == "BJ":
-        if num[:2] in ("43", "83", "87") or num[:3] == "920":
-            return BSE
-    return None
-
-
-def kind_of(code: str) -> str | None:
-    """The board of any instrument the simulator knows: a stock board (`board_of`), or 'etf',
-    'index' or 'bond'; None if the code is none of them."""
-    board = board_of(code)
-    if board is not None:
-        return board
-    if not isinstance(code, str) or len(code) != 9 or code[6] != "." or not code[:6].isdigit():
-        return None
-    num, mkt = code[:6], code[7:]
-    if mkt == "SH":
-        if num[:2] in ("51", "56", "58"):
-            return ETF
-        if num[:3] in ("110", "111", "113", "118"):
-            return BOND
-        if num[:3] == "000":
-            return INDEX
-    elif mkt == "SZ":
-        if num[:3] == "159":
-            return ETF
-        if num[:3] in ("123", "127", "128"):
-            return BOND
-        if num[:3] == "399":
-            return INDEX
-    return None
+        return ashare.limits(last_close, self.limit_pct(day), self.tick)
 
 
 def derived_price(code: str) -> float:
