@@ -18,8 +18,9 @@ import pytest
 
 from faults import admin_call, hub_call, journal_events, read_jsonl, tcp, wait_for
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(150)
 STALL = 10.0
+STALL_MAX = 25.0  # a loaded machine publishes fewer ticks a second: stall longer (inside client_dead_after), never assert less
 PUB_HWM = 10000  # the default
 
 
@@ -36,27 +37,33 @@ def test_slow_subscriber_bounded_memory_counts_missed_ticks_loses_no_event(procs
     rss_before = hub_ps.memory_info().rss
     ticks_before = hub_call(rpc, "status")["result"]["counters"]["ticks"]
 
+    sample = msgpack.packb({"seq": None, "stream": None, "sseq": None, "ts": 0.0, "hub_id": "x" * 12,
+                            "topic": "tick.600000.SH", "code": "600000.SH", "tseq": 1 << 20,
+                            "data": admin_call(rpc, data, "get_full_tick", {"codes": ["600000.SH"]})["600000.SH"]})
+    tick_size = len(sample) + 24  # + the topic frame
+    bound = PUB_HWM * tick_size + 6 * 2**20  # queue for one stalled subscriber + allocator/interpreter noise
+
     slow.pause()
     t0 = time.monotonic()
     trader = procs.strategy(rpc, pub, "trader", outs["trader"], "--orders", "60", "--interval", "0.05")
     rss_peak = rss_before
     cancelled = None
-    while time.monotonic() - t0 < STALL:
+    ticks_in_stall, next_count = 0, t0 + 1.0
+    # at least STALL seconds, and longer on a slow machine until an unbounded queue would have passed the bound
+    while time.monotonic() - t0 < STALL or (ticks_in_stall * tick_size <= bound and time.monotonic() - t0 < STALL_MAX):
         rss_peak = max(rss_peak, hub_ps.memory_info().rss)
         if cancelled is None and time.monotonic() - t0 > 3:
             # the frozen strategy's own stream moves too: an operator cancels its orders
             cancelled = admin_call(rpc, data, "cancel_all", {"strategy": "slow"})["cancelled"]
+        if time.monotonic() >= next_count:
+            ticks_in_stall = hub_call(rpc, "status")["result"]["counters"]["ticks"] - ticks_before
+            next_count = time.monotonic() + 1.0
         time.sleep(0.25)
     status = hub_call(rpc, "status")["result"]
     ticks_in_stall = status["counters"]["ticks"] - ticks_before
     slow.resume()
 
     assert len(cancelled) == 5
-    sample = msgpack.packb({"seq": None, "stream": None, "sseq": None, "ts": 0.0, "hub_id": "x" * 12,
-                            "topic": "tick.600000.SH", "code": "600000.SH", "tseq": 1 << 20,
-                            "data": admin_call(rpc, data, "get_full_tick", {"codes": ["600000.SH"]})["600000.SH"]})
-    tick_size = len(sample) + 24  # + the topic frame
-    bound = PUB_HWM * tick_size + 6 * 2**20  # queue for one stalled subscriber + allocator/interpreter noise
     growth = rss_peak - rss_before
     backlog = ticks_in_stall * tick_size  # what an unbounded queue would have held
     assert backlog > bound, "not enough ticks during the stall to show the bound"

@@ -7,6 +7,7 @@ run under ``python -m rpc_client.run``, it trades through the hub. Prints one JS
 """
 
 import json
+import time
 import sys
 
 import easytrader
@@ -39,4 +40,10 @@ else:
     show("today_trades", user.today_trades)
     open_no = [e["order_id"] for e in entrusts if e["order_status"] == 50]
     show("cancel_open", [user.cancel_entrust(no) for no in open_no])
+    # a cancel is accepted at once and confirmed by the exchange a moment later, releasing the frozen
+    # cash then: read the balance once the orders are final, as a careful user's script does
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+            e["order_status"] not in (53, 54, 56, 57) for e in user.today_entrusts if e["order_id"] in open_no):
+        time.sleep(0.1)
     show("balance", user.balance)
