@@ -145,9 +145,17 @@ class Feed:
     def _refresh_status(self, now: float) -> None:
         st = as_dict(self._call("status"))
         clients = [as_dict(c) for c in self._call("clients") or []]
+        sleeves = None
+        if st.get("risk"):  # a hub with the risk engine: the sleeves pane
+            try:
+                sleeves = [as_dict(x) for x in self._call("sleeves") or []]
+            except HubError:
+                sleeves = None
         with self.lock:
             self.state.apply_status(st, now)
             self.state.apply_clients(clients, now)
+            if sleeves is not None:
+                self.state.apply_sleeves(sleeves)
         self._next_status = now + self.status_every
 
     def _refresh_book(self, now: float) -> None:

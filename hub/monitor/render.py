@@ -264,6 +264,49 @@ def strategies_table(state: MonitorState, now: float, max_rows: int, width: int 
     return _fill(t, keep, rows, max_rows, f"no client named {focus}" if focus else "no clients connected")
 
 
+def sleeves_table(state: MonitorState, max_rows: int, width: int = 80, focus: str | None = None) -> Table:
+    """Per strategy (the pool last): cash, market value, P&L, orders today against its limit, actions/s."""
+    t, keep = _table([Col("sleeve", min_width=10), Col("cash", "right", 12), Col("reserved", "right", 10),
+                      Col("mkt value", "right", 12), Col("P&L", "right", 10), Col("orders", "right", 8),
+                      Col("act/s", "right", 5, hide_below=90), Col("refused", "right", 7, hide_below=100),
+                      Col("positions", min_width=8, flex=True)], width)
+    rows = []
+    for sl in state.sleeves:
+        name = str(sl.get("strategy"))
+        if focus and name != focus:
+            continue
+        lim = sl.get("limits") or {}
+        pnl = (sl.get("realized_pnl") or 0.0) + (sl.get("floating_pnl") or 0.0)
+        orders = fmt_int(sl.get("orders_today")) + (f"/{lim['max_daily_orders']}" if lim.get("max_daily_orders")
+                                                    else "")
+        cash = fmt_money(sl.get("cash")) if sl.get("cash_source") == "own" else Text("pool", style="dim")
+        pos = " ".join(f"{p.get('stock_code')} {p.get('volume')}" for p in sl.get("positions") or [])
+        rows.append([Text("pool" if sl.get("pool") else name, style="dim" if sl.get("pool") else "bold"), cash,
+                     fmt_money(sl.get("reserved_cash")), fmt_money(sl.get("market_value")),
+                     Text(fmt_money(pnl, signed=True), style=_pnl_style(pnl)), orders,
+                     fmt_int(sl.get("actions_per_second")),
+                     Text(fmt_int(sl.get("refused_today")), style="yellow" if sl.get("refused_today") else ""),
+                     pos or "-"])
+    return _fill(t, keep, rows, max_rows, "no sleeves")
+
+
+def risk_title(state: MonitorState) -> str:
+    """The sleeves pane's title: the account rate guard and the reconciliation state."""
+    r = state.risk.get("rate") or {}
+    rec = state.risk.get("reconcile") or {}
+    parts = [f"sleeves ({len(state.sleeves)})"]
+    if r:
+        parts.append(f"guard {r.get('per_second', 0)}/s (peak {r.get('peak_per_second', 0)}) of "
+                     f"{r.get('limit_per_second', '-')}/s, {r.get('per_day', 0):,} of {r.get('limit_per_day', 0):,}/day")
+    if rec.get("ok") is False:
+        parts.append(f"RECONCILE: {len(rec.get('differences') or [])} difference(s)")
+    elif rec.get("ok"):
+        parts.append("reconciled")
+    if state.risk.get("trading") not in (None, "on"):
+        parts.append(f"TRADING {str(state.risk['trading']).upper()}")
+    return " - ".join(parts)
+
+
 def positions_table(state: MonitorState, max_rows: int, width: int = 80, lang: str = "zh") -> Table:
     with_names = any(state.stock_name(c) for c in state.positions)
     t, keep = _table([Col("code", min_width=9), Col("name", hide_below=0 if with_names else 10 ** 6, flex=True),
@@ -399,9 +442,9 @@ class Pane:
 
 
 #: Which panes stay when rows run out, most important first.
-PRIORITY = ("strategies", "log", "orders", "positions", "traffic", "trades")
+PRIORITY = ("strategies", "log", "orders", "positions", "traffic", "trades", "sleeves")
 #: Top-to-bottom order on screen.
-DISPLAY = ("strategies", "positions", "orders", "trades", "traffic", "log")
+DISPLAY = ("strategies", "sleeves", "positions", "orders", "trades", "traffic", "log")
 
 
 def _panes(state: MonitorState, now: float, width: int, lang: str, focus: str | None) -> dict[str, Pane]:
@@ -429,6 +472,10 @@ def _panes(state: MonitorState, now: float, width: int, lang: str, focus: str | 
                        1 + min(max(n_trades, 1), 2), lambda h: trades_table(state, h - 1, width, lang, focus)),
         "traffic": Pane("traffic", "traffic", 2, 1,
                         lambda h: _lines_block(traffic_lines(state, focus), h, inner, "")),
+        # a hub without the risk engine has no sleeves: the pane never fits (least = "more than any screen")
+        "sleeves": Pane("sleeves", risk_title(state), 1 + max(len(state.sleeves), 1),
+                        1 + min(len(state.sleeves), 3) if state.sleeves else 10 ** 6,
+                        lambda h: sleeves_table(state, h - 1, width, focus)),
         "log": Pane("log", f"log ({len(logs)}, newest first)", min(max(len(logs), 1), 10), min(max(len(logs), 1), 2),
                     lambda h: _lines_block(logs, h, inner, "no warnings or errors")),
     }

@@ -115,6 +115,9 @@ class MonitorState:
     rates: dict[str, Any] = field(default_factory=dict)
     latency_ms: dict[str, Any] = field(default_factory=dict)
     counters: dict[str, Any] = field(default_factory=dict)
+    #: the risk engine (status["risk"]: switch, rate guard, refusals, reconciliation) and the sleeves
+    risk: dict[str, Any] = field(default_factory=dict)
+    sleeves: list[dict[str, Any]] = field(default_factory=list)
     # hub.heartbeat: when the last one arrived (monitor clock) and how often the hub sends them
     heartbeat_at: float | None = None
     heartbeat_interval: float = HEARTBEAT_INTERVAL
@@ -202,6 +205,10 @@ class MonitorState:
         self.rates = dict(st.get("rates") or {})
         self.latency_ms = dict(st.get("latency_ms") or {})
         self.counters = dict(st.get("counters") or {})
+        self.risk = dict(st.get("risk") or {})
+
+    def apply_sleeves(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        self.sleeves = [dict(r) for r in rows]
 
     def apply_clients(self, rows: Iterable[Mapping[str, Any]], now: float) -> None:
         new = {str(r.get("strategy")): dict(r) for r in rows}
@@ -346,6 +353,8 @@ class MonitorState:
             self._on_halt(data, ts)
         elif kind == Topic.CLIENT:
             self._on_client(data, ts)
+        elif kind == Topic.RISK:
+            self._on_risk(data, ts)
         elif topic == "client.gap":  # a notice from the client library: events lost beyond the journal
             self.add_log(now, WARNING, f"monitor missed {data.get('lost', '?')} event(s): {data.get('reason', '')}")
 
@@ -455,6 +464,20 @@ class MonitorState:
         self.add_log(ts, WARNING, text, who)
 
     # ------------------------------------------------------------------ derived
+
+    def _on_risk(self, data: dict[str, Any], ts: float) -> None:
+        """hub.risk: a refusal (warning, with the check, its limit and the order's value) or an admin action."""
+        event = data.get("event")
+        who = data.get("strategy")
+        if event == "refused":
+            self.add_log(ts, WARNING, f"{data.get('code', 'RISK_REJECTED')} {who} [{data.get('check')}] "
+                                      f"{data.get('message', '')}", who if isinstance(who, str) else None)
+        elif event == "reconciled":
+            booked = data.get("booked") or []
+            self.add_log(ts, WARNING, f"reconciliation: {len(booked)} difference(s) booked to the pool (_external)")
+        elif event in ("allot", "transfer", "limits"):
+            self.add_log(ts, INFO, f"risk {event}: {who} {data.get('record', '')}", who if isinstance(who, str)
+                         else None)
 
     def strategy_halted(self, name: str) -> str | None:
         """The halt reason for a strategy ('' when halted without reason), or None."""
