@@ -27,6 +27,7 @@ class BrokerEvents:
         self.book = book
         self.desk = desk
         self.publisher = publisher
+        self.risk: Any = None  # the risk stage: fills and order states keep the sleeves (hub.risk)
 
     def handlers(self) -> dict[str, Callable[[Any], None]]:
         """Mailbox kind -> handler, for the pushes that become account events."""
@@ -44,12 +45,16 @@ class BrokerEvents:
         self.desk.seen_at_broker(raw.get("order_remark"), raw.get("order_id"))
         data = self.book.apply_order(raw)
         if data is not None:
+            if self.risk is not None:
+                self.risk.on_order(data)
             self.publisher.publish(owned_topic(Topic.ORDER, data["owner"]), data)
 
     def trade(self, raw: dict[str, Any]) -> None:
         self.desk.seen_at_broker(raw.get("order_remark"), raw.get("order_id"))
         data = self.book.apply_trade(raw)
         if data is not None:
+            if self.risk is not None:
+                self.risk.on_trade(data)
             self.publisher.publish(owned_topic(Topic.TRADE, data["owner"]), data)
 
     def error(self, raw: dict[str, Any], kind: str) -> None:

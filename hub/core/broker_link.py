@@ -73,6 +73,8 @@ class BrokerLink:
                                   probe=getattr(broker, "probe", None) if live else None,
                                   trading_day=TradingDays() if live else None,
                                   what="MiniQMT" if live else "the broker")
+        #: called at the end of every reconcile (hub.risk: compare the sleeves with the account)
+        self.after_reconcile: Callable[[], None] | None = None
 
     # ---- the state --------------------------------------------------------------------
     @property
@@ -278,6 +280,8 @@ class BrokerLink:
         events.book.account_infos = snap.get("account_infos", [])
         log.info("reconciled with the broker: %d orders, %d trades, %d positions", len(snap.get("orders", [])),
                  len(snap.get("trades", [])), len(snap.get("positions", [])))
+        if self.after_reconcile is not None:  # the risk engine compares the sleeves with the account
+            self.after_reconcile()
 
     def reconcile_if_up(self) -> None:
         """Timer (`reconcile_interval`) and day rollover: ask for a snapshot while the broker is up (never waits)."""

@@ -322,17 +322,23 @@ class Journal:
 
     # ---- orders ------------------------------------------------------------------
     def reserve_order(self, day: str, strategy: str, client_order_id: str, params: dict[str, Any],
-                      order_remark: str, ts: float) -> str:
+                      order_remark: str, ts: float, with_tag: Any = None) -> str:
         """Journal an accepted order request with a fresh owner tag, and commit (before the broker call).
 
         One INSERT; the tag counter lives in memory (recovered from the orders table at start,
         guarded by the UNIQUE tag column). An open group transaction is committed with it.
+        `with_tag(tag)` runs between the INSERT and the commit: what it journals (the risk
+        engine's reservation) is committed with the request, in one transaction.
         """
         counter = self.tag_counter + 1
         tag = REMARK_TAG_PREFIX + base36(counter)
+        if with_tag is not None and not self.in_tx:
+            self.begin()
         self._db.execute("INSERT INTO orders (day, strategy, client_order_id, tag, params, order_remark, "
                          "created, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'sent')",
                          (day, strategy, client_order_id, tag, pack(params), order_remark, ts))
+        if with_tag is not None:
+            with_tag(tag)
         if self.in_tx and not self.commit():
             raise sqlite3.OperationalError("the journal could not commit the order request")
         self.tag_counter = counter

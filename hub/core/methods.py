@@ -154,6 +154,8 @@ def _owner_filter(call: Call, strategy: str | None) -> str | None:
 
 @handler("query_stock_asset")
 def query_stock_asset(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
+    if ctx.risk is not None:  # a strategy sees its sleeve (hub.risk); monitors and admins the account
+        return ctx.risk.asset_for(call.session.role, call.session.name, ctx.book.asset)
     return ctx.book.asset
 
 
@@ -178,12 +180,18 @@ def query_stock_trades(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
 
 @handler("query_stock_positions")
 def query_stock_positions(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
-    return [ctx.book.positions[c] for c in sorted(ctx.book.positions)]
+    account = [ctx.book.positions[c] for c in sorted(ctx.book.positions)]
+    if ctx.risk is not None:
+        return ctx.risk.positions_for(call.session.role, call.session.name, account)
+    return account
 
 
 @handler("query_stock_position")
 def query_stock_position(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
-    return ctx.book.positions.get(p["stock_code"])
+    account = ctx.book.positions.get(p["stock_code"])
+    if ctx.risk is not None:
+        return ctx.risk.position_for(call.session.role, call.session.name, p["stock_code"], account)
+    return account
 
 
 @handler("query_account_status")

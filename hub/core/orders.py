@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from rpc_client.protocol import ErrorCode, HubError
+from rpc_client.protocol import EXTERNAL_OWNER, ErrorCode, HubError
 
 from hub.core.book import Book
 from hub.core.journal import Journal, trading_day
@@ -110,6 +110,9 @@ class OrderDesk:
         self.next_due: float | None = None
         self.counters = {"orders": 0, "duplicates": 0, "cancels": 0, "unknown_outcomes": 0, "late_responses": 0,
                          "resolved_by_broker": 0}
+        #: the risk stage (hub.risk.stage.RiskStage) or None: reserves with the order request,
+        #: releases a refused placement, counts cancels
+        self.risk: Any = None
 
     # ---- recovery ------------------------------------------------------------------
     def recover(self, day: str) -> None:
@@ -190,7 +193,9 @@ class OrderDesk:
         wire = {k: params[k] for k in ("stock_code", "order_type", "order_volume", "price_type", "price")}
         if params.get("strategy_name") is not None:
             wire["strategy_name"] = params["strategy_name"]  # the caller's, journaled with the order
-        tag = self.journal.reserve_order(key[0], strategy, coid, wire, user_remark, time.time())
+        risk = self.risk
+        tag = self.journal.reserve_order(key[0], strategy, coid, wire, user_remark, time.time(),
+                                         None if risk is None else lambda t: risk.reserved(t, strategy, wire))
         self.book.register_tag(tag, strategy, coid, user_remark, _caller_name(wire))
         p = Placement(key, tag, wire, waiters=[(call, False)])
         self.by_key[key] = p
@@ -299,6 +304,8 @@ class OrderDesk:
         return numbered, waiting
 
     def _fail(self, p: Placement, err: HubError, state: str = FAILED) -> None:
+        if state == FAILED and self.risk is not None:  # refused: nothing at the broker holds the reservation
+            self.risk.released(p.tag)
         p.state = state
         p.error = err.to_wire()
         self.journal.finish_order(p.tag, state, p.order_id, p.error)
@@ -327,6 +334,8 @@ class OrderDesk:
                                                  {"order_id": order_id}))
             return
         self.counters["cancels"] += 1
+        if self.risk is not None:  # counted (rate windows, daily cancels), never refused
+            self.risk.cancelled(self.book.owner_of(order_id) or EXTERNAL_OWNER if order_id else EXTERNAL_OWNER)
         req = self.cancels[seq] = CancelRequest(call, order_id, time.monotonic() + self.order_timeout)
         self._due(req.deadline)
 

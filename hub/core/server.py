@@ -55,6 +55,7 @@ from hub.core.quotes import QuoteFanout, TickStore
 from hub.core.sessions import Session, Sessions, load_or_create_token
 from hub.core.stats import HubStats
 from hub.marketdata import MarketData, handlers as _md_handlers  # noqa: F401 - registers the md methods
+from hub.risk.wiring import attach as attach_risk, install as install_risk
 
 log = logging.getLogger("hub.server")
 
@@ -231,12 +232,13 @@ class HubServer:
                                      download_timeout=cfg.marketdata_download_timeout,
                                      thread=getattr(broker.quotes, "runner", None))
         self.stats.status_sources["marketdata"] = self.marketdata.stats
+        risk = install_risk(self, events, link)  # issue 11: the ledger restored before the first reconcile
         link.reconcile()
         link.set_state(BROKER_UP, "connected")
         self.ctx = ctx = HubContext(hub_id=self.hub_id, config=cfg, book=book, desk=desk, journal=journal,
                                     sessions=self.sessions, quotes=self.quotes, halts=halts, link=link,
                                     publisher=publisher, stats=self.stats, marketdata=self.marketdata)
-        # issue 11: the risk engine sets ctx.risk here, before the stages are built
+        attach_risk(self, risk)  # sets ctx.risk (the risk stage), before the stages are built
         ctx.orders = OrderPath(ctx, build_stages(ctx))
         self.stats.bind(ctx, [publisher, desk, link, self.quotes, self.tick_store], self.curve, lambda: self.day)
         self._mail = {**events.handlers(), "order_response": desk.on_response,
@@ -258,6 +260,11 @@ class HubServer:
                  self.hub_id, cfg.rpc, cfg.pub, self.account_id, cfg.data_dir)
 
     def _teardown(self) -> None:
+        if self.ctx is not None and self.ctx.risk is not None:
+            try:
+                self.ctx.risk.maybe_snapshot(force=True)  # a clean stop restores from one snapshot
+            except Exception:  # noqa: BLE001
+                log.exception("risk: the ledger snapshot at stop failed")
         for name in ("marketdata", "quotes"):
             obj = getattr(self, name, None)
             if obj is not None:
@@ -583,6 +590,8 @@ class HubServer:
         self.day = day
         self.book.new_day()
         self.desk.new_day(day)
+        if self.ctx.risk is not None:  # T+1 settles, daily counts restart
+            self.ctx.risk.roll(day)
         self._prune()
         self.ctx.link.reconcile_if_up()
 

@@ -294,7 +294,8 @@ class RiskEngine:
             self.pending_diff = None
         else:
             self.pending_diff = diff or None
-        report = {"ok": not diff, "checked_at": time.time(), "cash": cash_row, "positions": rows,
+        # ok: the ledger agrees with the broker now (no difference, or every one booked to the pool)
+        report = {"ok": not diff or bool(booked), "found": bool(diff), "checked_at": time.time(), "cash": cash_row, "positions": rows,
                   "booked": [_booked_view(r) for r in booked], "pending": bool(diff) and not confirm,
                   "booked_today": [_booked_view(r) for r in self.ledger.adjustments],
                   "external_trades": list(self.ledger.externals)}

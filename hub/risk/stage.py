@@ -65,6 +65,7 @@ class RiskStage:
         self._passed: Order | None = None
         self._resubmitting: Any = None
         self.held: list[Held] = []
+        self.confirming = False  # a second broker snapshot is being taken to confirm a difference
         if store is not None:
             engine.sink = self._write
 
@@ -80,6 +81,12 @@ class RiskStage:
         log.info("risk: ledger restored (%s snapshot, %d records after it): %d sleeves, %d open reservations",
                  "a" if snap else "no", n, len(self.engine.ledger.sleeves) - 1, len(self.engine.ledger.reservations))
         return n
+
+    def timer(self) -> None:
+        """Every 0.5 s: held orders past their deadline, and a ledger snapshot when one is due."""
+        if self.held:
+            self.tick()
+        self.maybe_snapshot()
 
     def maybe_snapshot(self, force: bool = False) -> None:
         if self.store is not None and (force or self.store.due()):
@@ -119,9 +126,7 @@ class RiskStage:
         o, self._passed = self._passed, None
         if o is None or o.strategy != strategy or o.code != params.get("stock_code"):
             return  # not an order this stage passed (no reservation)
-        self.engine.reserve(tag, o)
-        if self.port is not None:
-            self.port.commit()  # the reservation is durable before the broker has the order
+        self.engine.reserve(tag, o)  # its record joins the order request's transaction
 
     def released(self, tag: str) -> None:
         """The placement failed (the broker refused it, or it never left the hub)."""
@@ -213,7 +218,10 @@ class RiskStage:
         report = self.engine.reconcile(asset, positions, book_now)
         if report["booked"] and self.port is not None:
             self.port.publish(TOPIC, {"event": "reconciled", "booked": report["booked"], "strategy": POOL})
-        if not report["ok"]:
+        if not report["ok"] and any(b.get("why") == "initial sync" for b in report["booked"]):
+            log.info("risk: first sync: the pool takes the account (cash %s, positions %s)", report["cash"]["broker"],
+                     {r["code"]: r["broker"] for r in report["positions"]})
+        elif not report["ok"]:
             log.warning("risk: reconciliation differences (%s): cash %s, positions %s",
                         "pending confirmation" if report["pending"] else "booked to the pool",
                         report["cash"], report["positions"])

@@ -27,7 +27,9 @@ NAMES = ("alpha", "alpha2", "beta")  # 'alpha' is a topic prefix of 'alpha2' on 
 
 @pytest.mark.timeout(120)
 def test_three_strategy_processes_see_only_their_own(tmp_path: Path):
-    hub = HubProcess(tmp_path / "hub")
+    cfg = tmp_path / "hub.toml"  # the 150-share buy must reach the broker and be rejected there
+    cfg.write_text("[risk]\nstatic_checks = false\n", encoding="utf-8")
+    hub = HubProcess(tmp_path / "hub", "--config", str(cfg))
     children: list[subprocess.Popen] = []
     monitor = RpcGateway(hub.rpc, hub.pub, timeout=15)
     seen_by_monitor: list[tuple[str, int | None, str | None]] = []

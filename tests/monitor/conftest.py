@@ -21,6 +21,7 @@ def live_hub(tmp_path, endpoints):
         "rpc": rpc, "pub": pub, "data_dir": tmp_path / "hub", "heartbeat_interval": 0.2,
         "reconnect_interval": 3600.0,  # a stopped broker stays down until the test says otherwise
         "sim": {"auto_tick": False},
+        "risk": {"static_checks": False},  # the 150-share buy must reach the broker and be rejected there
     })).start()
     yield server
     server.stop()

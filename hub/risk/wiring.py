@@ -1,0 +1,97 @@
+"""Plug the risk engine into a starting hub: one call from `HubServer._setup`, before the first reconcile.
+
+Why one function: every hook the risk stage needs (the desk's reservation and release, the
+broker events' fills and order states, the link's reconciles, the day roll, timers, the status
+map, the order path's stage) is set here, in one place, so the hub core only holds `None`-able
+attributes and one call each.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import hub.risk.handlers  # noqa: F401 - registers check_order, sleeves, allot, transfer, set_limits, reconcile
+from hub.risk.config import parse
+from hub.risk.engine import RiskEngine
+from hub.risk.stage import Port, RiskStage, reference_from
+from hub.risk.store import RiskStore
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hub.core.server import HubServer
+
+log = logging.getLogger("hub.risk")
+
+
+def install(server: "HubServer", events: Any, link: Any) -> RiskStage:
+    """Build the stage, restore the ledger from the journal, hook it into the desk, events and link.
+
+    Called after the book, desk and journal exist and before `link.reconcile()` at start.
+    `attach(server)` finishes the job once the context exists.
+    """
+    cfg = server.config
+    engine = RiskEngine(parse(cfg.risk, cfg.strategies),
+                        reference=reference_from(server.quotes.latest, server.book.positions))
+    stage = RiskStage(engine, RiskStore(server.journal))
+    stage.restore()
+    stage.roll(server.day)  # T+1: what was bought before today is sellable now
+    server.desk.risk = stage
+    events.risk = stage
+    link.after_reconcile = lambda: _after_reconcile(stage, server, link)
+    return stage
+
+
+def attach(server: "HubServer", stage: RiskStage) -> None:
+    """The context exists: give the stage its port, apply config allotments, start its timer."""
+    ctx = server.ctx
+    from hub.core.halts import cancel_one
+
+    def resubmit(call: Any, strategy: str, params: dict[str, Any]) -> None:
+        ctx.orders.submit(call, strategy, params)
+
+    def reconcile_now() -> dict[str, Any]:
+        ctx.link.require_up()
+        stage.confirming = True
+        try:
+            ctx.link.reconcile()
+            report = stage.reconcile(server.book.asset, list(server.book.positions.values()))
+            if report["pending"]:  # a difference seen once: a second snapshot confirms (or clears) it
+                ctx.link.reconcile()
+                report = stage.reconcile(server.book.asset, list(server.book.positions.values()))
+        finally:
+            stage.confirming = False
+        return report
+
+    stage.port = Port(publish=server.publisher.publish, cancel=lambda order_id: cancel_one(ctx, order_id),
+                      resubmit=resubmit, reply_error=server.reply_error, commit=_committer(server),
+                      account_id=lambda: ctx.link.account_id, order_timeout=server.config.order_timeout,
+                      reconcile=reconcile_now)
+    problems = stage.engine.apply_config()
+    for p in problems:
+        log.error("risk: %s", p)
+    ctx.risk = stage
+    server.stats.status_sources["risk"] = stage.engine.status  # the `risk` map of `status`
+    server._every(0.5, stage.timer)
+
+
+def _after_reconcile(stage: RiskStage, server: "HubServer", link: Any) -> None:
+    """Every broker reconcile (start, reconnect, interval): compare the ledger; confirm a difference."""
+    if getattr(stage, "confirming", False):
+        return
+    report = stage.reconcile(server.book.asset, list(server.book.positions.values()))
+    if report["pending"]:
+        stage.confirming = True
+        try:
+            link.reconcile()
+            stage.reconcile(server.book.asset, list(server.book.positions.values()))
+        finally:
+            stage.confirming = False
+
+
+def _committer(server: "HubServer") -> Any:
+    journal = server.journal
+
+    def commit() -> None:
+        if journal.in_tx:
+            journal.commit()
+    return commit

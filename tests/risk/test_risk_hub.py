@@ -1,0 +1,235 @@
+"""The risk engine inside a running hub (in-process simulator): sleeves, refusals on the wire,
+reservations settled to the cent, self-trade prevention, the rate guard, admin commands."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from core_helpers import exchange_of
+from rpc_client.protocol import pack, request
+
+BUY, SELL, FIX = 23, 24, 11
+CODE = "600000.SH"
+ALLOTTED = {"alpha": {"cash": 200000, "positions": {CODE: 1000}}, "beta": {"cash": 100000}}
+
+
+def order(side=BUY, volume=100, price=10.5, code=CODE, **extra):
+    return {"stock_code": code, "order_type": side, "order_volume": volume, "price_type": FIX, "price": price, **extra}
+
+
+def wait_for(pred, timeout=5.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def sleeves(admin) -> dict:
+    return {s["strategy"]: s for s in admin.call("sleeves")}
+
+
+def final(admin, order_id) -> bool:
+    o = [x for x in admin.call("query_stock_orders") if x["order_id"] == order_id]
+    return bool(o) and o[0]["order_status"] in (53, 54, 56, 57)
+
+
+def test_sleeves_refuse_other_strategies_shares_and_cash_beyond_the_allotment(make_hub, connect):
+    hub = make_hub(strategies=ALLOTTED)
+    alpha, beta = connect(hub, "alpha"), connect(hub, "beta")
+    err = beta.error("order_stock", order(SELL, 100, 10.9))
+    assert err["code"] == "RISK_REJECTED"
+    assert err["data"] == {"check": "sleeve_position", "limit": 0, "value": 100, "strategy": "beta"}
+    err = alpha.error("order_stock", order(BUY, 20000, 10.5))  # 210,000 + fees > 200,000
+    assert (err["code"], err["data"]["check"], err["data"]["limit"]) == ("RISK_REJECTED", "sleeve_cash", 200000.0)
+    assert err["data"]["value"] == pytest.approx(210054.6) and "210,054.60" in err["message"]
+    assert alpha.call("order_stock", order(SELL, 400, 10.9))["order_id"] > 0  # alpha's own shares: fine
+    # a strategy's queries answer from its sleeve, with xtquant's field names
+    pos = alpha.call("query_stock_positions")
+    assert [(p["stock_code"], p["volume"], p["can_use_volume"], p["frozen_volume"]) for p in pos] == \
+        [(CODE, 1000, 600, 400)]
+    assert beta.call("query_stock_positions") == [] and beta.call("query_stock_position", {"stock_code": CODE}) is None
+    asset = beta.call("query_stock_asset")
+    assert (asset["cash"], asset["frozen_cash"], asset["account_id"]) == (100000.0, 0.0, "SIM0001")
+    mon = connect(hub, "watch", role="monitor")
+    assert mon.call("query_stock_asset")["cash"] > 900000  # monitors see the account
+    assert {p["stock_code"]: p["volume"] for p in mon.call("query_stock_positions")} == {CODE: 5000}
+    assert sleeves(mon)["_external"]["positions"][0]["volume"] == 4000  # the pool: what no strategy owns
+    st = mon.call("status")["risk"]
+    assert st["refusals"] == {"sleeve_position": 1, "sleeve_cash": 1} and st["reconcile"]["ok"] is True
+
+
+def test_fills_cancels_and_rejections_return_reservations_to_the_cent(make_hub, connect):
+    hub = make_hub(strategies=ALLOTTED)
+    alpha, admin = connect(hub, "alpha"), connect(hub, "ops", role="admin")
+    filled = alpha.call("order_stock", order(BUY, 1200, 10.5))["order_id"]
+    resting = alpha.call("order_stock", order(BUY, 700, 9.5))["order_id"]
+    junk = alpha.call("order_stock", order(BUY, 300, 11.5))["order_id"]  # above limit-up: the broker rejects it
+    sold = alpha.call("order_stock", order(SELL, 300, 9.9))["order_id"]
+    s = sleeves(admin)["alpha"]
+    assert s["reserved_cash"] == pytest.approx(6650.0 + 5.0 + 0.07)  # only the resting buy still holds cash
+    assert alpha.call("cancel_order_stock", {"order_id": resting})
+    wait_for(lambda: all(final(admin, o) for o in (filled, resting, junk, sold)), what="every order final")
+    s = wait_for(lambda: (lambda x: x if x["reserved_cash"] == 0 and x["open_orders"] == 0 else None)(
+        sleeves(admin)["alpha"]), what="reservations released")
+    trades = exchange_of(hub).trade_list("SIM0001")
+    spent = sum(round(t["traded_amount"] * 100) + round(t["commission"] * 100) for t in trades
+                if t["order_id"] == filled)
+    got = sum(round(t["traded_amount"] * 100) - round(t["commission"] * 100) for t in trades if t["order_id"] == sold)
+    assert spent > 0 and got > 0
+    assert round(s["cash"] * 100) == 200000_00 - spent + got  # to the cent
+    assert s["fees"] == pytest.approx(sum(t["commission"] for t in trades))
+    pos = {p["stock_code"]: p for p in s["positions"]}[CODE]
+    assert (pos["volume"], pos["can_use_volume"]) == (1000 + 1200 - 300, 700)  # bought today: not sellable
+    assert admin.call("reconcile")["ok"] is True
+
+
+def test_self_trade_rejected_naming_the_resting_order(make_hub, connect):
+    hub = make_hub()
+    alpha, beta = connect(hub, "alpha"), connect(hub, "beta")
+    resting = alpha.call("order_stock", order(SELL, 100, 10.9))["order_id"]
+    for who in (beta, alpha):  # another strategy, and the same one
+        err = who.error("order_stock", order(BUY, 100, 10.9))
+        assert err["code"] == "RISK_REJECTED"
+        d = err["data"]
+        assert (d["check"], d["limit"], d["value"]) == ("self_trade", "reject_incoming", resting)
+        assert d["resting"][0]["order_id"] == resting and str(resting) in err["message"]
+    assert beta.call("order_stock", order(BUY, 100, 10.8))["order_id"] > 0  # below the resting sell: no cross
+
+
+def test_cancel_resting_cancels_first_and_sends_after_the_confirmation(make_hub, connect):
+    hub = make_hub(risk={"self_trade": "cancel_resting"})
+    alpha, beta = connect(hub, "alpha"), connect(hub, "beta")
+    mon = connect(hub, "watch", role="monitor", subscribe=True)
+    resting = alpha.call("order_stock", order(SELL, 100, 10.9))["order_id"]
+    new = beta.call("order_stock", order(BUY, 100, 10.9))["order_id"]
+    cancelled = mon.wait_event(lambda t, p: t == "order.alpha" and p["data"]["order_status"] == 54)
+    placed = mon.wait_event(lambda t, p: t == "order.beta" and p["data"]["order_id"] == new)
+    assert cancelled["data"]["order_id"] == resting and cancelled["seq"] < placed["seq"]
+    assert new > resting
+    ex = exchange_of(hub)
+    assert {t["order_id"] for t in ex.trade_list("SIM0001")} <= {new}  # the account never traded with itself
+
+
+def test_rate_500_orders_in_a_second_get_at_most_the_bucket(make_hub, connect):
+    hub = make_hub(strategies={"alpha": {"max_actions_per_second": 20}})
+    alpha = connect(hub, "alpha")
+    t0 = time.monotonic()
+    for i in range(500):
+        alpha.dealer.send(pack(request(1000 + i, "order_stock", order(BUY, 100, 9.0 + (i % 50) / 100))))
+    replies = [alpha.recv_reply(10) for _ in range(500)]
+    elapsed = time.monotonic() - t0
+    ok = [r for r in replies if r["ok"]]
+    limited = [r["error"] for r in replies if not r["ok"]]
+    assert 20 <= len(ok) <= 20 * (1 + int(elapsed))
+    assert len(ok) + len(limited) == 500
+    assert {(e["code"], e["data"]["check"], e["data"]["limit"]) for e in limited} == \
+        {("RATE_LIMITED", "max_actions_per_second", 20)}
+    assert len(exchange_of(hub).order_list("SIM0001")) == len(ok)
+
+
+def test_a_cancel_is_accepted_while_new_orders_are_refused(make_hub, connect):
+    hub = make_hub(strategies={"alpha": {"max_actions_per_second": 3}})
+    alpha = connect(hub, "alpha")
+    ids = [alpha.call("order_stock", order(BUY, 100, 9.5 + i / 100))["order_id"] for i in range(3)]
+    assert alpha.error("order_stock", order(BUY, 100, 9.4))["code"] == "RATE_LIMITED"
+    assert alpha.call("cancel_order_stock", {"order_id": ids[0]})["cancel_result"] == 0
+    err = alpha.error("order_stock", order(BUY, 100, 9.4))
+    assert (err["code"], err["data"]["check"], err["data"]["value"]) == ("RATE_LIMITED", "max_actions_per_second", 5)
+
+
+def test_three_strategies_never_exceed_the_account_guard(make_hub, connect):
+    hub = make_hub(risk={"account_max_actions_per_second": 30})
+    clients = [connect(hub, name) for name in ("s1", "s2", "s3")]
+    for i in range(40):
+        for k, c in enumerate(clients):
+            c.dealer.send(pack(request(1 + i, "order_stock", order(BUY, 100, round(9.0 + k / 10 + i / 100, 2)))))
+    replies = [c.recv_reply(10) for c in clients for _ in range(40)]
+    ok = [r for r in replies if r["ok"]]
+    limited = [r["error"] for r in replies if not r["ok"]]
+    assert len(ok) <= 27 and len(exchange_of(hub).order_list("SIM0001")) == len(ok)  # 30 minus the headroom
+    assert {(e["code"], e["data"]["check"], e["data"]["limit"]) for e in limited} == \
+        {("RATE_LIMITED", "account_max_actions_per_second", 30)}
+    cancel = clients[0].call("cancel_order_stock", {"order_id": next(r["result"]["order_id"] for r in replies
+                                                                         if r["ok"])}, timeout=5)
+    assert "cancel_result" in cancel
+    st = connect(hub, "watch", role="monitor").call("status")["risk"]["rate"]
+    assert st["peak_per_second"] <= 30 and st["per_day"] == len(ok) + 1
+
+
+def test_check_order_says_what_the_checks_would_and_sends_nothing(make_hub, connect):
+    hub = make_hub(strategies={"alpha": {"max_order_volume": 500}})
+    alpha = connect(hub, "alpha")
+    r = alpha.call("check_order", order(BUY, 600))
+    assert (r["ok"], r["code"], r["check"], r["limit"], r["value"]) == \
+        (False, "RISK_REJECTED", "max_order_volume", 500, 600)
+    r = alpha.call("check_order", order(BUY, 500))
+    assert r["ok"] is True and r["reserve_cash"] == pytest.approx(5250 + 5 + 0.05)
+    assert exchange_of(hub).order_list("SIM0001") == []
+    assert connect(hub, "watch", role="monitor").call("status")["risk"]["refusals"] == {}
+
+
+@pytest.mark.parametrize("mode, check", [("off", "trading"), ("dry_run", "dry_run")])
+def test_trading_switch(make_hub, connect, mode, check):
+    hub = make_hub(risk={"trading": mode})
+    err = connect(hub, "alpha").error("order_stock", order())
+    assert (err["code"], err["data"]["check"]) == ("RISK_REJECTED", check)
+    assert exchange_of(hub).order_list("SIM0001") == []
+
+
+def test_admin_allot_transfer_limits_journaled_and_kept_across_a_restart(make_hub, connect, tmp_path):
+    data = tmp_path / "h"
+    hub = make_hub(data)
+    admin, alpha = connect(hub, "ops", role="admin"), connect(hub, "alpha")
+    err = admin.error("allot", {"strategy": "alpha", "cash": 5_000_000.0})
+    assert err["code"] == "RISK_REJECTED" and "1,000,000.00 free cash" in err["message"] \
+        and "5,000,000.00" in err["message"]
+    admin.call("allot", {"strategy": "alpha", "cash": 300000.0})
+    admin.call("allot", {"strategy": "alpha", "stock_code": CODE, "volume": 2000})
+    admin.call("transfer", {"src": "alpha", "dst": "beta", "cash": 50000.0})
+    admin.call("set_limits", {"strategy": "alpha", "limits": {"max_order_volume": 300}})
+    assert alpha.error("order_stock", order(SELL, 400, 10.9))["data"]["check"] == "max_order_volume"
+    assert connect(hub, "beta").error("order_stock", order(SELL, 100, 10.9))["data"]["check"] == "sleeve_position"
+    assert admin.error("allot", {"strategy": "gamma"})["code"] == "INVALID_PARAMS"
+    assert alpha.error("allot", {"strategy": "alpha", "cash": 1.0})["code"] == "FORBIDDEN"
+    before = sleeves(admin)
+    hub.stop()
+    assert hub.wait(10)
+    hub2 = make_hub(data)
+    after = sleeves(connect(hub2, "ops", role="admin"))
+    assert after["alpha"]["cash"] == 250000.0 and after["beta"]["cash"] == 50000.0
+    for name in ("alpha", "beta", "_external"):
+        for key in ("cash", "reserved_cash", "positions", "limits", "realized_pnl", "fees"):
+            assert after[name][key] == before[name][key], (name, key)
+    assert connect(hub2, "alpha").error("order_stock", order(SELL, 400, 10.9))["data"]["check"] == "max_order_volume"
+
+
+def test_external_trade_is_a_reconciliation_difference_booked_to_external(make_hub, connect):
+    import hub.sim as sim
+    from hub.broker.adapter import _Account
+
+    hub = make_hub(strategies=ALLOTTED)
+    admin = connect(hub, "ops", role="admin")
+    before = sleeves(admin)
+    trader = sim.XtQuantTrader(str(hub.config.sim_dir), 4343)  # another session on the same terminal
+    trader.start()
+    assert trader.connect() == 0
+    try:
+        oid = trader.order_stock(_Account("SIM0001"), CODE, BUY, 200, FIX, 10.5, "", "typed by hand")
+        assert oid > 0
+    finally:
+        trader.stop()
+    wait_for(lambda: sleeves(admin)["_external"]["positions"][0]["volume"] == 4200, what="the external fill")
+    report = admin.call("reconcile")
+    assert report["ok"] is True
+    ext = [t for t in report["external_trades"] if t["order_id"] == oid]
+    assert ext and ext[0]["booked_to"] == "_external" and ext[0]["volume"] == 200
+    after = sleeves(admin)
+    for name in ("alpha", "beta"):
+        assert after[name]["cash"] == before[name]["cash"]
+        assert [(p["volume"], p["can_use_volume"], p["avg_price"]) for p in after[name]["positions"]] == \
+            [(p["volume"], p["can_use_volume"], p["avg_price"]) for p in before[name]["positions"]]
