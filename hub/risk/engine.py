@@ -72,6 +72,7 @@ class RiskEngine:
         self.refusals_by_strategy: dict[str, int] = {}
         self.held: dict[str, int] = {}  # strategy -> orders held while resting ones are cancelled
         self.warnings: list[str] = []
+        self.on_warning: Callable[[str], None] | None = None  # the hub publishes it (hub.risk, event "warning")
         self.problems: list[str] = []
         self.pending_diff: dict[str, int] | None = None
         self.last_report: dict[str, Any] | None = None
@@ -155,6 +156,8 @@ class RiskEngine:
             log.warning("rate guard: %s", w)
             self.warnings.append(w)
             del self.warnings[:-20]
+            if self.on_warning is not None:
+                self.on_warning(w)
 
     # ---- broker pushes (public book maps) ------------------------------------------------
     def on_order(self, data: dict[str, Any]) -> None:

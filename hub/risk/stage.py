@@ -217,7 +217,9 @@ class RiskStage:
             -> dict[str, Any]:
         report = self.engine.reconcile(asset, positions, book_now)
         if report["booked"] and self.port is not None:
-            self.port.publish(TOPIC, {"event": "reconciled", "booked": report["booked"], "strategy": POOL})
+            first = all(b.get("why") == "initial sync" for b in report["booked"])
+            self.port.publish(TOPIC, {"event": "synced" if first else "reconciled", "booked": report["booked"],
+                                      "strategy": POOL})
         if not report["ok"] and any(b.get("why") == "initial sync" for b in report["booked"]):
             log.info("risk: first sync: the pool takes the account (cash %s, positions %s)", report["cash"]["broker"],
                      {r["code"]: r["broker"] for r in report["positions"]})

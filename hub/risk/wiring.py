@@ -66,6 +66,8 @@ def attach(server: "HubServer", stage: RiskStage) -> None:
                       resubmit=resubmit, reply_error=server.reply_error, commit=_committer(server),
                       account_id=lambda: ctx.link.account_id, order_timeout=server.config.order_timeout,
                       reconcile=reconcile_now)
+    stage.engine.on_warning = lambda w: server.publisher.publish("hub.risk", {"event": "warning", "message": w,
+                                                                             "strategy": None})
     problems = stage.engine.apply_config()
     for p in problems:
         log.error("risk: %s", p)
