@@ -8,7 +8,6 @@ is the list `ORDER`; `RiskEngine.evaluate` runs it and the tests trip each entry
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hub.risk import market as M
@@ -35,24 +34,23 @@ class Refusal(Exception):
         return "RATE_LIMITED" if self.rate else "RISK_REJECTED"
 
 
-@dataclass
 class Order:
-    """One order request as the checks see it."""
+    """One order request as the checks see it (a slotted class: one is made per order)."""
 
-    strategy: str
-    code: str
-    side: int
-    volume: int
-    price_type: int
-    price: float
-    # filled in by the checks
-    board: str | None = None
-    market: bool = False
-    ref_price: float = 0.0  # price used for reservations and notional (limit-up for a market buy)
-    cash: int = 0  # cents to reserve (buys)
-    notional: int = 0  # cents
-    pool_shares: bool = False
-    crossing: list["Resting"] = field(default_factory=list)
+    __slots__ = ("strategy", "code", "side", "volume", "price_type", "price", "board", "market", "ref_price",
+                 "cash", "notional", "pool_shares", "crossing")
+
+    def __init__(self, strategy: str, code: str, side: int, volume: int, price_type: int, price: float) -> None:
+        self.strategy, self.code, self.side, self.volume = strategy, code, side, volume
+        self.price_type, self.price = price_type, price
+        # filled in by the checks
+        self.board: str | None = None
+        self.market = False
+        self.ref_price = 0.0  # price used for reservations and notional (limit-up for a market buy)
+        self.cash = 0  # cents to reserve (buys)
+        self.notional = 0  # cents
+        self.pool_shares = False
+        self.crossing: list["Resting"] = []
 
 
 def _money(c: int) -> str:

@@ -25,6 +25,7 @@ class RiskConfigError(ValueError):
 class RiskSettings:
     """Account-wide settings (`[risk]`)."""
 
+    enabled: bool = True  # false: no risk stage at all (no sleeves, no checks, no rate guard)
     trading: str = "on"
     require_allotment: bool = False
     self_trade: str = "reject_incoming"

@@ -30,28 +30,35 @@ FINAL = xt.FINAL
 Reference = Callable[[str], "tuple[float, float] | None"]  # code -> (last price, yesterday's close)
 
 
+_RATE_SCALE = 10 ** 10  # fee rates as integers: exact half-up rounding of cents without Decimal per order
+
+
+def _rate(x: float) -> int:
+    return int(Decimal(str(x)) * _RATE_SCALE)
+
+
+def _half_up(cents: int, rate: int) -> int:
+    """round_half_up(cents * rate / _RATE_SCALE) for cents, rate >= 0, in integers."""
+    return (cents * rate * 2 + _RATE_SCALE) // (2 * _RATE_SCALE)
+
+
 class FeeModel:
     """Estimated buy fees for reservations: commission (with its minimum) and transfer fee, in cents."""
 
     def __init__(self, s: RiskSettings) -> None:
-        self.rate, self.minimum, self.transfer = (Decimal(str(s.commission_rate)), Decimal(str(s.commission_min)),
-                                                  Decimal(str(s.transfer_fee_rate)))
-        self.stamp = Decimal(str(s.stamp_duty_rate))
-
-    def _c(self, x: Decimal) -> int:
-        return int(x.quantize(Decimal(1), ROUND_HALF_UP))
+        self.rate, self.transfer, self.stamp = (_rate(s.commission_rate), _rate(s.transfer_fee_rate),
+                                                _rate(s.stamp_duty_rate))
+        self.minimum = int(Decimal(str(s.commission_min)).scaleb(2).quantize(Decimal(1), ROUND_HALF_UP))
 
     def buy_cash(self, notional: int) -> int:
         if notional <= 0:
             return 0
-        n = Decimal(notional)
-        return notional + max(self._c(n * self.rate), self._c(self.minimum * 100)) + self._c(n * self.transfer)
+        return notional + max(_half_up(notional, self.rate), self.minimum) + _half_up(notional, self.transfer)
 
     def estimate(self, side: int, amount: int) -> int:
         """All fees of a fill whose trade record carries none (commission min counted once per fill)."""
-        n = Decimal(amount)
-        fee = max(self._c(n * self.rate), self._c(self.minimum * 100)) + self._c(n * self.transfer)
-        return fee + (self._c(n * self.stamp) if side == SELL else 0)
+        fee = max(_half_up(amount, self.rate), self.minimum) + _half_up(amount, self.transfer)
+        return fee + (_half_up(amount, self.stamp) if side == SELL else 0)
 
 
 class RiskEngine:

@@ -12,7 +12,7 @@ See docs/risk.md for the model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -78,7 +78,7 @@ class Sleeve:
         return h
 
 
-@dataclass
+@dataclass(slots=True)
 class Reservation:
     tag: str
     strategy: str
@@ -413,7 +413,8 @@ class Ledger:
             "sleeves": {n: {**{k: v for k, v in s.__dict__.items() if k != "holdings"},
                             "holdings": {c: h.__dict__ for c, h in s.holdings.items()}}
                         for n, s in self.sleeves.items()},
-            "reservations": [dict(r.__dict__) for r in self.reservations.values()],
+            "reservations": [{f.name: getattr(r, f.name) for f in fields(Reservation)}
+                             for r in self.reservations.values()],
         }
 
     @classmethod

@@ -25,8 +25,21 @@ MARKET_TYPES: dict[str, frozenset[int]] = {
 }
 
 
+_BOARDS: dict[str, str | None] = {}
+
+
 def board_of(code: str) -> str | None:
     """The board of an A-share stock code like '600000.SH', or None (not a stock code we know)."""
+    try:
+        return _BOARDS[code]
+    except KeyError:
+        if len(_BOARDS) > 50000:
+            _BOARDS.clear()
+        b = _BOARDS[code] = _board_of(code)
+        return b
+
+
+def _board_of(code: str) -> str | None:
     if len(code) != 9 or code[6] != ".":
         return None
     num, mkt = code[:6], code[7:]
@@ -48,8 +61,21 @@ def limit_pct(board: str | None) -> float:
     return {BSE: 0.30, STAR: 0.20, CHINEXT: 0.20}.get(board or "", 0.10)
 
 
+_LIMITS: dict[tuple[float, str | None], tuple[float, float]] = {}
+
+
 def limits(last_close: float, board: str | None) -> tuple[float, float]:
-    """(limit_down, limit_up) from yesterday's close, half-up to the 0.01 tick."""
+    """(limit_down, limit_up) from yesterday's close, half-up to the 0.01 tick (cached: closes repeat all day)."""
+    key = (last_close, board)
+    got = _LIMITS.get(key)
+    if got is None:
+        if len(_LIMITS) > 20000:
+            _LIMITS.clear()
+        got = _LIMITS[key] = _limits(last_close, board)
+    return got
+
+
+def _limits(last_close: float, board: str | None) -> tuple[float, float]:
     pct = Decimal(str(limit_pct(board)))
     base = Decimal(str(last_close))
     up = (base * (1 + pct)).quantize(Decimal("0.01"), ROUND_HALF_UP)

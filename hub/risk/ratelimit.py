@@ -48,8 +48,7 @@ class RateGuard:
     """One account window and day count, and one window per strategy."""
 
     def __init__(self, per_second: int, per_day: int) -> None:
-        self.per_second = per_second
-        self.per_day = per_day
+        self.set_limits(per_second, per_day)
         self.account = Window()
         self.day_actions = 0
         self.peak_day = 0
@@ -59,6 +58,8 @@ class RateGuard:
 
     def set_limits(self, per_second: int, per_day: int) -> None:
         self.per_second, self.per_day = per_second, per_day
+        self.cap_second = max(per_second - headroom(per_second), 1)  # new orders stop here
+        self.cap_day = max(per_day - headroom(per_day), 1)
 
     def window(self, strategy: str) -> Window:
         w = self.strategies.get(strategy)
@@ -73,11 +74,9 @@ class RateGuard:
             if n >= strategy_limit:
                 return "max_actions_per_second", strategy_limit, n + 1
         n = self.account.count(now)
-        cap = self.per_second - headroom(self.per_second)
-        if n >= max(cap, 1):
+        if n >= self.cap_second:
             return "account_max_actions_per_second", self.per_second, n + 1
-        cap_day = self.per_day - headroom(self.per_day)
-        if self.day_actions >= max(cap_day, 1):
+        if self.day_actions >= self.cap_day:
             return "account_max_actions_per_day", self.per_day, self.day_actions + 1
         return None
 

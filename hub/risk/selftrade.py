@@ -17,7 +17,7 @@ from rpc_client import xt
 BUY, SELL = xt.STOCK_BUY, xt.STOCK_SELL
 
 
-@dataclass
+@dataclass(slots=True)
 class Resting:
     key: str  # the hub's owner tag, or "x<order_id>" for an external order
     owner: str
@@ -34,21 +34,21 @@ class Resting:
 
 class RestingBook:
     def __init__(self) -> None:
-        self.by_code: dict[str, dict[str, Resting]] = {}
+        self.by_side: dict[tuple[str, int], dict[str, Resting]] = {}  # (code, side) -> key -> order
         self.by_key: dict[str, Resting] = {}
 
     def add(self, r: Resting) -> None:
-        self.by_code.setdefault(r.code, {})[r.key] = r
+        self.by_side.setdefault((r.code, r.side), {})[r.key] = r
         self.by_key[r.key] = r
 
     def remove(self, key: str) -> Resting | None:
         r = self.by_key.pop(key, None)
         if r is not None:
-            bucket = self.by_code.get(r.code)
+            bucket = self.by_side.get((r.code, r.side))
             if bucket is not None:
                 bucket.pop(key, None)
                 if not bucket:
-                    del self.by_code[r.code]
+                    del self.by_side[(r.code, r.side)]
         return r
 
     def bind(self, key: str, order_id: int) -> None:
@@ -57,14 +57,12 @@ class RestingBook:
             r.order_id = order_id
 
     def crossing(self, code: str, side: int, price: float, market: bool) -> list[Resting]:
-        """Resting opposite orders of `code` an incoming order would trade with."""
-        bucket = self.by_code.get(code)
+        """Resting opposite orders of `code` an incoming order would trade with (scans the opposite side only)."""
+        bucket = self.by_side.get((code, SELL if side == BUY else BUY))
         if not bucket:
             return []
         out = []
         for r in bucket.values():
-            if r.side == side:
-                continue
             if market or r.market:
                 out.append(r)
             elif side == BUY and price >= r.price - 1e-9:

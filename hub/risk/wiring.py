@@ -23,14 +23,18 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("hub.risk")
 
 
-def install(server: "HubServer", events: Any, link: Any) -> RiskStage:
+def install(server: "HubServer", events: Any, link: Any) -> RiskStage | None:
     """Build the stage, restore the ledger from the journal, hook it into the desk, events and link.
 
     Called after the book, desk and journal exist and before `link.reconcile()` at start.
     `attach(server)` finishes the job once the context exists.
     """
     cfg = server.config
-    engine = RiskEngine(parse(cfg.risk, cfg.strategies),
+    config = parse(cfg.risk, cfg.strategies)
+    if not config.settings.enabled:
+        log.warning("risk: [risk] enabled = false: no sleeves, no pre-trade checks, no rate guard")
+        return None
+    engine = RiskEngine(config,
                         reference=reference_from(server.quotes.latest, server.book.positions))
     stage = RiskStage(engine, RiskStore(server.journal))
     stage.restore()
@@ -41,8 +45,10 @@ def install(server: "HubServer", events: Any, link: Any) -> RiskStage:
     return stage
 
 
-def attach(server: "HubServer", stage: RiskStage) -> None:
+def attach(server: "HubServer", stage: RiskStage | None) -> None:
     """The context exists: give the stage its port, apply config allotments, start its timer."""
+    if stage is None:
+        return
     ctx = server.ctx
     from hub.core.halts import cancel_one
 

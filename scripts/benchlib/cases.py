@@ -111,7 +111,11 @@ CASES = {
     8: "8 whole market",
     9: "9 sim process",
     10: "10 relay",
+    11: "11 risk checks",
 }
+#: The bench's hubs run the risk engine (sleeves, checks, self-trade, rate guard) with the account
+#: guard opened wide: the bench sends far more than the exchange's 300 actions/s on purpose.
+RISK_WIDE = {"account_max_actions_per_second": 10 ** 9, "account_max_actions_per_day": 10 ** 12}
 
 
 def declare(r: Report, s: Settings) -> None:
@@ -172,6 +176,9 @@ def declare(r: Report, s: Settings) -> None:
     r.declare("scale.cpu_idle_1", c[6], "hub CPU idle, 1 client (% of a core)", "%", goal="< 1")
     r.declare("scale.cpu_idle_n", c[6], f"hub CPU idle, {s.idle_clients} clients (% of a core)", "%", goal="< 2")
 
+    r.declare("risk.on_p50", c[11], "order→ack p50, risk checks on (raw protocol client)", "µs")
+    r.declare("risk.off_p50", c[11], "order→ack p50, [risk] enabled = false, same run", "µs")
+    r.declare("risk.added_p50", c[11], "p50 added by the risk stage (median of paired rounds)", "µs", goal="<= 20")
     r.declare("mem.idle", c[7], "hub RSS idle (no client)", "MB")
     r.declare("mem.clients", c[7], f"hub RSS with {s.idle_clients} clients", "MB")
     r.declare("mem.orders", c[7], "hub RSS after the orders below", "MB", goal="< 250")
@@ -286,7 +293,7 @@ class Bench:
             self.guard(7, self.start_quiet_hub, case_on_fail=None)
         for case, fn in ((1, self.case_latency), (4, self.case_throughput), (6, self.case_scale),
                          (9, self.case_simproc), (7, self.case_memory), (5, self.case_fanout),
-                         (8, self.case_whole), (10, self.case_relay)):
+                         (8, self.case_whole), (10, self.case_relay), (11, self.case_risk)):
             if case == 1 and not any(self.wanted(c) for c in (1, 2, 3)):
                 continue
             if case != 1 and not self.wanted(case):
@@ -388,16 +395,16 @@ class Bench:
         self.start_server("echo", self.spare[0])
         self.start_server("thread", self.spare[1], threaded=True)
 
-    def hub_config(self) -> dict[str, Any]:
-        return {}
+    def hub_config(self, risk: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"risk": dict(RISK_WIDE, **(risk or {}))}
 
     def sim_config(self, **over: Any) -> dict[str, Any]:
         sim = {"default_cash": 1e13, "volatility": 0.0, "enforce_trading_hours": False}
         sim.update(over)
         return sim
 
-    def launch_hub(self, tag: str, sim: dict[str, Any]) -> HubProcess:
-        h = HubProcess(self.hub_config(), sim, keep=self.keep)
+    def launch_hub(self, tag: str, sim: dict[str, Any], risk: dict[str, Any] | None = None) -> HubProcess:
+        h = HubProcess(self.hub_config(risk), sim, keep=self.keep)
         self.hubs.append(h)
         h.start()
         if self.keep:
@@ -900,6 +907,35 @@ class Bench:
         r.set("scale.order_p50_n", median(many), many)
         ratios = [b / a for a, b in zip(one, many)]
         r.set("scale.ratio", median(ratios), ratios, note="median of paired rounds")
+
+    # ------------------------------------------------------------------ case 11
+    def case_risk(self) -> None:
+        """order→ack with the risk stage on (a hub with default risk settings) against off
+        ([risk] enabled = false), both fresh hubs of this run, rounds interleaved."""
+        s, r = self.s, self.report
+        hubs = {"on": self.launch_hub("risk_on", self.sim_config()),
+                "off": self.launch_hub("risk_off", self.sim_config(), {"enabled": False})}
+        order = hubjobs.order_kwargs(REST_CODE, REST_PRICE)
+        cols: dict[str, list[float]] = {"on": [], "off": []}
+        try:
+            for _ in self.rounds(s.rounds, "risk"):
+                for key in ("on", "off"):
+                    rc = rawhub.RawHubClient(hubs[key].rpc, self.zctx)
+                    try:
+                        rc.hello(f"bench_risk_{key}")
+                        cols[key].append(p50_p99(hubjobs.sample(lambda: rc.call("order_stock", order), s.lat_n,
+                                                                s.lat_warm))[0])
+                    finally:
+                        rc.close()
+        finally:
+            for h in hubs.values():
+                self.stop_hub(h)
+                if h in self.hubs:
+                    self.hubs.remove(h)
+        r.set("risk.on_p50", median(cols["on"]), cols["on"])
+        r.set("risk.off_p50", median(cols["off"]), cols["off"])
+        added = [a - b for a, b in zip(cols["on"], cols["off"])]
+        r.set("risk.added_p50", median(added), added, note="median of paired rounds (on − off)")
 
     # ------------------------------------------------------------------ case 7
     def case_memory(self) -> None:
