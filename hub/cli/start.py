@@ -178,11 +178,35 @@ def _fmt_status(s: dict[str, Any]) -> str:
     errors = counters.get("errors") or {}
     if errors:
         lines.append("  errors    " + ", ".join(f"{k} {v}" for k, v in sorted(errors.items())))
+    if s.get("risk"):
+        lines.extend(_fmt_risk(s["risk"]))
     if s.get("security"):
         lines.append(f"  access    {_fmt_security(s['security'], counters)}")
         if s["security"].get("warning"):
             lines.append(f"  WARNING   {s['security']['warning']}")
     return "\n".join(lines)
+
+
+def _fmt_risk(r: dict[str, Any]) -> list[str]:
+    """The risk engine's lines: trading switch, the account rate guard (peaks), reconciliation, refusals."""
+    rate = r.get("rate") or {}
+    rec = r.get("reconcile") or {}
+    lines = [f"  risk      trading {r.get('trading')}, self-trade {r.get('self_trade')}, "
+             f"{r.get('open_reservations', 0)} open reservation(s)",
+             f"  guard     {rate.get('per_second', 0)}/s now, peak {rate.get('peak_per_second', 0)}/s of "
+             f"{rate.get('limit_per_second')}/s; today {rate.get('per_day', 0)} (peak {rate.get('peak_per_day', 0)}) "
+             f"of {rate.get('limit_per_day')} orders+cancels"]
+    diffs = rec.get("differences") or []
+    state = "not run yet" if rec.get("ok") is None else ("ok" if not diffs else
+                                                         f"{len(diffs)} difference(s) booked to the pool (_external)")
+    lines.append(f"  reconcile {state}" + "".join(
+        f"; {d.get('code')} broker {d.get('broker')} ledger {d.get('ledger')}" for d in diffs[:5]))
+    refusals = r.get("refusals") or {}
+    if refusals:
+        lines.append("  refused   " + ", ".join(f"{k} {v}" for k, v in sorted(refusals.items())))
+    for w in (r.get("warnings") or [])[-2:] + list(r.get("problems") or []):
+        lines.append(f"  WARNING   {w}")
+    return lines
 
 
 def _fmt_security(sec: dict[str, Any], counters: dict[str, Any] | None = None) -> str:

@@ -305,7 +305,8 @@ class RiskEngine:
         else:
             self.pending_diff = diff or None
         # ok: the ledger agrees with the broker now (no difference, or every one booked to the pool)
-        report = {"ok": not diff or bool(booked), "found": bool(diff), "checked_at": time.time(), "cash": cash_row, "positions": rows,
+        report = {"ok": not diff or bool(booked), "found": bool(diff), "initial": first and bool(booked),
+                  "checked_at": time.time(), "cash": cash_row, "positions": rows,
                   "booked": [_booked_view(r) for r in booked], "pending": bool(diff) and not confirm,
                   "booked_today": [_booked_view(r) for r in self.ledger.adjustments],
                   "external_trades": list(self.ledger.externals)}
@@ -407,7 +408,7 @@ class RiskEngine:
                 "rate": self.rate.view(self.clock()), "refusals": dict(self.refusals),
                 "open_reservations": len(self.ledger.reservations), "resting_orders": len(self.resting),
                 "reconcile": {"ok": rep.get("ok"), "checked_at": rep.get("checked_at"),
-                              "differences": rep.get("positions", []) + (
+                              "differences": [] if rep.get("initial") else rep.get("positions", []) + (
                                   [dict(rep["cash"], code="cash")] if rep.get("cash", {}).get("diff") else []),
                               "booked_today": len(self.ledger.adjustments)},
                 "warnings": list(self.warnings[-5:]), "problems": list(self.problems)}

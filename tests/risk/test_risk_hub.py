@@ -233,3 +233,29 @@ def test_external_trade_is_a_reconciliation_difference_booked_to_external(make_h
         assert after[name]["cash"] == before[name]["cash"]
         assert [(p["volume"], p["can_use_volume"], p["avg_price"]) for p in after[name]["positions"]] == \
             [(p["volume"], p["can_use_volume"], p["avg_price"]) for p in before[name]["positions"]]
+
+
+def test_xtquant_dropin_gets_minus_one_and_on_order_error_with_the_message(make_hub, monkeypatch):
+    from rpc_client.xttrader import XtQuantTrader, XtQuantTraderCallback
+
+    hub = make_hub(strategies={"alpha": {"max_order_volume": 100}})
+    errors = []
+
+    class CB(XtQuantTraderCallback):
+        def on_order_error(self, e):
+            errors.append((e.order_id, e.error_msg))
+
+    class Account:
+        account_id, account_type = "SIM0001", 2
+
+    monkeypatch.setenv("QMT_HUB_PUB", hub.config.pub)
+    t = XtQuantTrader(hub.config.rpc, 98765, strategy_name="alpha")
+    t.register_callback(CB())
+    t.start()
+    try:
+        assert t.connect() == 0
+        assert t.order_stock(Account(), CODE, BUY, 200, FIX, 10.5, "alpha", "too big") == -1
+        wait_for(lambda: errors, what="on_order_error")
+        assert errors[0][0] == -1 and "RISK_REJECTED" in errors[0][1] and "max_order_volume 100" in errors[0][1]
+    finally:
+        t.stop()
