@@ -250,6 +250,7 @@ class RiskEngine:
         """A new trading day: T+1 shares settle, daily counts restart."""
         if day != self.ledger.day:
             self._emit(self.ledger.roll(day))
+            self.resting = RestingBook()  # yesterday's orders are all over
             self.rate.new_day(0)
 
     def reconcile(self, asset: dict[str, Any] | None, positions: list[dict[str, Any]], book_now: bool = False) \

@@ -384,6 +384,15 @@ class Ledger:
         self.config_applied[r["s"]] = r["applied"]
 
     def _apply_roll(self, r: dict[str, Any]) -> None:
+        # A-share orders do not outlive their day: what a reservation still holds is released
+        for res in list(self.reservations.values()):
+            if res.side == BUY:
+                self.sleeve(res.cash_src).reserved_cash -= res.cash_left
+            else:
+                for src, n, filled in res.share_src:
+                    h = self.sleeve(src).holding(res.code)
+                    h.reserved = max(0, h.reserved - (n - filled))
+        self.reservations.clear()
         self.day = r["day"]
         for s in self.sleeves.values():
             s.orders_today = s.volume_today = s.notional_today = s.cancels_today = s.rejected_today = 0

@@ -74,6 +74,10 @@ def attach(server: "HubServer", stage: RiskStage | None) -> None:
                       reconcile=reconcile_now)
     stage.engine.on_warning = lambda w: server.publisher.publish("hub.risk", {"event": "warning", "message": w,
                                                                              "strategy": None})
+    # the book's orders as restored and reconciled: binds order ids to restored reservations, settles
+    # those whose order ended while the hub was down, and knows the open external orders (self-trade)
+    for data in list(server.book.orders.values()):
+        stage.engine.on_order(data)
     problems = stage.engine.apply_config()
     for p in problems:
         log.error("risk: %s", p)

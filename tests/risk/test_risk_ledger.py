@@ -166,3 +166,15 @@ def test_external_fills_go_to_the_pool():
     assert e.ledger.pool.holdings[CODE].volume == 10100 and e.ledger.pool.cash == 90_000_000 - 100_501
     assert e.ledger.externals[0]["booked_to"] == POOL and e.ledger.externals[0]["order_id"] == 77
     assert e.ledger.sleeve("alpha").cash == 10_000_000
+
+
+def test_the_day_roll_releases_what_open_orders_still_held():
+    e, recs = engine(strategies={"alpha": {"cash": 100_000, "positions": {CODE: 500}}})
+    place(e, "alpha", "t1", volume=1000)
+    place(e, "alpha", "t2", side=SELL, volume=200, price=10.5)
+    e.roll("20261203")
+    s = e.ledger.sleeve("alpha")
+    assert s.reserved_cash == 0 and s.holdings[CODE].reserved == 0 and not e.ledger.reservations
+    again = RiskEngine()
+    again.restore(None, recs)
+    assert again.ledger.to_dict() == e.ledger.to_dict()
