@@ -99,8 +99,6 @@ def check_static(e: "RiskEngine", o: Order, lim: "StrategyLimits") -> None:
             raise Refusal("market_price", "a limit-up or last price", 0,
                           f"a market buy of {o.code} needs the day's limit-up or last price to reserve cash, and the "
                           f"hub has no quote of it: subscribe the code or send a limit order")
-    elif o.price_type == M.C.LATEST_PRICE and last > 0:
-        o.ref_price = last
     else:
         o.ref_price = o.price
     o.notional = int(round(o.ref_price * o.volume * 100))

@@ -93,7 +93,9 @@ def buy_lot(board: str | None) -> tuple[int, int]:
 
 
 def is_market(price_type: int) -> bool:
-    return price_type not in LIMIT_TYPES
+    """Priced by the market, not by the order: market types and LATEST_PRICE (最新价, the price of the
+    moment it executes). Reserved at the day's limit-up; crosses any resting opposite order."""
+    return price_type != C.FIX_PRICE
 
 
 def price_type_ok(code: str, price_type: int) -> bool:

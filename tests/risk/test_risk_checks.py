@@ -251,3 +251,9 @@ def test_limits_set_at_run_time_are_journaled_and_effective():
     assert (r.check, r.limit, r.value) == ("max_order_volume", 100, 200)
     with pytest.raises(ValueError, match="unknown limit"):
         e.set_limits("alpha", {"max_ordr_volume": 1})
+
+
+def test_latest_price_buy_reserves_like_a_market_order():
+    e, _ = engine()
+    o = place(e, "alpha", "t1", price_type=LATEST, price=0.0, volume=100)
+    assert o.market and o.ref_price == 11.0 and o.cash == 110_000 + 500 + 1
