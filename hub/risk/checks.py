@@ -196,6 +196,9 @@ def check_self_trade(e: "RiskEngine", o: Order, lim: "StrategyLimits") -> None:
     crossing = e.resting.crossing(o.code, o.side, o.ref_price, o.market)
     if not crossing:
         return
+    for c in crossing:  # the broker may have numbered it before its first push arrived
+        if c.order_id is None:
+            c.order_id = e.order_id_of(c.key)
     r = crossing[0]
     named = f"order {r.order_id}" if r.order_id else "order (still waiting for its id)"
     resting = [c.view() for c in crossing]

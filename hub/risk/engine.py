@@ -80,6 +80,8 @@ class RiskEngine:
         self.held: dict[str, int] = {}  # strategy -> orders held while resting ones are cancelled
         self.warnings: list[str] = []
         self.on_warning: Callable[[str], None] | None = None  # the hub publishes it (hub.risk, event "warning")
+        #: owner tag -> the broker's order id when known before the order's first push (the desk's answer)
+        self.order_id_of: Callable[[str], int | None] = lambda tag: None
         self.problems: list[str] = []
         self.pending_diff: dict[str, int] | None = None
         self.last_report: dict[str, Any] | None = None

@@ -72,6 +72,13 @@ def attach(server: "HubServer", stage: RiskStage | None) -> None:
                       resubmit=resubmit, reply_error=server.reply_error, commit=_committer(server),
                       account_id=lambda: ctx.link.account_id, order_timeout=server.config.order_timeout,
                       reconcile=reconcile_now)
+    desk = server.desk
+
+    def order_id_of(tag: str) -> int | None:
+        p = desk.by_tag.get(tag)
+        return p.order_id if p is not None and p.order_id else None
+
+    stage.engine.order_id_of = order_id_of
     stage.engine.on_warning = lambda w: server.publisher.publish("hub.risk", {"event": "warning", "message": w,
                                                                              "strategy": None})
     # the book's orders as restored and reconciled: binds order ids to restored reservations, settles

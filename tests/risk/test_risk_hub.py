@@ -69,6 +69,8 @@ def test_fills_cancels_and_rejections_return_reservations_to_the_cent(make_hub, 
     filled = alpha.call("order_stock", order(BUY, 1200, 10.5))["order_id"]
     resting = alpha.call("order_stock", order(BUY, 700, 9.5))["order_id"]
     junk = alpha.call("order_stock", order(BUY, 300, 11.5))["order_id"]  # above limit-up: the broker rejects it
+    # until they are final, those buys rest in the book and a sell below them would cross (self-trade)
+    wait_for(lambda: final(admin, filled) and final(admin, junk), what="the fill and the rejection")
     sold = alpha.call("order_stock", order(SELL, 300, 9.9))["order_id"]
     s = sleeves(admin)["alpha"]
     assert s["reserved_cash"] == pytest.approx(6650.0 + 5.0 + 0.07)  # only the resting buy still holds cash

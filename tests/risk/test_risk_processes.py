@@ -74,7 +74,10 @@ def test_hub_kill9_restores_every_sleeve_reservation_and_pnl(procs, tmp_path):
         alpha.call("order_stock", order(BUY, 1000, 10.5))  # fills
         resting_buy = alpha.call("order_stock", order(BUY, 500, 9.5))["order_id"]
         resting_sell = alpha.call("order_stock", order(SELL, 400, 10.9))["order_id"]
-        beta.call("order_stock", order(BUY, 300, 10.5))  # fills
+        bought = beta.call("order_stock", order(BUY, 300, 10.5))["order_id"]  # fills
+        # until its fill is in, beta's buy is a resting order that alpha's sell below would cross
+        wait_for(lambda: any(o["order_id"] == bought and o["order_status"] == 56
+                             for o in admin_call(rpc, data, "query_stock_orders")), 10, "beta's fill")
         sold = alpha.call("order_stock", order(SELL, 200, 9.9))["order_id"]  # fills: realized P&L
         assert beta.error("order_stock", order(SELL, 100, 10.9))["data"]["check"] == "sleeve_position"
     finally:
