@@ -351,6 +351,56 @@ class RiskEngine:
                 "fetch_balance": round(cash, 2), "strategy": strategy,
                 "cash_source": "own" if s.has_cash or strategy == POOL else "pool"}
 
+    # ---- what a strategy's own queries answer ------------------------------------------------
+    def uses_pool(self, strategy: str) -> bool:
+        """A strategy with no allotment at all spends the pool's cash and may sell the pool's shares:
+        its queries show what it may use, its own holdings plus the pool's (one such strategy alone
+        sees the account as before)."""
+        s = self.ledger.sleeves.get(strategy)
+        return strategy != POOL and not self.settings.require_allotment and (s is None or not s.allotted)
+
+    def strategy_asset(self, strategy: str, account_id: str = "", account_type: int = 2) -> dict[str, Any]:
+        if not self.uses_pool(strategy):
+            return self.sleeve_asset(strategy, account_id, account_type)
+        s, pool = self.ledger.sleeves.get(strategy), self.ledger.pool
+        mv = sum(self._last(c) * h.volume for c, h in pool.holdings.items())
+        if s is not None:
+            mv += sum(self._last(c) * h.volume for c, h in s.holdings.items())
+        return {"account_type": account_type, "account_id": account_id, "cash": round(yuan(pool.free_cash), 2),
+                "frozen_cash": round(yuan(pool.reserved_cash), 2), "market_value": round(mv, 2),
+                "total_asset": round(yuan(pool.cash) + mv, 2), "fetch_balance": round(yuan(pool.free_cash), 2),
+                "strategy": strategy, "cash_source": "pool"}
+
+    def _usable(self, strategy: str) -> dict[str, Any]:
+        from hub.risk.ledger import Holding
+
+        s = self.ledger.sleeves.get(strategy)
+        merged: dict[str, Any] = {}
+        for src in ([s] if s is not None else []) + [self.ledger.pool]:
+            for code, h in src.holdings.items():
+                m = merged.setdefault(code, Holding())
+                m.volume += h.volume
+                m.sellable += max(h.sellable, 0)
+                m.reserved += h.reserved
+                m.cost += h.cost
+        return merged
+
+    def strategy_positions(self, strategy: str, account_id: str = "", account_type: int = 2) -> list[dict[str, Any]]:
+        if not self.uses_pool(strategy):
+            return self.sleeve_positions(strategy, account_id, account_type)
+        usable = self._usable(strategy)
+        return [self._position(strategy, c, h, account_id, account_type) for c, h in sorted(usable.items())
+                if h.volume > 0 or h.reserved]
+
+    def strategy_position(self, strategy: str, code: str, account_id: str = "", account_type: int = 2) \
+            -> dict[str, Any] | None:
+        if not self.uses_pool(strategy):
+            return self.sleeve_position(strategy, code, account_id, account_type)
+        h = self._usable(strategy).get(code)
+        if h is None or not (h.volume > 0 or h.reserved):
+            return None
+        return self._position(strategy, code, h, account_id, account_type)
+
     def sleeve_positions(self, strategy: str, account_id: str = "", account_type: int = 2) -> list[dict[str, Any]]:
         s = self.ledger.sleeves.get(strategy)
         if s is None:

@@ -253,20 +253,20 @@ class RiskStage:
         if role != Role.STRATEGY:
             return account
         acc = self.port.account_id() if self.port is not None else ""
-        return self.engine.sleeve_asset(strategy, acc, (account or {}).get("account_type", 2))
+        return self.engine.strategy_asset(strategy, acc, (account or {}).get("account_type", 2))
 
     def positions_for(self, role: str, strategy: str, account: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if role != Role.STRATEGY:
             return account
         acc = self.port.account_id() if self.port is not None else ""
-        return self.engine.sleeve_positions(strategy, acc)
+        return self.engine.strategy_positions(strategy, acc)
 
     def position_for(self, role: str, strategy: str, code: str, account: dict[str, Any] | None) \
             -> dict[str, Any] | None:
         if role != Role.STRATEGY:
             return account
         acc = self.port.account_id() if self.port is not None else ""
-        return self.engine.sleeve_position(strategy, code, acc)
+        return self.engine.strategy_position(strategy, code, acc)
 
 
 def reference_from(quotes_latest: dict[str, dict[str, Any]], positions: dict[str, dict[str, Any]]) \

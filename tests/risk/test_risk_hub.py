@@ -261,3 +261,17 @@ def test_xtquant_dropin_gets_minus_one_and_on_order_error_with_the_message(make_
         assert errors[0][0] == -1 and "RISK_REJECTED" in errors[0][1] and "max_order_volume 100" in errors[0][1]
     finally:
         t.stop()
+
+
+def test_an_unallotted_strategy_sees_what_it_may_use_its_own_and_the_pool(make_hub, connect):
+    hub = make_hub(strategies={"alpha": {"cash": 100000}})
+    gamma = connect(hub, "gamma")  # no allotment: spends the pool's cash, may sell the pool's shares
+    assert [(p["stock_code"], p["volume"], p["can_use_volume"]) for p in gamma.call("query_stock_positions")] == \
+        [(CODE, 5000, 5000)]
+    gamma.call("order_stock", order(SELL, 1000, 10.9))
+    pos = gamma.call("query_stock_position", {"stock_code": CODE})
+    assert (pos["volume"], pos["can_use_volume"], pos["frozen_volume"]) == (5000, 4000, 1000)
+    asset = gamma.call("query_stock_asset")
+    assert asset["cash"] == 900000.0 and asset["cash_source"] == "pool"
+    alpha = connect(hub, "alpha")  # allotted: only its sleeve
+    assert alpha.call("query_stock_positions") == [] and alpha.call("query_stock_asset")["cash"] == 100000.0
