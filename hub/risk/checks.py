@@ -80,7 +80,7 @@ def check_static(e: "RiskEngine", o: Order, lim: "StrategyLimits") -> None:
                 rule = f"a multiple of {step}" if step > 1 else f"at least {lo}, then steps of {step}"
                 raise Refusal("lot", lo if step == 1 else step, o.volume,
                               f"buy volume {o.volume} of {o.code} must be {rule} shares")
-        if not o.market and o.price_type == M.C.FIX_PRICE:
+        if not o.market and o.board is not None:  # stocks: 0.01 tick (funds and bonds: 0.001, the broker's)
             if not M.on_tick(o.price) or o.price <= 0:
                 raise Refusal("tick", 0.01, o.price, f"price {o.price!r} is not a positive multiple of the 0.01 tick")
             if last_close > 0:
@@ -89,6 +89,9 @@ def check_static(e: "RiskEngine", o: Order, lim: "StrategyLimits") -> None:
                     raise Refusal("limit_price", [down, up], o.price,
                                   f"price {o.price:.2f} outside today's limits [{down:.2f}, {up:.2f}] of {o.code}")
     if o.market:
+        if last_close <= 0 and last <= 0 and o.side == BUY:
+            ref = e.reference_once(o.code)  # no tick in memory: one look-up per code and day
+            last, last_close = ref if ref is not None else (0.0, 0.0)
         if last_close > 0:
             o.ref_price = M.limits(last_close, o.board)[1 if o.side == BUY else 0]
         elif last > 0:

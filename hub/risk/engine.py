@@ -21,6 +21,7 @@ from hub.risk import checks as K
 from hub.risk.checks import Order, Refusal
 from hub.risk.config import LIMIT_KEYS, RiskConfig, RiskSettings, StrategyLimits, parse_limits
 from hub.risk.ledger import BUY, POOL, SELL, Ledger, LedgerError, to_cents, yuan
+from hub.risk.market import t_plus_zero
 from hub.risk.ratelimit import RateGuard
 from hub.risk.selftrade import Resting, RestingBook
 
@@ -82,6 +83,10 @@ class RiskEngine:
         self.on_warning: Callable[[str], None] | None = None  # the hub publishes it (hub.risk, event "warning")
         #: owner tag -> the broker's order id when known before the order's first push (the desk's answer)
         self.order_id_of: Callable[[str], int | None] = lambda tag: None
+        #: code -> (last, yesterday's close) from the quote source when the hub holds no tick of it;
+        #: asked at most once per code and day (a market buy needs the limit-up price to reserve)
+        self.fetch_reference: Callable[[str], "tuple[float, float] | None"] = lambda code: None
+        self._fetched: dict[str, tuple[float, float] | None] = {}
         self.problems: list[str] = []
         self.pending_diff: dict[str, int] | None = None
         self.last_report: dict[str, Any] | None = None
@@ -106,6 +111,15 @@ class RiskEngine:
         self._emit(self.ledger.set_limits(strategy, changes))
         self._limits.pop(strategy, None)
         return self.limits_of(strategy)
+
+    def reference_once(self, code: str) -> "tuple[float, float] | None":
+        if code not in self._fetched:
+            try:
+                self._fetched[code] = self.fetch_reference(code)
+            except Exception:  # noqa: BLE001 - no price: the check refuses the market buy
+                log.exception("risk: fetching a reference price of %s failed", code)
+                self._fetched[code] = None
+        return self._fetched[code]
 
     def held_count(self, strategy: str) -> int:
         return self.held.get(strategy, 0)
@@ -204,9 +218,9 @@ class RiskEngine:
         tag = data.get("owner_tag") or ""
         if tag not in self.ledger.reservations:
             tag = ""
-        self._emit(self.ledger.fill(owner, tag, (data.get("order_id"), data.get("traded_id")),
-                                    data.get("stock_code", ""), side, int(data.get("traded_volume") or 0), amount,
-                                    fee_c))
+        code = data.get("stock_code", "")
+        self._emit(self.ledger.fill(owner, tag, (data.get("order_id"), data.get("traded_id")), code, side,
+                                    int(data.get("traded_volume") or 0), amount, fee_c, t_plus_zero(code)))
 
     # ---- allotments ------------------------------------------------------------------
     def allot(self, strategy: str, cash: float | None = None, code: str | None = None, volume: int = 0,
@@ -253,6 +267,7 @@ class RiskEngine:
         if day != self.ledger.day:
             self._emit(self.ledger.roll(day))
             self.resting = RestingBook()  # yesterday's orders are all over
+            self._fetched.clear()
             self.rate.new_day(0)
 
     def reconcile(self, asset: dict[str, Any] | None, positions: list[dict[str, Any]], book_now: bool = False) \

@@ -180,12 +180,16 @@ class Ledger:
         return self._do(rec)
 
     def fill(self, owner: str, tag: str, key: tuple[Any, Any], code: str, side: int, volume: int,
-             amount: int, fee: int) -> dict[str, Any] | None:
-        """A trade of `owner` (by the hub's tag, or `_external`); None if already booked."""
+             amount: int, fee: int, t0: bool = False) -> dict[str, Any] | None:
+        """A trade of `owner` (by the hub's tag, or `_external`); None if already booked.
+        `t0`: the code settles the same day (convertible bonds): a buy is sellable at once."""
         if key in self.fills_seen:
             return None
-        return self._do({"k": "fill", "s": owner, "tag": tag, "key": list(key), "code": code, "side": side,
-                         "vol": volume, "amt": amount, "fee": fee})
+        rec = {"k": "fill", "s": owner, "tag": tag, "key": list(key), "code": code, "side": side, "vol": volume,
+               "amt": amount, "fee": fee}
+        if t0:
+            rec["t0"] = True
+        return self._do(rec)
 
     def close(self, tag: str, traded: int) -> dict[str, Any] | None:
         """The order of `tag` is final (filled, cancelled, junk) or was never placed (traded = 0)."""
@@ -281,6 +285,8 @@ class Ledger:
             h = owner.holding(code)
             h.volume += vol
             h.cost += amt + fee
+            if r.get("t0"):
+                h.sellable += vol
             if res is not None:
                 part = min(res.cash_left, res.cash * vol // res.volume) if res.volume else res.cash_left
                 res.cash_left -= part

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from xtquant import xtconstant as C
+from rpc_client import xt as C  # the one vocabulary module (importing xtquant prints and costs ~1 s)
 
 BUY, SELL = C.STOCK_BUY, C.STOCK_SELL
 MAIN, STAR, CHINEXT, BSE = "main", "star", "chinext", "bse"
@@ -56,6 +56,17 @@ def _board_of(code: str) -> str | None:
     return None
 
 
+def is_bond(code: str) -> bool:
+    """Convertible bonds (110/111/113/118xxx.SH, 123/127/128xxx.SZ): T+0, lots of 10, 0.001 tick."""
+    return len(code) == 9 and ((code.endswith(".SH") and code[:3] in ("110", "111", "113", "118"))
+                               or (code.endswith(".SZ") and code[:3] in ("123", "127", "128")))
+
+
+def t_plus_zero(code: str) -> bool:
+    """Bought today, sellable today."""
+    return is_bond(code)
+
+
 def limit_pct(board: str | None) -> float:
     """The daily price limit of a board (ST stocks are not known here: the wider main-board rate)."""
     return {BSE: 0.30, STAR: 0.20, CHINEXT: 0.20}.get(board or "", 0.10)
@@ -95,7 +106,7 @@ def buy_lot(board: str | None) -> tuple[int, int]:
 def is_market(price_type: int) -> bool:
     """Priced by the market, not by the order: market types and LATEST_PRICE (最新价, the price of the
     moment it executes). Reserved at the day's limit-up; crosses any resting opposite order."""
-    return price_type != C.FIX_PRICE
+    return price_type not in C.PRICED_TYPES
 
 
 def price_type_ok(code: str, price_type: int) -> bool:

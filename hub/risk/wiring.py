@@ -79,6 +79,15 @@ def attach(server: "HubServer", stage: RiskStage | None) -> None:
         return p.order_id if p is not None and p.order_id else None
 
     stage.engine.order_id_of = order_id_of
+    quotes = server.quotes
+
+    def fetch_reference(code: str) -> "tuple[float, float] | None":
+        tick = (quotes.full_tick([code]) or {}).get(code)
+        if not isinstance(tick, dict):
+            return None
+        return float(tick.get("lastPrice") or 0.0), float(tick.get("lastClose") or 0.0)
+
+    stage.engine.fetch_reference = fetch_reference
     stage.engine.on_warning = lambda w: server.publisher.publish("hub.risk", {"event": "warning", "message": w,
                                                                              "strategy": None})
     # the book's orders as restored and reconciled: binds order ids to restored reservations, settles
