@@ -94,6 +94,13 @@ def attach(server: "HubServer", stage: RiskStage | None) -> None:
     # those whose order ended while the hub was down, and knows the open external orders (self-trade)
     for data in list(server.book.orders.values()):
         stage.engine.on_order(data)
+    if stage.engine.pending_diff:  # a difference at start: confirm it with a second snapshot now
+        stage.confirming = True
+        try:
+            ctx.link.reconcile()
+            stage.reconcile(server.book.asset, list(server.book.positions.values()))
+        finally:
+            stage.confirming = False
     problems = stage.engine.apply_config()
     for p in problems:
         log.error("risk: %s", p)
@@ -103,17 +110,16 @@ def attach(server: "HubServer", stage: RiskStage | None) -> None:
 
 
 def _after_reconcile(stage: RiskStage, server: "HubServer", link: Any) -> None:
-    """Every broker reconcile (start, reconnect, interval): compare the ledger; confirm a difference."""
+    """Every broker snapshot applied (start, reconnect, interval): compare the ledger with it.
+
+    A difference seen once is confirmed by the next snapshot: asked for at once, on the
+    broker-connect thread (never blocking the loop); at start (before the loop) `attach` takes it.
+    """
     if getattr(stage, "confirming", False):
         return
     report = stage.reconcile(server.book.asset, list(server.book.positions.values()))
-    if report["pending"]:
-        stage.confirming = True
-        try:
-            link.reconcile()
-            stage.reconcile(server.book.asset, list(server.book.positions.values()))
-        finally:
-            stage.confirming = False
+    if report["pending"] and link.is_up:
+        link.reconcile_if_up()
 
 
 def _committer(server: "HubServer") -> Any:
