@@ -30,12 +30,15 @@ def test_sleeves_pane_shows_cash_pnl_orders_against_limit_and_the_guard(make_hub
     state = MonitorState(rpc=hub.config.rpc, pub=hub.config.pub)
     feed = Feed(state, lambda: HubLink(hub.config.rpc, hub.config.pub, timeout=3.0), status_every=0.2)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        feed.step()
-        if any(s["strategy"] == "alpha" and s["positions"] for s in state.sleeves) and \
-                any("sleeve_position" in e.text for e in list(state.log)):
-            break
-        time.sleep(0.05)
+    try:
+        while time.monotonic() < deadline:
+            feed.step()
+            if any(s["strategy"] == "alpha" and s["positions"] for s in state.sleeves) and \
+                    any("sleeve_position" in e.text for e in list(state.log)):
+                break
+            time.sleep(0.05)
+    finally:
+        feed.stop()  # its hub session (client threads) ends with the test
     text = screen(state)
     assert "guard 0/s" in text or "guard 1/s" in text or "guard 2/s" in text
     assert "of 200/s" in text and "of 18,000/day" in text and "reconciled" in text

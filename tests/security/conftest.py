@@ -58,7 +58,10 @@ def no_leaked_threads(monkeypatch):
     """No client socket thread and no ZAP authenticator thread outlives a test; no stray QMT_HUB_* setting."""
     for name in ("QMT_HUB", "QMT_HUB_PUB", "QMT_HUB_CURVE"):
         monkeypatch.delenv(name, raising=False)
+    before = set(threading.enumerate())  # judged per test: a thread another test left is that test's failure
+
+    def leaked() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t not in before
+                and (t.name.startswith("rpc-client") or "Authentication" in type(t).__name__)]
     yield
-    assert wait_for(lambda: not [t for t in threading.enumerate()
-                                 if t.name.startswith("rpc-client") or "Authentication" in type(t).__name__], 5), \
-        [t.name for t in threading.enumerate()]
+    assert wait_for(lambda: not leaked(), 5), [t.name for t in leaked()]
