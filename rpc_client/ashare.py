@@ -1,6 +1,6 @@
 """The A-share exchange rules, stated once: boards, lots, ticks, price limits, price types per market.
 
-A leaf (the standard library and xtquant's constants only), so the hub's pre-trade checks, the
+A leaf (the standard library and `rpc_client.xt`'s constants only), so the hub's pre-trade checks, the
 simulator and a strategy runner can all import it: the rules are the exchanges' published
 ones, not any one component's. Codes are xtquant's ('600000.SH').
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from xtquant import xtconstant as C
+from rpc_client import xt as C  # xtquant's constants, spelled once (no xtquant import)
 
 MAIN, STAR, CHINEXT, BSE = "main", "star", "chinext", "bse"
 ETF, INDEX, BOND = "etf", "index", "bond"
