@@ -4,14 +4,13 @@ relay refuses what it must not do."""
 
 from __future__ import annotations
 
-import shutil
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from hub import security
 from hub.config import HubConfig
 from hub.core import HubServer
 from hub.relay import Relay, RelayError
@@ -19,20 +18,10 @@ from rpc_client import RpcGateway
 from rpc_client.security import CurveKeys
 from webhook_server import free_port
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
+from security_helpers import make_keys  # noqa: E402  (the keys as `hub keys` makes them)
+
 BUY, FIX = 23, 11
-
-
-def _keys(curve_dir: Path, *names: str) -> dict[str, Path]:
-    (curve_dir / security.AUTHORIZED).mkdir(parents=True, exist_ok=True)
-    security.create_keypair(curve_dir, security.SERVER_NAME)
-    out = {}
-    for name in names:
-        dest = curve_dir / security.CLIENTS / name
-        public, _ = security.create_keypair(dest, name)
-        shutil.copyfile(curve_dir / security.SERVER_KEY, dest / security.SERVER_KEY)
-        shutil.copyfile(public, curve_dir / security.AUTHORIZED / f"{name}.key")
-        out[name] = dest
-    return out
 
 
 class Seen:
@@ -59,7 +48,7 @@ def _wait(pred, timeout=15.0):
 
 
 def test_strategies_behind_a_relay_get_ticks_and_every_account_event_once(tmp_path):
-    keys = _keys(tmp_path / "hub" / "curve", "relay", "alpha", "beta")
+    keys = make_keys(tmp_path / "hub" / "curve", "relay", "alpha", "beta")
     rpc, pub = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
     cfg = HubConfig.from_dict({"rpc": rpc, "pub": pub, "data_dir": tmp_path / "hub", "curve": True,
                                "heartbeat_interval": 0.2, "sim": {"tick_interval": 0.05}})
