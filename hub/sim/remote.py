@@ -99,11 +99,13 @@ class _Link:
             while not self._stop.is_set():
                 while True:
                     try:
-                        sock.send(pack(self._outq.get_nowait()), zmq.NOBLOCK)
+                        out = self._outq.get_nowait()
                     except queue.Empty:
                         break
-                    except zmq.ZMQError:
-                        break
+                    try:
+                        sock.send(pack(out), zmq.NOBLOCK)
+                    except zmq.ZMQError as exc:  # no connection (IMMEDIATE): this request never left
+                        self._unsent(out, exc)
                 ready = dict(poller.poll(5))
                 dropped = False
                 if ready.get(monitor):
@@ -160,6 +162,21 @@ class _Link:
         elif slot is not None:
             slot[1], slot[2] = msg.get("ok", False), msg.get("result", msg.get("error"))
             slot[0].set()
+
+    def _unsent(self, out: dict, exc: Exception) -> None:
+        """A request that could not leave fails its waiting caller now, not after its whole timeout.
+
+        A caller waiting on `_call` learns at once that nothing was sent. A request sent with
+        `_send` keeps its open outcome: the order path treats a request it cannot confirm as
+        unknown and resolves it at reconnect, which is safe either way.
+        """
+        with self._lock:
+            slot = self._pending.get(out.get("id"))
+            if slot is None or callable(slot):
+                return
+            del self._pending[out["id"]]
+        slot[1], slot[2] = False, f"{out.get('method')}: not sent to {self.endpoint} ({exc})"
+        slot[0].set()
 
     def _lost(self) -> None:
         self._on_lost()
