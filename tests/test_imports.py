@@ -4,8 +4,11 @@ Fails on an import cycle among the project's modules and on the layer rules of t
 ("Layers"):
 - `rpc_client` imports nothing from `hub` (a strategy installs and imports only the client);
 - `hub.sim` imports nothing else from `hub` (it is a broker; `rpc_client` is allowed);
-- the hub core (`hub.core`) imports neither the CLI (`hub.cli`), the monitor (`hub.monitor`)
-  nor a runner (`rpc_client.runner`, `hub.runner`): those are clients and front ends of it.
+- the hub core (`hub.core`, and the risk stage `hub.risk`) imports neither the CLI (`hub.cli`),
+  the monitor (`hub.monitor`) nor a runner (`rpc_client.runner`, `hub.runner`): those are
+  clients and front ends of it;
+- the xtquant vocabulary (`rpc_client.xt`) is a leaf, and only `rpc_client.protocol` encodes the
+  hub's wire (msgpack; `hub.sim.wire` is the simulator's own broker wire).
 
 What counts as an edge: every `import` / `from ... import` in a module, at module level or
 inside a function (a lazy import still ties the two modules), except those under
@@ -20,6 +23,8 @@ from __future__ import annotations
 import ast
 import functools
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("hub", "rpc_client")
@@ -179,8 +184,29 @@ def test_hub_sim_imports_nothing_else_from_hub():
     assert bad == []
 
 
-def test_the_hub_core_imports_no_front_end():
+@pytest.mark.parametrize("core", ["hub.core", "hub.risk"])  # DESIGN's core: loop, book, journal, routing, risk
+def test_the_hub_core_imports_no_front_end(core):
     _, all_edges = _graph()
     front = ("hub.cli", "hub.monitor", "hub.runner", "rpc_client.runner")
-    bad = _violations(all_edges, "hub.core", lambda m: any(m == f or m.startswith(f + ".") for f in front))
+    assert any(a.startswith(core + ".") for a in all_edges), f"no modules found under {core}"
+    bad = _violations(all_edges, core, lambda m: any(m == f or m.startswith(f + ".") for f in front))
     assert bad == []
+
+
+def test_the_xtquant_vocabulary_is_a_leaf():
+    """rpc_client.xt holds the vocabulary everything else imports; it imports no project module."""
+    runtime, all_edges = _graph()
+    assert all_edges["rpc_client.xt"] == set()
+    users = {a for a, bs in runtime.items() if "rpc_client.xt" in bs}
+    assert {"rpc_client.protocol", "hub.core.book", "hub.monitor.labels"} <= users, users
+
+
+def test_one_module_encodes_the_wire_protocol():
+    """Only rpc_client.protocol packs and unpacks hub frames (msgpack); hub.sim.wire is the
+    simulator's own broker wire, a separate protocol between the hub and a `hub sim` process."""
+    importers = sorted(name for name, path in _modules().items()
+                       if any(isinstance(node, (ast.Import, ast.ImportFrom))
+                              and any((alias.name if isinstance(node, ast.Import) else (node.module or "")) == "msgpack"
+                                      for alias in node.names)
+                              for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
+    assert importers == ["hub.sim.wire", "rpc_client.protocol"]
