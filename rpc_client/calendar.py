@@ -9,10 +9,12 @@ whose coverage holds it:
 2. the ``exchange-calendars`` package's XSHG calendar (the exchange's own holidays,
    1999 to the last year the package records; see docs/decisions.md for why this one);
 3. a local file the user keeps (``holidays.toml``, format below), for a year that
-   neither of the others has published yet.
+   neither of the others has published yet;
+4. on the simulator only, :class:`SimulatorWeekdays` (Monday-Friday, as the simulator
+   trades past the published years), so a runner agrees with its simulated broker.
 
-A day outside every source's coverage raises :class:`CalendarCoverageError`: the
-calendar never guesses (a statutory-holiday calendar is not an exchange calendar, and
+A day outside every source's coverage raises :class:`CalendarCoverageError`: with a
+real broker the calendar never guesses (a statutory-holiday calendar is not an exchange calendar, and
 "Mon-Fri" is wrong on 除夕 2024-02-09). Answers are cached in memory and, given a
 ``cache_path``, on disk (JSON), so a restart or a simulator runs without the package.
 
@@ -256,6 +258,26 @@ class PackageSource:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return [ts.date() for ts in cal.sessions_in_range(first.isoformat(), last.isoformat())]
+
+
+class SimulatorWeekdays:
+    """Monday-Friday for every day, for a runner on the simulator only, after the other sources.
+
+    The simulator trades the exchange's published holidays and Monday-Friday past them
+    (hub/sim/marketdata.py): a runner on it must agree with it, or a 2027 day the simulator
+    trades would be one the runner refuses to start on. Never used with a real broker, where
+    the calendar does not guess."""
+
+    static = True
+    key = "simulator-weekdays:1"
+    name = "the simulator's Monday-Friday (past the published years)"
+
+    def span(self) -> Span:
+        return Span(self.name, date(1990, 1, 1), date(2099, 12, 31))
+
+    def trading_days(self, first: date, last: date) -> list[date]:
+        return [first + timedelta(days=i) for i in range((last - first).days + 1)
+                if (first + timedelta(days=i)).weekday() < 5]
 
 
 class FileSource:

@@ -30,7 +30,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - 3.10
     import tomli as tomllib
 
-from rpc_client.calendar import BrokerSource, CalendarCoverageError, FileSource, PackageSource, TradingCalendar
+from rpc_client.calendar import (BrokerSource, CalendarCoverageError, FileSource, PackageSource, SimulatorWeekdays,
+                                 TradingCalendar)
 from rpc_client.endpoints import DEFAULT_DATA_DIR
 from rpc_client.gateway import RpcGateway
 from rpc_client.protocol import DEFAULT_RPC_ENDPOINT, STRATEGY_NAME_RE, ErrorCode, HubError, Topic
@@ -302,6 +303,8 @@ class Runner:
         sources: list[Any] = [PackageSource(), FileSource(holidays)]
         if not clock.virtual:  # a real broker: its own trading dates first (past days; the package beyond)
             sources.insert(0, BrokerSource.from_xtdata(_HubXtdata(gw), name="broker (xtdata via the hub)"))
+        else:  # the simulator trades Monday-Friday past the published years: the runner agrees with it
+            sources.append(SimulatorWeekdays())
         calendar = TradingCalendar(sources, cache_path=s.data_dir / "calendar-cache.json")
         today = clock.now().date()
         try:
