@@ -231,11 +231,11 @@ def status(
     """Show a running hub's state. Exit 0 when a hub answers, 3 when none does."""
     with session(rpc, pub, timeout, curve_dir=curve_dir) as link:
         result = as_dict(link.call("status"))
+    warning = _calendar_warning(result.get("data_dir"))
     if as_json:
-        print_json(result)
+        print_json({**result, "calendar_warning": warning} if warning else result)
     else:
         typer.echo(_fmt_status(result))
-        warning = _calendar_warning(result.get("data_dir"))
         if warning:
             typer.echo(f"calendar: {warning}")
     raise typer.Exit(EXIT_OK)

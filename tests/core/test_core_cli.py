@@ -101,3 +101,33 @@ def test_bad_config_key_is_a_usage_error(tmp_path):
     cfg.write_text('broker = "sim"\nrpc_endpoint = "tcp://127.0.0.1:1"\n')
     r = run("start", "--config", str(cfg))
     assert r.returncode == 2 and "rpc_endpoint" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_status_warns_while_next_year_is_not_in_the_trading_calendar(tmp_path, monkeypatch):
+    """From November on `hub status` says (text and --json) that next year's holidays are missing, until the
+    holidays file (or a newer exchange-calendars) covers it; quiet once it does."""
+    from datetime import date, datetime
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+    from hub.cli.calendar import calendar_for
+    from hub.config import HubConfig
+    from hub.core import HubServer
+    from rpc_client import calendar as cal
+
+    data = tmp_path / "d"
+    data.mkdir()
+    last = cal.PackageSource().span().last
+    assert calendar_for(data).is_trading_day(date(last.year, 11, 2)) in (True, False)  # the cache a runner leaves
+    monkeypatch.setattr(cal, "now", lambda: datetime(last.year, 11, 16, 10, 0, tzinfo=cal.SHANGHAI))
+    rpc, pub = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+    cfg = HubConfig.from_dict({"rpc": rpc, "pub": pub, "data_dir": data, "sim": {"auto_tick": False}})
+    with HubServer(cfg):
+        text = CliRunner().invoke(app, ["status", "--rpc", rpc, "--pub", pub, "--timeout", "5"])
+        as_json = CliRunner().invoke(app, ["status", "--rpc", rpc, "--pub", pub, "--timeout", "5", "--json"])
+        (data / "holidays.toml").write_text(f"[closed]\n{last.year + 1} = [{last.year + 1}-01-01]\n", encoding="utf-8")
+        covered = CliRunner().invoke(app, ["status", "--rpc", rpc, "--pub", pub, "--timeout", "5", "--json"])
+    assert text.exit_code == EXIT_OK, text.output
+    assert f"calendar: the trading calendar ends {last.year}-12-31: add {last.year + 1}" in text.output
+    assert json.loads(as_json.output)["calendar_warning"].startswith(f"the trading calendar ends {last.year}-12-31")
+    assert covered.exit_code == EXIT_OK and "calendar_warning" not in json.loads(covered.output), covered.output
