@@ -54,7 +54,10 @@ def start_hub(data_dir: Path, order_timeout: float) -> tuple[subprocess.Popen, s
     cfg = data_dir / "fuzz.toml"
     cfg.write_text(f'broker = "sim"\nrpc = "{rpc}"\npub = "{pub}"\ndata_dir = "{data_dir.as_posix()}"\n'
                    f'log_level = "WARNING"\norder_timeout = {order_timeout}\nclient_dead_after = 3600.0\n'
-                   f'keep_days = 0\n\n[sim]\nauto_tick = false\n', encoding="utf-8")
+                   # as tests/fuzz: random valid orders must reach the broker (lot/tick checks off, a pool
+                   # deep enough for random price x volume); the risk refusals that remain are fuzzed too
+                   f'keep_days = 0\n\n[sim]\nauto_tick = false\ndefault_cash = 1e13\n\n'
+                   f'[risk]\nstatic_checks = false\n', encoding="utf-8")
     log = open(data_dir / "hub.log", "wb")
     # its own session (POSIX): a `timeout` ending this script signals our process group, not the hub,
     # so the figures are taken with the hub still up; this script stops the hub itself

@@ -222,7 +222,7 @@ class Procs:
     def hub(self, rpc: str, pub: str, data_dir: Path, config: dict | None = None, wait: bool = True) -> Proc:
         data_dir.mkdir(parents=True, exist_ok=True)
         values = {"rpc": rpc, "pub": pub, "data_dir": str(data_dir), "heartbeat_interval": 0.5,
-                  "log_level": "INFO", **(config or {})}
+                  "log_level": "INFO", "risk": dict(OPEN_RATE_GUARD), **(config or {})}
         cfg = self.tmp / f"hub-{uuid.uuid4().hex[:6]}.toml"
         cfg.write_text(_toml(values))
         p = self._start("hub", [sys.executable, "-m", "hub", "start", "--config", str(cfg)])
@@ -250,6 +250,13 @@ class Procs:
                 p.kill()
             except Exception:  # noqa: BLE001 - teardown: keep killing the rest
                 pass
+
+
+#: These tests' strategies together send faster than the account-wide program-trading guard allows
+#: (200 orders+cancels/s; three strategies at 100/s each, or a burst after a restart): here every
+#: order must reach the broker, so the guard is opened unless a test gives its own [risk]. The
+#: guard's refusals are tested in tests/risk.
+OPEN_RATE_GUARD = {"account_max_actions_per_second": 100000, "account_max_actions_per_day": 10000000}
 
 
 def _toml(values: dict[str, Any]) -> str:

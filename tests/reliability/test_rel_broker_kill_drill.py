@@ -66,11 +66,7 @@ def test_broker_killed_at_random_points(procs, tmp_path, run):
     sims = procs.sim_forker(terminal, sim_ep, SIM)  # each simulator is a fresh process, forked in ms
     sims.start()
     data = tmp_path / "hub"
-    # the drill's three strategies together send faster than the account-wide program-trading guard
-    # allows (its refusals are tested in tests/risk); here every order must reach the broker
-    procs.hub(rpc, pub, data, {"sim_endpoint": sim_ep, "reconnect_interval": 0.3, "reconnect_max_attempts": 0,
-                               "risk": {"account_max_actions_per_second": 100000,
-                                        "account_max_actions_per_day": 10000000}})
+    procs.hub(rpc, pub, data, {"sim_endpoint": sim_ep, "reconnect_interval": 0.3, "reconnect_max_attempts": 0})
     outs = {n: tmp_path / f"{n}.jsonl" for n in STRATEGIES}
     strategies = [procs.strategy(rpc, pub, n, outs[n], "--orders", str(ORDERS), "--interval", "0.005",
                                   "--resolve-when-up")
