@@ -20,6 +20,11 @@ what it journaled (see the publisher). ``reserve_order`` always commits at once:
 request is durable before the broker is called. Without ``group`` every write commits by
 itself.
 
+Commit times: every commit the hub waits for is timed with `time.perf_counter()` into a
+fixed-bucket histogram (`commit_times`): ``group`` (the loop's once-per-iteration commit) and
+``order`` (the order request's own commit in `reserve_order`, which an order waits for before
+the broker is called). They are what a slow disk costs every reply; `status` reports them.
+
 Only one thread uses a Journal at a time (the hub's loop thread).
 """
 
@@ -35,6 +40,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from rpc_client.protocol import REMARK_TAG_PREFIX, ErrorCode, HubError, pack, stream_of, unpack
+
+from hub.core.histogram import Histogram
 
 log = logging.getLogger("hub.journal")
 
@@ -147,6 +154,8 @@ class Journal:
         self.tx = 0  # number of the transaction open or last opened
         self.rolled_back: set[int] = set()  # transactions that failed to commit (their events must not go out)
         self._mark: tuple[int, dict[str, int]] = (self.last_seq, dict(self.heads))
+        #: seconds per commit: "group" (commit()), "order" (reserve_order's own commit)
+        self.commit_times: dict[str, Histogram] = {"group": Histogram(), "order": Histogram()}
 
     def _recover_tag_counter(self) -> int:
         """The owner-tag counter: the highest tag in the orders table, or what pruning remembered."""
@@ -191,14 +200,20 @@ class Journal:
 
     def commit(self) -> bool:
         """Commit the open transaction; False (and rolled back) if that failed."""
+        return self._commit(self.commit_times["group"])
+
+    def _commit(self, times: Histogram) -> bool:
+        """commit(), its duration observed in `times` (a failed commit is not a commit time)."""
         if not self.in_tx:
             return True
+        t0 = time.perf_counter()
         try:
             self._db.execute("COMMIT")
         except Exception:  # noqa: BLE001 - disk full, I/O error: nothing of it may be published
             log.exception("journal commit failed; the transaction is rolled back")
             self.rollback()
             return False
+        times.observe(time.perf_counter() - t0)
         self.in_tx = False
         return True
 
@@ -334,12 +349,16 @@ class Journal:
         tag = REMARK_TAG_PREFIX + base36(counter)
         if with_tag is not None and not self.in_tx:
             self.begin()
+        autocommit = not self.in_tx  # the INSERT below is its own transaction: its time is the commit's
+        t0 = time.perf_counter()
         self._db.execute("INSERT INTO orders (day, strategy, client_order_id, tag, params, order_remark, "
                          "created, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'sent')",
                          (day, strategy, client_order_id, tag, pack(params), order_remark, ts))
+        if autocommit:
+            self.commit_times["order"].observe(time.perf_counter() - t0)
         if with_tag is not None:
             with_tag(tag)
-        if self.in_tx and not self.commit():
+        if self.in_tx and not self._commit(self.commit_times["order"]):
             raise sqlite3.OperationalError("the journal could not commit the order request")
         self.tag_counter = counter
         return tag

@@ -2,7 +2,9 @@
 
 One job: numbers about the hub. The loop counts requests, rejects, bad frames, dropped
 replies, internal errors and errors by code in `counters`, and records each reply's latency
-(`done`). Every other number belongs to the component that produces it and is asked for at
+(`done`): in a recent-samples window (the p50/p99 the monitor shows) and in a fixed-bucket
+histogram per method (`hub.core.histogram`, cumulative since start, what Prometheus wants). The
+method names come from the protocol table only, so a peer cannot add labels. Every other number belongs to the component that produces it and is asked for at
 `status()` time: each registered source has a `status_counters() -> dict` (the order desk, the
 publisher, the quote fan-out, the tick store, the broker link, CURVE). The `status` method
 and the monitor read the map `status()` builds.
@@ -20,6 +22,7 @@ from rpc_client.protocol import METHODS
 
 import hub
 from hub import security
+from hub.core.histogram import BOUNDS, Histogram
 
 if TYPE_CHECKING:  # pragma: no cover
     from hub.core.context import HubContext
@@ -40,6 +43,8 @@ class HubStats:
         #: (monotonic time, reply latency in ms) of recent replies; the loop appends to it directly
         self.latency_samples: deque[tuple[float, float]] = deque(maxlen=20000)
         self.calls_by_method: dict[str, int] = {}  # answered calls per method (names come from METHODS only)
+        #: reply latency per method since start (names from METHODS only: bounded label cardinality)
+        self.latency_by_method: dict[str, Histogram] = {}
         #: name -> callable: extra parts of `status` from the hub's companions (hub.observe); called on the loop
         self.status_sources: dict[str, Callable[[], Any]] = {}
         self._rate_marks: deque[tuple[float, int, int, int]] = deque(maxlen=120)
@@ -61,11 +66,16 @@ class HubStats:
 
     def done(self, call: Any) -> None:
         """A reply was sent for `call` (a hub.core.call.Call): its latency, and one more call of its method."""
-        self.latency_samples.append((time.monotonic(), (time.perf_counter() - call.t0) * 1000.0))
+        seconds = time.perf_counter() - call.t0
+        self.latency_samples.append((time.monotonic(), seconds * 1000.0))
         method = call.method
         if method in METHODS:  # a peer's unknown names never become keys
             by_method = self.calls_by_method
             by_method[method] = by_method.get(method, 0) + 1
+            hist = self.latency_by_method.get(method)
+            if hist is None:  # once per method for the life of the hub
+                hist = self.latency_by_method[method] = Histogram()
+            hist.observe(seconds)
 
     @property
     def uptime(self) -> float:
@@ -123,8 +133,18 @@ class HubStats:
                 "halted": ctx.halts.view(),
                 "last_seq": ctx.journal.last_seq, "heads": dict(ctx.journal.heads),
                 "clients": len(ctx.sessions), "counters": self.all_counters(), "rates": self.rates(),
-                "latency_ms": self.latency(), "rss_bytes": rss, "trading_day": self._today(),
+                "latency_ms": self.latency(), "histograms": self.histograms(), "rss_bytes": rss,
+                "trading_day": self._today(),
                 **self._extra_status()}
+
+    def histograms(self) -> dict[str, Any]:
+        """The `histograms` part of `status`: the shared bucket bounds (seconds), then per-bucket counts
+        and sums of the call latency per method and of the journal's commits per path."""
+        ctx = self._ctx
+        commits = getattr(ctx.journal, "commit_times", {}) if ctx is not None else {}
+        return {"bounds": list(BOUNDS),
+                "call_latency": {m: h.view() for m, h in sorted(self.latency_by_method.items())},
+                "journal_commit": {path: h.view() for path, h in sorted(commits.items())}}
 
     def _extra_status(self) -> dict[str, Any]:
         """What the hub's companions add to `status` (alerts, metrics: hub.observe), each under its name."""

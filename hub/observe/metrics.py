@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from hub.observe.metrics_config import host_port
@@ -86,13 +86,15 @@ class HubCollector:
             for method, n in sorted(by_method.items()):
                 calls.add_metric([str(method)], float(n))
             yield calls
-        latency = GaugeMetricFamily("qmt_hub_call_latency_seconds", "Call latency inside the hub (recent calls).",
+        latency = GaugeMetricFamily("qmt_hub_call_latency_recent_seconds",
+                                    "Call latency inside the hub over the last minute, all methods (p50, p99).",
                                     labels=["quantile"])
         for q, key in (("0.5", "p50"), ("0.99", "p99")):
             ms = (status.get("latency_ms") or {}).get(key)
             if ms is not None:
                 latency.add_metric([q], float(ms) / 1000.0)
         yield latency
+        yield from _histograms(status.get("histograms") or {})
         for key, name, doc in (("rss_bytes", "qmt_hub_rss_bytes", "Resident memory of the hub process."),
                                ("uptime", "qmt_hub_uptime_seconds", "Seconds since the hub started."),
                                ("clients", "qmt_hub_clients", "Connected sessions."),
@@ -116,6 +118,42 @@ class HubCollector:
             g = GaugeMetricFamily(name, doc)
             g.add_metric([], float(value))
             yield g
+
+
+#: the `histograms` parts of `status`: key -> (metric name, help, label)
+HISTOGRAMS = {
+    "call_latency": ("qmt_hub_call_latency_seconds", "Call latency inside the hub since it started, by method "
+                                                      "(request read to reply sent; orders include the broker's answer).",
+                     "method"),
+    "journal_commit": ("qmt_hub_journal_commit_seconds", "Journal (SQLite) commit time since the hub started, by path "
+                                                         "(group: the loop's commit per iteration; order: an order "
+                                                         "request's own commit before the broker call).", "path"),
+}
+
+
+def _histograms(hists: Mapping[str, Any]) -> Iterable[Any]:
+    """The loop's fixed-bucket counts (per bucket, +Inf last) as Prometheus histograms (cumulative `le`)."""
+    bounds = [float(b) for b in hists.get("bounds") or []]
+    if not bounds:
+        return
+    les = [_le(b) for b in bounds] + ["+Inf"]
+    for key, (name, doc, label) in HISTOGRAMS.items():
+        family = HistogramMetricFamily(name, doc, labels=[label])
+        for value, h in sorted((hists.get(key) or {}).items()):
+            counts = list(h.get("counts") or [])
+            if len(counts) != len(les):  # another version's bounds: skip rather than mislabel
+                continue
+            running, buckets = 0, []
+            for le, n in zip(les, counts):
+                running += int(n)
+                buckets.append((le, float(running)))
+            family.add_metric([str(value)], buckets, float(h.get("sum") or 0.0))
+        yield family
+
+
+def _le(bound: float) -> str:
+    """A bucket bound as Prometheus writes it ("0.00025", "1.0")."""
+    return repr(float(bound))
 
 
 def _risk_metrics(risk: Mapping[str, Any]) -> Iterable[Any]:

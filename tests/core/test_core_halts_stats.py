@@ -13,6 +13,7 @@ from rpc_client.protocol import HubError
 from hub.core.book import Book
 from hub.core.call import Call
 from hub.core.halts import Halts, cancel_one, cancel_open
+from hub.core.histogram import BOUNDS, Histogram
 from hub.core.journal import Journal, ReplayUnavailable
 from hub.core.stats import HubStats
 
@@ -139,11 +140,33 @@ def test_stats_counts_latency_by_method_and_builds_the_status_map(tmp_path):
     c = st["counters"]
     assert c["requests"] == 3 and c["errors"] == {"HALTED": 2} and c["events"] == 5 and c["orders"] == 2
     assert c["by_method"] == {"ping": 2}  # a peer's unknown names never become keys
+    # the latency histogram per method: per-bucket counts over the fixed bounds (+Inf last), and the sum
+    hist = st["histograms"]
+    assert hist["bounds"] == list(BOUNDS) and list(hist["call_latency"]) == ["ping"]
+    ping = hist["call_latency"]["ping"]
+    assert len(ping["counts"]) == len(BOUNDS) + 1 and sum(ping["counts"]) == 2
+    below_2ms = [i for i, b in enumerate(BOUNDS) if b < 0.002]
+    assert all(ping["counts"][i] == 0 for i in below_2ms)  # each call took at least 2 ms
+    assert 0.004 <= ping["sum"] < 60
+    assert hist["journal_commit"] == {}  # this journal stand-in has no commit times
     assert st["observe"] == {"alerts": 1} and st["broken"]["error"].startswith("ZeroDivisionError")
     assert st["account_id"] == "A1" and st["clients"] == 2 and st["trading_day"] == "20261202"
     assert st["broker"] == {"state": "up", "since": 1.0, "reason": "connected"} and st["heads"] == {"alpha": 3}
     c["errors"]["X"] = 1  # the map is a copy
     assert "X" not in stats.counters["errors"]
+
+
+def test_a_histogram_counts_each_value_in_the_first_bucket_whose_bound_holds_it():
+    h = Histogram()
+    for v in (0.0, BOUNDS[0], BOUNDS[0] * 1.01, 0.003, BOUNDS[-1], BOUNDS[-1] + 1):
+        h.observe(v)
+    counts = h.view()["counts"]
+    assert counts[0] == 2  # 0 and the first bound itself (le is inclusive)
+    assert counts[1] == 1  # just above the first bound
+    assert counts[BOUNDS.index(0.005)] == 1  # 3 ms: the 5 ms bucket
+    assert counts[len(BOUNDS) - 1] == 1 and counts[-1] == 1  # the last bound, then +Inf
+    assert h.count == 6 and h.view()["sum"] == round(sum((BOUNDS[0], BOUNDS[0] * 1.01, 0.003, BOUNDS[-1],
+                                                          BOUNDS[-1] + 1)), 6)
 
 
 def test_rates_differentiate_the_marks():

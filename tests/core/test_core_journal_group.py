@@ -131,6 +131,24 @@ def test_the_order_request_is_committed_before_the_broker_call_with_whatever_wai
     j.close()
 
 
+def test_commit_times_are_counted_per_path(tmp_path):
+    """The loop's group commit and an order request's own commit are timed apart (`status` histograms)."""
+    j = Journal(tmp_path / "journal.sqlite")
+    j.use_group_commit(True)
+    pub = Publisher(FakePub(), j, "h1")
+    group, order = j.commit_times["group"], j.commit_times["order"]
+    pub.publish("asset", {"n": 1})
+    j.reserve_order("20250101", "alpha", "c1", PARAMS, "", time.time())  # commits the open group with it
+    assert (group.count, order.count) == (0, 1)
+    j.reserve_order("20250101", "alpha", "c2", PARAMS, "", time.time())  # no open transaction: autocommit
+    assert (group.count, order.count) == (0, 2)
+    pub.publish("asset", {"n": 2})
+    assert pub.flush() and (group.count, order.count) == (1, 2)
+    assert pub.flush() and group.count == 1  # nothing open: nothing committed, nothing counted
+    assert 0 < group.total < 60 and 0 < order.total < 60
+    j.close()
+
+
 def test_the_tag_counter_continues_after_a_restart_and_a_prune(tmp_path):
     path = tmp_path / "journal.sqlite"
     j = Journal(path)

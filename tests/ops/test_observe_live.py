@@ -97,6 +97,20 @@ def test_metrics_equal_the_hubs_counters_and_health(hub_and_observers):
         assert m[("qmt_hub_broker_up", ())] == 1.0 and m[("qmt_hub_up", ())] == 1.0
         assert m[("qmt_hub_strategy_orders_today", (("role", "strategy"), ("strategy", "alpha")))] == 3
         assert m[("qmt_hub_events_published_total", ())] >= 3
+        # call latency per method, a real histogram: the 3 orders exactly (the watcher places none)
+        order = (("method", "order_stock"),)
+        assert m[("qmt_hub_call_latency_seconds_count", order)] == 3
+        assert m[("qmt_hub_call_latency_seconds_bucket", (("le", "+Inf"), *order))] == 3
+        assert sum(status["histograms"]["call_latency"]["order_stock"]["counts"]) == 3  # the hub's own figure
+        assert 0 < m[("qmt_hub_call_latency_seconds_sum", order)] < 30
+        les = sorted((float(dict(k[1])["le"]), v) for k, v in m.items()
+                     if k[0] == "qmt_hub_call_latency_seconds_bucket" and dict(k[1])["method"] == "order_stock")
+        assert [v for _, v in les] == sorted(v for _, v in les)  # cumulative
+        assert m[("qmt_hub_call_latency_seconds_count", (("method", "hello"),))] >= 2  # alpha's and the watcher's
+        # journal commits: one per order request (its own commit before the broker call), and group commits
+        assert m[("qmt_hub_journal_commit_seconds_count", (("path", "order"),))] == 3
+        assert m[("qmt_hub_journal_commit_seconds_count", (("path", "group"),))] > 0
+        assert m[("qmt_hub_journal_commit_seconds_sum", (("path", "group"),))] > 0
         code, body = _get(f"http://{obs.metrics.address}/healthz")
         assert code == 200 and body.strip() == "ok"
         assert _wait(lambda: any(p["body"]["kind"] == "hub_started" for p in hook.posts))
