@@ -30,7 +30,11 @@ COUNTERS = {
     "requests": ("qmt_hub_requests_total", "Calls the hub answered."),
     "events": ("qmt_hub_events_published_total", "Account events journaled and published."),
     "ticks": ("qmt_hub_ticks_published_total", "Ticks published."),
-    "dropped_events": ("qmt_hub_events_dropped_total", "Events a subscriber's queue dropped (replayable)."),
+    "dropped_events": ("qmt_hub_events_dropped_total", "Messages the PUB socket refused (ticks, heartbeats)."),
+    "session_events": ("qmt_hub_session_events_total", "Account events handed to sessions' call sockets."),
+    "dropped_session_events": ("qmt_hub_session_events_dropped_all_total",
+                               "Account events the call socket could not queue for a session, all sessions "
+                               "(each recovers them by replay)."),
     "ticks_conflated": ("qmt_hub_ticks_conflated_total", "Ticks replaced by a newer tick before publishing."),
     "orders": ("qmt_hub_orders_total", "Orders sent to the broker."),
     "cancels": ("qmt_hub_cancels_total", "Cancels sent to the broker."),
@@ -48,6 +52,16 @@ STRATEGY_GAUGES = {
     "fills_today": ("qmt_hub_strategy_fills_today", "Fills today."),
     "rejects_today": ("qmt_hub_strategy_rejects_today", "Orders refused today."),
     "open_orders": ("qmt_hub_strategy_open_orders", "Orders not final."),
+}
+
+
+#: per-session counters of `clients` (since the session's hello): key -> (metric name, help)
+SESSION_COUNTERS = {
+    "events_dropped": ("qmt_hub_session_events_dropped_total",
+                       "Account events the call socket could not queue for this session (its queue was full or it "
+                       "was gone); the client recovers them by replay."),
+    "dropped": ("qmt_hub_session_replies_dropped_total", "Replies the call socket could not deliver to this session."),
+    "missed_ticks": ("qmt_hub_session_ticks_missed_total", "Ticks this client reports it missed (its last ping)."),
 }
 
 
@@ -110,6 +124,7 @@ class HubCollector:
                     g.add_metric([str(row.get("strategy") or row.get("name") or ""), str(row.get("role") or "")],
                                  float(row.get(key) or 0))
             yield g
+        yield from _session_counters(clients)
         yield from _risk_metrics(status.get("risk") or {})
         if self._sleeves is not None:
             yield from _sleeve_metrics(self._sleeves())
@@ -118,6 +133,20 @@ class HubCollector:
             g = GaugeMetricFamily(name, doc)
             g.add_metric([], float(value))
             yield g
+
+
+def _session_counters(clients: list[dict[str, Any]]) -> Iterable[Any]:
+    """What each session lost, by strategy (a name is unique among connected sessions) and role.
+
+    A session's counters start at 0 at its hello; a reconnect is a counter reset to Prometheus,
+    which `rate()` and `increase()` handle."""
+    for key, (name, doc) in SESSION_COUNTERS.items():
+        c = CounterMetricFamily(name, doc, labels=["strategy", "role"])
+        for row in clients:
+            if isinstance(row.get(key), (int, float)):
+                c.add_metric([str(row.get("strategy") or row.get("name") or ""), str(row.get("role") or "")],
+                             float(row[key]))
+        yield c
 
 
 #: the `histograms` parts of `status`: key -> (metric name, help, label)

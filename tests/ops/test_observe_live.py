@@ -24,6 +24,22 @@ from webhook_server import WebhookServer, free_port
 BUY, FIX = 23, 11
 
 
+class _DropEventsFor:
+    """Stands in for the publisher's ROUTER: every account event pushed to `victim` is refused (as a full
+    queue refuses it: zmq.Again at the identity frame), the rest go through."""
+
+    def __init__(self, router, victim: bytes):
+        self._router, self.victim, self.dropping, self.dropped = router, victim, True, 0
+
+    def send(self, data, flags=0):
+        import zmq
+
+        if flags & zmq.SNDMORE and data == self.victim and self.dropping:
+            self.dropped += 1
+            raise zmq.Again()
+        return self._router.send(data, flags)
+
+
 def _hub(tmp_path: Path) -> HubServer:
     cfg = HubConfig.from_dict({"rpc": f"tcp://127.0.0.1:{free_port()}", "pub": f"tcp://127.0.0.1:{free_port()}",
                                "data_dir": tmp_path / "hub", "heartbeat_interval": 0.2, "account": "1000000365"})
@@ -84,11 +100,20 @@ def test_metrics_equal_the_hubs_counters_and_health(hub_and_observers):
         obs = observe(hook.url)
         with RpcGateway(server.config.rpc, server.config.pub, timeout=5) as gw:
             gw.connect(strategy="alpha")
+            # alpha's pushed account events are lost on the wire while it orders (it replays them)
+            router = _DropEventsFor(server.publisher._router, server.sessions.named("alpha").identity)
+            server.publisher._router = router
             ids = [gw.order_stock("600000.SH", BUY, 100, FIX, 10.0 + i * 0.01) for i in range(3)]
             assert all(i > 0 for i in ids)
+            assert _wait(lambda: server.journal.heads.get("alpha", 0) >= 3)  # each order's report journaled
+            router.dropping = False
+            assert router.dropped >= 3
             status = server.status()
+
+            def alpha_row() -> dict:
+                return next((c for c in obs.watcher.snapshot()[1] if c.get("strategy") == "alpha"), {})
             assert _wait(lambda: obs.watcher.snapshot()[0].get("counters", {}).get("orders") == 3)
-            assert _wait(lambda: any(c.get("strategy") == "alpha" for c in obs.watcher.snapshot()[1]))
+            assert _wait(lambda: alpha_row().get("events_dropped") == router.dropped)
             code, text = _get(f"http://{obs.metrics.address}/metrics")
         assert code == 200
         m = _samples(text)
@@ -97,6 +122,12 @@ def test_metrics_equal_the_hubs_counters_and_health(hub_and_observers):
         assert m[("qmt_hub_broker_up", ())] == 1.0 and m[("qmt_hub_up", ())] == 1.0
         assert m[("qmt_hub_strategy_orders_today", (("role", "strategy"), ("strategy", "alpha")))] == 3
         assert m[("qmt_hub_events_published_total", ())] >= 3
+        # events dropped per session: alpha's, as the hub counted them; the watcher (a monitor) lost none
+        alpha = (("role", "strategy"), ("strategy", "alpha"))
+        assert m[("qmt_hub_session_events_dropped_total", alpha)] == router.dropped
+        assert m[("qmt_hub_session_events_dropped_total", (("role", "monitor"), ("strategy", "hub-watch")))] == 0
+        assert m[("qmt_hub_session_events_dropped_all_total", ())] == router.dropped
+        assert m[("qmt_hub_session_replies_dropped_total", alpha)] == 0
         # call latency per method, a real histogram: the 3 orders exactly (the watcher places none)
         order = (("method", "order_stock"),)
         assert m[("qmt_hub_call_latency_seconds_count", order)] == 3
