@@ -90,6 +90,10 @@ def start(
     typer.echo(f"  admin token file {cfg.token_path}")
     authorized = len(server.curve.keys) if server.curve is not None else None
     typer.echo(f"  access  {_fmt_security(security.summary(cfg, authorized))}")
+    broker_state = server.broker_state
+    if broker_state.get("state") != "up":  # not reachable yet (MiniQMT starts later): the hub waits for it
+        typer.echo(f"  broker  {broker_state.get('state')}: {broker_state.get('reason')}")
+        typer.echo("          orders answer BROKER_DOWN until it connects; `hub status` says what the hub waits for")
     warning = security.insecure_warning(cfg)
     if warning:
         err().print(f"hub: WARNING: {warning}", style="bold red", markup=False, highlight=False)

@@ -18,6 +18,10 @@ the reconnect counters and the published broker state (`up`, `down`, `reconnecti
   `reconnect_interval`; after `reconnect_max_attempts` failures (0 = never) it gives up and the
   broker stays down (published) until the hub is restarted.
 - `require_up()` is the order path's and the cancels' "broker is up" check (BROKER_DOWN).
+- The hub starts when the broker cannot be reached (MiniQMT not up yet, `hub sim` not started):
+  the first attempt's failure is the broker state's reason, the reconnect timer keeps trying
+  (probe and backoff as after any loss), and until the first snapshot is applied (`synced`) the
+  account queries answer BROKER_DOWN too (`require_known`): the book knows nothing of today yet.
 
 Threads: `on_push` runs on the broker's callback threads (it only converts and posts to the
 mailbox); everything else on the loop thread.
@@ -67,6 +71,8 @@ class BrokerLink:
         self.gave_up = False
         self.reconnects = 0
         self._reconciling: int | None = None  # generation whose reconnect waits for its snapshot
+        #: a broker snapshot was applied since the hub started (the book holds the broker's view)
+        self.synced = False
         live = config.broker == "qmt"  # the simulator connects any day, with no probe and no backoff
         self.plan = ReconnectPlan(config.reconnect_interval,
                                   config.reconnect_max_interval if live else config.reconnect_interval,
@@ -98,6 +104,17 @@ class BrokerLink:
         err = self.down_error()
         if err is not None:
             raise err
+
+    def require_known(self) -> None:
+        """Raise BROKER_DOWN while the hub has never reached the broker since it started: an account
+        query would answer from a book that knows nothing of the broker (after a later loss the book
+        keeps the last known state, and queries answer from it)."""
+        if self.synced:
+            return
+        state = self.state
+        raise HubError(ErrorCode.BROKER_DOWN, f"the hub has not reached the broker since it started "
+                                              f"({state['state']}: {state['reason']}); the account is not known yet",
+                       {"broker": dict(state)})
 
     def set_state(self, state: str, reason: str) -> None:
         """Change the broker state and publish it on `hub.broker` (no event when it stays the same)."""
@@ -134,16 +151,28 @@ class BrokerLink:
         old = self.broker.detach_trader()
         self.connector.attempt(lambda kind, obj: self.on_push(kind, obj, gen), old, token=gen)
 
-    def connect_first(self, stopped: Callable[[], bool]) -> None:
-        """At start: the first attempt, waited for (the loop is not running yet); HubStartError if it fails."""
+    def connect_first(self, stopped: Callable[[], bool]) -> bool:
+        """At start: the first attempt, waited for (the loop is not running yet). True when connected.
+
+        False when it failed: the hub starts anyway, the broker `down` with the attempt's reason,
+        and the reconnect timer tries again (an unattended hub started at boot must not die
+        because MiniQMT starts later). HubStartError only when the hub was stopped meanwhile.
+        """
         self.start_attempt()
         while not self.connector.wait(0.1):
             if stopped():
                 raise HubStartError("the hub was stopped while connecting to the broker")
         attempt = self.connector.take()
-        if attempt is None or attempt.trader is None:
-            raise HubStartError(attempt.reason if attempt is not None else "the broker connect attempt vanished")
-        self._install(attempt.trader, attempt.token)
+        if attempt is not None and attempt.trader is not None:
+            self._install(attempt.trader, attempt.token)
+            return True
+        reason = attempt.reason if attempt is not None else "the broker connect attempt vanished"
+        log.warning("broker not reachable at start: %s; the hub serves meanwhile (orders get BROKER_DOWN) and "
+                    "keeps trying", reason)
+        self.state = {"state": BROKER_DOWN, "since": time.time(),
+                      "reason": f"not connected since start: {self.plan.failed(time.time(), reason)}"}
+        self._publisher.publish(Topic.BROKER, dict(self.state))
+        return False
 
     def _install(self, trader: Any, gen: int) -> None:
         self.broker.install(trader)
@@ -181,7 +210,8 @@ class BrokerLink:
             self.state["reason"] = decision.reason
             return
         self.reconnect_attempts += 1
-        self.set_state(BROKER_RECONNECTING, "trying a fresh connection")
+        self.set_state(BROKER_RECONNECTING, decision.reason)
+        self.state["reason"] = decision.reason  # already reconnecting (a retry): the reason still moves on
         self.start_attempt()
 
     def apply_attempt(self, _data: Any = None) -> None:
@@ -247,8 +277,13 @@ class BrokerLink:
                 log.exception("re-subscribing quotes after the reconnect failed")
         self.reconnect_attempts = 0
         self.plan.succeeded()
-        self.reconnects += 1
-        self.set_state(BROKER_UP, "reconnected")
+        first = not self.synced  # the broker was not there when the hub started: a connect, not a reconnect
+        self.synced = True
+        if first:
+            log.info("broker connected (it was not reachable when the hub started)")
+        else:
+            self.reconnects += 1
+        self.set_state(BROKER_UP, "connected" if first else "reconnected")
 
     def retry_quotes(self) -> None:
         """Timer: items clients hold whose re-subscribe after a reconnect was refused, again."""
@@ -261,6 +296,7 @@ class BrokerLink:
     def reconcile(self) -> None:
         """At start, before the loop runs: query the broker here and reconcile (blocking is fine then)."""
         self._reconcile_with(self.broker.snapshot())
+        self.synced = True
 
     def _reconcile_with(self, snap: dict[str, Any]) -> None:
         """Bring the book in line with the broker's own view (`snap`); publish what changed."""

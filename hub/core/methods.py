@@ -154,6 +154,7 @@ def _owner_filter(call: Call, strategy: str | None) -> str | None:
 
 @handler("query_stock_asset")
 def query_stock_asset(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
+    ctx.link.require_known()
     if ctx.risk is not None:  # a strategy sees its sleeve (hub.risk); monitors and admins the account
         return ctx.risk.asset_for(call.session.role, call.session.name, ctx.book.asset)
     return ctx.book.asset
@@ -161,6 +162,7 @@ def query_stock_asset(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
 
 @handler("query_stock_order")
 def query_stock_order(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
+    ctx.link.require_known()
     order = _own_order(ctx, call, p["order_id"])
     if order is None:
         raise HubError(ErrorCode.UNKNOWN_ORDER, f"order {p['order_id']} has no broker report yet",
@@ -170,16 +172,19 @@ def query_stock_order(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
 
 @handler("query_stock_orders")
 def query_stock_orders(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
+    ctx.link.require_known()
     return ctx.book.orders_of(_owner_filter(call, p["strategy"]), p["cancelable_only"])
 
 
 @handler("query_stock_trades")
 def query_stock_trades(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
+    ctx.link.require_known()
     return ctx.book.trades_of(_owner_filter(call, p["strategy"]))
 
 
 @handler("query_stock_positions")
 def query_stock_positions(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
+    ctx.link.require_known()
     account = [ctx.book.positions[c] for c in sorted(ctx.book.positions)]
     if ctx.risk is not None:
         return ctx.risk.positions_for(call.session.role, call.session.name, account)
@@ -188,6 +193,7 @@ def query_stock_positions(ctx: "HubContext", call: Call, p: dict[str, Any]) -> A
 
 @handler("query_stock_position")
 def query_stock_position(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
+    ctx.link.require_known()
     account = ctx.book.positions.get(p["stock_code"])
     if ctx.risk is not None:
         return ctx.risk.position_for(call.session.role, call.session.name, p["stock_code"], account)
@@ -196,11 +202,13 @@ def query_stock_position(ctx: "HubContext", call: Call, p: dict[str, Any]) -> An
 
 @handler("query_account_status")
 def query_account_status(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
+    ctx.link.require_known()
     return list(ctx.book.account_status.values())
 
 
 @handler("query_account_infos")
 def query_account_infos(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
+    ctx.link.require_known()
     return list(ctx.book.account_infos)
 
 

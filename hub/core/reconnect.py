@@ -103,10 +103,11 @@ class ReconnectPlan:
                 self._last = f"waiting for {self.what}: {why}" + (
                     f" (non-trading day {day.isoformat()})" if trading is False else "")
                 return Decision(False, f"{self._last}; next probe in {self.interval:.0f} s")
+        last = f" (last: {self._last})" if self.failures else ""  # an attempt still says what failed before
         if trading is False:
             self.next_at = now + NON_TRADING_DAY_EVERY
             self._last = f"non-trading day {day.isoformat()}: one attempt an hour"
-        return Decision(True, "trying a fresh connection")
+        return Decision(True, f"trying a fresh connection{last}")
 
     def failed(self, now: float, reason: str) -> str:
         """An attempt failed: the next one waits longer. Returns the reason to show."""

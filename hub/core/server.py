@@ -4,8 +4,11 @@
     ...
     server.stop()
 
-`start()` returns once the hub listens, the broker is connected and the book is loaded,
-or raises `HubStartError` with a message for the user (port in use, broker unavailable).
+`start()` returns once the hub listens, the book is loaded and the first broker connect
+attempt has ended, or raises `HubStartError` with a message for the user (port in use, a
+broker that cannot exist here such as xtquant on Linux). A broker that is merely not reachable
+yet (MiniQMT not started) does not stop the start: the hub serves with the broker `down`, says
+why in `status`, and connects when the broker appears (hub.core.broker_link).
 
 This module is the loop and nothing else: sockets, poller, timers, the mailbox drain, the
 flush order (commit, then replies, then events) and the one error boundary (`_dispatch`: an
@@ -225,7 +228,7 @@ class HubServer:
         self.quotes = QuoteFanout(broker.quotes, self.tick_store.put)
         events = BrokerEvents(book, desk, publisher)
         self.link = link = BrokerLink(broker, cfg, publisher, desk, events, self.quotes, mailbox.put)
-        link.connect_first(self._stop.is_set)
+        connected = link.connect_first(self._stop.is_set)
         self.marketdata = MarketData(broker.quotes.source if broker.quotes is not None else None,
                                      mailbox.put, self.reply, self.reply_error, lambda: self.day,
                                      timeout=cfg.marketdata_timeout,
@@ -233,8 +236,9 @@ class HubServer:
                                      thread=getattr(broker.quotes, "runner", None))
         self.stats.status_sources["marketdata"] = self.marketdata.stats
         risk = install_risk(self, events, link)  # issue 11: the ledger restored before the first reconcile
-        link.reconcile()
-        link.set_state(BROKER_UP, "connected")
+        if connected:
+            link.reconcile()
+            link.set_state(BROKER_UP, "connected")
         self.ctx = ctx = HubContext(hub_id=self.hub_id, config=cfg, book=book, desk=desk, journal=journal,
                                     sessions=self.sessions, quotes=self.quotes, halts=halts, link=link,
                                     publisher=publisher, stats=self.stats, marketdata=self.marketdata)

@@ -14,7 +14,7 @@ from core_helpers import exchange_of, free_port
 import hub.sim as sim
 from hub.broker import make_broker
 from hub.config import HubConfig
-from hub.core import HubServer, HubStartError
+from hub.core import HubServer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -160,10 +160,28 @@ def test_stop_during_a_hanging_attempt_is_bounded_and_stops_the_late_trader(slow
     assert spy.traders[0]._stopped.is_set()
 
 
-def test_initial_connect_failure_is_a_clear_start_error(slow_hub):
-    server, spy = slow_hub()
+def test_the_hub_starts_when_the_broker_is_not_there_yet_and_connects_when_it_appears(slow_hub, connect):
+    """MiniQMT not up at boot: the hub starts, serves, says why the broker is down, and connects later."""
+    server, spy = slow_hub(reconnect_interval=0.2)
     spy.fail = True
-    with pytest.raises(HubStartError, match=r"connect\(\) to sim .* returned -1"):
-        server.start()
+    server.start()
     assert spy.connects and spy.connects[0] == ("hub-broker-connect", "hub-broker-connect")
-    assert all(t._stopped.is_set() for t in spy.traders)
+    assert all(t._stopped.is_set() for t in spy.traders)  # the failed trader was stopped
+    c = connect(server)
+    c.hello("alpha")
+    st = c.call("status")
+    assert st["broker"]["state"] in ("down", "reconnecting")
+    assert "returned -1" in st["broker"]["reason"] and st["counters"]["broker_reconnects"] == 0
+    err = c.error("order_stock", {**ORDER, "client_order_id": "early"})
+    assert err["code"] == "BROKER_DOWN" and "nothing was sent" in err["message"]
+    for method in ("query_stock_asset", "query_stock_orders", "query_stock_positions"):
+        err = c.error(method, {})
+        assert err["code"] == "BROKER_DOWN" and "not reached the broker since it started" in err["message"], err
+    assert len(spy.connects) >= 1
+    spy.fail = False  # the broker appears
+    c.wait_event(lambda t, p: t == "hub.broker" and p["data"]["state"] == "up", timeout=10)
+    st = c.call("status")
+    assert st["broker"]["state"] == "up" and st["broker"]["reason"] == "connected"
+    assert st["counters"]["broker_reconnects"] == 0  # a first connect, not a reconnect
+    assert c.call("query_stock_asset")["total_asset"] > 0  # reconciled: the account is known
+    assert c.call("order_stock", {**ORDER, "client_order_id": "late"})["order_id"] > 0

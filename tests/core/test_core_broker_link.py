@@ -19,7 +19,6 @@ from hub.broker.adapter import Broker, _Account
 from hub.core.book import Book
 from hub.core.broker_events import BrokerEvents
 from hub.core.broker_link import BROKER_DOWN, BROKER_RECONNECTING, BROKER_UP, BrokerLink
-from hub.core.call import HubStartError
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -146,6 +145,7 @@ class Rig:
     def up(self) -> None:
         """The start, as the server does it (the first attempt's wake-up is not applied again)."""
         self.link.connect_first(lambda: False)
+        self.link.synced = True  # what the server's start reconcile sets (this rig skips that reconcile)
         self.link.set_state(BROKER_UP, "connected")
         self.mail.clear()
         self.mail_ready.clear()
@@ -186,11 +186,26 @@ def test_first_connect_reconcile_and_up(rig):
     assert r.link.status_counters() == {"broker_reconnects": 0}
 
 
-def test_first_connect_failure_is_a_start_error(rig):
+def test_first_connect_failure_leaves_the_broker_down_with_the_reason_and_the_next_attempt_connects(rig):
+    """The hub starts when the broker is not there yet (MiniQMT starts later): down, why, and a later connect."""
     r = rig(rcs=[-1])
-    with pytest.raises(HubStartError, match="returned -1"):
-        r.link.connect_first(lambda: False)
+    assert r.link.connect_first(lambda: False) is False
     assert r.traders[0].stopped and not r.broker.has_trader
+    state = r.link.state
+    assert state["state"] == "down" and "not connected since start" in state["reason"]
+    assert "returned -1" in state["reason"] and "next try in" in state["reason"]
+    assert r.rec.published[-1] == ("hub.broker", state)  # said once, on hub.broker
+    err = r.link.down_error()
+    assert err is not None and err.code == "BROKER_DOWN" and "returned -1" in err.message
+    with pytest.raises(HubError) as known:  # account queries too: the book knows nothing of the broker yet
+        r.link.require_known()
+    assert known.value.code == "BROKER_DOWN" and "not reached the broker since it started" in known.value.message
+    r.link.maybe_reconnect()  # the timer: the next attempt (no backoff in this rig)
+    r.wait_attempt()
+    assert r.link.is_up and r.link.state["reason"] == "connected" and r.link.synced
+    assert r.link.status_counters() == {"broker_reconnects": 0}  # a first connect, not a reconnect
+    r.link.require_known()
+    assert r.rec.states()[-2:] == ["reconnecting", "up"]
 
 
 def test_disconnect_reconnect_generations_and_resubscribe(rig):

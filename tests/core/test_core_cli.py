@@ -72,6 +72,73 @@ def test_start_subprocess_then_status_then_sigterm(tmp_path):
         assert "Traceback" not in err
 
 
+def _stop(proc: subprocess.Popen) -> tuple[str, str]:
+    if proc.poll() is None:
+        if os.name == "posix":
+            proc.send_signal(signal.SIGTERM)
+        else:  # pragma: no cover
+            proc.terminate()
+    try:
+        return proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate(timeout=5)
+
+
+def test_start_before_the_simulator_then_the_simulator_then_an_order(tmp_path):
+    """The stand-in for MiniQMT not running at boot: `hub start --sim-endpoint` with no `hub sim` there
+    starts, serves (BROKER_DOWN, with the reason in `hub status`), and connects once `hub sim` is up."""
+    from rpc_client import RpcGateway
+    from rpc_client.protocol import ErrorCode, HubError
+
+    rpc, pub = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+    sim_ep = f"tcp://127.0.0.1:{free_port()}"
+    cfg = tmp_path / "hub.toml"
+    cfg.write_text(f'rpc = "{rpc}"\npub = "{pub}"\ndata_dir = "{(tmp_path / "d").as_posix()}"\n'
+                   f'sim_endpoint = "{sim_ep}"\nreconnect_interval = 0.3\nlog_level = "WARNING"\n', encoding="utf-8")
+    hub = subprocess.Popen([sys.executable, "-m", "hub", "start", "--config", str(cfg)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sim = None
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            r = run("status", "--rpc", rpc, "--pub", pub, "--timeout", "1", "--json")
+            if r.returncode == EXIT_OK or time.monotonic() > deadline or hub.poll() is not None:
+                break
+        assert r.returncode == EXIT_OK, (r.stdout, r.stderr, hub.poll())
+        broker = json.loads(r.stdout)["broker"]
+        assert broker["state"] in ("down", "reconnecting") and sim_ep in broker["reason"], broker
+        text = run("status", "--rpc", rpc, "--pub", pub)
+        assert "not connected since start" in text.stdout or "attempt" in text.stdout, text.stdout
+        with RpcGateway(rpc, pub, timeout=5) as gw:
+            gw.connect(strategy="early")
+            try:
+                gw.order_stock("600000.SH", 23, 100, 11, 10.5)
+                raise AssertionError("an order was accepted with no broker")
+            except HubError as exc:
+                assert exc.code == ErrorCode.BROKER_DOWN and sim_ep in exc.message
+            try:
+                gw.query_stock_positions()
+                raise AssertionError("positions were answered with no broker")
+            except HubError as exc:
+                assert exc.code == ErrorCode.BROKER_DOWN
+            sim = subprocess.Popen([sys.executable, "-m", "hub", "sim", "--path", str(tmp_path / "terminal"),
+                                    "--endpoint", sim_ep, "--config", json.dumps({"auto_tick": False})],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            deadline = time.monotonic() + 30
+            while gw.status()["broker"]["state"] != "up" and time.monotonic() < deadline and sim.poll() is None:
+                time.sleep(0.1)
+            assert gw.status()["broker"] == {**gw.status()["broker"], "state": "up", "reason": "connected"}
+            assert gw.order_stock("600000.SH", 23, 100, 11, 10.5) > 0
+            assert isinstance(gw.query_stock_positions(), list)
+    finally:
+        out, err = _stop(hub)
+        if sim is not None:
+            _stop(sim)
+    assert "broker  down:" in out and "BROKER_DOWN until it connects" in out, out
+    assert "Traceback" not in err, err
+
+
 def test_port_in_use_is_a_clear_error(tmp_path):
     blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     blocker.bind(("127.0.0.1", 0))

@@ -28,6 +28,9 @@ def test_failures_back_off_doubling_to_the_cap():
         d = plan.decide(now + 1)
         assert not d.attempt and "next try in" in d.reason
         now = plan.next_at
+        d = plan.decide(now)  # the next attempt still names the last failure (what `hub status` shows meanwhile)
+        assert d.attempt and d.reason.startswith("trying a fresh connection (last: attempt")
+        assert "connect() returned -1" in d.reason
     assert waits == [5, 10, 20, 40, 60, 60]
     plan.succeeded()
     assert plan.decide(now).attempt and plan.failures == 0
