@@ -13,7 +13,8 @@
 
 * `CurveServer`: the hub's keys plus a `zmq.auth.thread.ThreadAuthenticator` on the hub's
   context whose allow-list is `authorized/`, read once when the hub starts (removing a file
-  revokes that client at the next start).
+  revokes that client at the next start), plus the in-memory keypair of the hub's own watcher
+  (`own_client`).
 
 Imports no `hub.core` module; `hub.config` does not import it (both import `hub.exposure`).
 """
@@ -34,7 +35,8 @@ import zmq
 
 from hub import exposure
 from hub.exposure import endpoint_host, is_loopback_endpoint  # noqa: F401 (re-exported)
-from rpc_client.security import SERVER_KEY, SERVER_SECRET, CurveKeyError, load_cert  # noqa: F401 (re-exported)
+from rpc_client.security import (SERVER_KEY, SERVER_SECRET, CurveKeyError, CurveKeys,  # noqa: F401 (re-exported)
+                                 load_cert)
 
 if TYPE_CHECKING:  # pragma: no cover
     from hub.config import HubConfig
@@ -352,6 +354,19 @@ class CurveServer:
                 auth.stop()
             except Exception:  # noqa: BLE001
                 log.exception("stopping the ZAP authenticator failed")
+
+    def own_client(self, name: str = "hub-watch") -> CurveKeys:
+        """A client keypair for the hub's own companions (the in-process watcher behind `[alerts]` and
+        `[metrics]`), made in memory and authorised for this process only.
+
+        Why: the watcher is a client like any other and, with `curve = true`, needs a key on the
+        allow-list; asking the operator for one (`$QMT_HUB_CURVE`) for a thread of the hub itself
+        was a trap (metrics silently dark). The secret never touches the disk and dies with the
+        process; `authorized_clients` in `status` still counts the operator's keys only.
+        """
+        public, secret = zmq.curve_keypair()
+        self.allow.names[public] = f"_{name}"  # the ZAP thread reads this map; one assignment, no lock needed
+        return CurveKeys(server_public=self.public, client_public=public, client_secret=secret, name=name)
 
     def counters(self) -> dict[str, Any]:
         """`auth_denied` counts every refusal: keys not on the allow-list (ZAP) and handshakes that

@@ -126,19 +126,12 @@ def _start_observers(cfg: Any, server: Any) -> Any:
     from hub.alerts.config import AlertsConfig
     from hub.observe.metrics_config import MetricsConfig
     from hub.observe.run import start_observers
-    from rpc_client.security import CurveKeyError, resolve_curve
 
     alerts, metrics = AlertsConfig.parse(cfg.alerts), MetricsConfig.parse(cfg.metrics)
     if not alerts.enabled and not metrics.enabled:
         return None
-    curve = None
-    if cfg.curve:
-        try:
-            curve = resolve_curve()  # $QMT_HUB_CURVE: a client keypair the hub authorises
-        except CurveKeyError as exc:
-            curve = None
-            err().print(f"hub: WARNING: alerts/metrics need a client key of this hub ($QMT_HUB_CURVE): {exc}",
-                        style="bold red", markup=False, highlight=False)
+    # with CurveZMQ on, the watcher (a client of this hub) gets a keypair the hub authorises in memory
+    curve = server.curve.own_client() if server.curve is not None else None
     try:
         observers = start_observers(cfg.rpc, cfg.pub, alerts, metrics, account=server.account_id, curve=curve)
     except OSError as exc:  # the metrics port is taken

@@ -213,3 +213,58 @@ def test_handshakes_failing_before_zap_are_counted_and_logged(curve_hub, client_
     assert sum(counters["auth_refusals"].get(r, 0) for r in reasons) >= 1, counters
     assert any("refused a connection on rpc" in r.getMessage() and any(x in r.getMessage() for x in reasons)
                for r in caplog.records)
+
+
+def test_hub_start_with_curve_serves_metrics_through_its_own_watcher_key(tmp_path, client_dirs):
+    """`hub start` with curve = true and [metrics]: the in-process watcher connects with a keypair the
+    hub authorises in memory (no $QMT_HUB_CURVE needed), so /metrics and /healthz see the hub."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from security_helpers import free_port, loopback_endpoints
+
+    rpc, pub = loopback_endpoints()
+    listen = f"127.0.0.1:{free_port()}"
+    cfg = tmp_path / "hub.toml"
+    cfg.write_text(f'rpc = "{rpc}"\npub = "{pub}"\ndata_dir = "{(tmp_path / "hub").as_posix()}"\ncurve = true\n'
+                   f'log_level = "WARNING"\n[metrics]\nlisten = "{listen}"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QMT_HUB")}
+
+    def get(path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://{listen}{path}", timeout=3) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+        except OSError:
+            return 0, ""
+
+    proc = subprocess.Popen([sys.executable, "-m", "hub", "start", "--config", str(cfg)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: get("/healthz")[0] == 200 or proc.poll() is not None, 40, 0.2), get("/healthz")
+        metrics = {s.name: s.value for f in text_string_to_metric_families(get("/metrics")[1]) for s in f.samples
+                   if not s.labels}
+        assert metrics["qmt_hub_up"] == 1.0 and metrics["qmt_hub_broker_up"] == 1.0
+        with RpcGateway(rpc, pub, timeout=5, curve_dir=client_dirs["ops"], **FAST) as gw:
+            gw.connect(strategy="ops")
+            st = gw.status()
+        assert st["security"]["authorized_clients"] == 2  # the operator's keys only (alpha, ops)
+        assert st["observe"]["watching"] is True and st["observe"]["metrics"] == listen
+        assert st["counters"]["auth_allowed"] >= 2  # the watcher's handshakes (ROUTER and PUB), then ours
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM) if os.name == "posix" else proc.terminate()
+        try:
+            out, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate(timeout=5)
+    assert f"metrics http://{listen}/metrics" in out, (out, err)
+    assert "QMT_HUB_CURVE" not in err and "Traceback" not in err, err
