@@ -155,7 +155,8 @@ class Broker:
             if rc != 0:
                 raise BrokerUnavailable(
                     f"connect() to {self.name} at {self.where} returned {rc} (session {session})"
-                    + (". " + QMT_HELP if self.name == "qmt" else ""))
+                    + (". " + QMT_HELP if self.name == "qmt" else "")
+                    + (f": is `hub sim --endpoint {self.where}` running?" if self.where.startswith("tcp://") else ""))
             rc = trader.subscribe(self.account)
             if rc not in (0, None):
                 raise BrokerUnavailable(f"subscribe({self.account_id}) on {self.name} returned {rc}: "
