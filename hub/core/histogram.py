@@ -45,4 +45,3 @@ class Histogram:
     def view(self) -> dict[str, Any]:
         """For `status`: {"counts": per-bucket counts (len(BOUNDS) + 1, +Inf last), "sum": seconds}."""
         return {"counts": list(self.counts), "sum": round(self.total, 6)}
-
