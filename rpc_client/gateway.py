@@ -53,11 +53,13 @@ from rpc_client.records import (XtAccountInfo, XtAccountStatus, XtAsset, XtCance
 from rpc_client.security import ENV_CURVE, CurveKeys, resolve_curve
 from rpc_client.transport import (BACKOFF_INITIAL, BACKOFF_MAX, DEFAULT_TIMEOUT, CallFuture, Heartbeat, Transport,
                                   client_info)
+from rpc_client.xt import CALLBACK_KIND
 
 log = logging.getLogger("rpc_client")
 
-CALLBACK_NAMES = ("on_stock_order", "on_stock_trade", "on_order_error", "on_cancel_error", "on_stock_position",
-                  "on_stock_asset", "on_account_status", "on_tick", "on_connected", "on_disconnected", "on_event")
+#: The callbacks an RpcGateway user may set: xtquant's pushes (from the vocabulary module; the async
+#: responses belong to the drop-in trader, whose seq they answer), then ticks and every raw event.
+CALLBACK_NAMES = tuple(name for name in CALLBACK_KIND if not name.endswith("_async_response")) + ("on_tick", "on_event")
 
 #: Attempts of a timed-out order_stock (same client_order_id each time; the hub deduplicates).
 ORDER_ATTEMPTS = 3

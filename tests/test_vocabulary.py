@@ -65,3 +65,33 @@ def test_one_callback_table_and_base():
     assert SimCallback is ClientCallback is xt.XtQuantTraderCallback
     for method in xt.CALLBACK_KIND:
         assert callable(getattr(xt.XtQuantTraderCallback, method)), method
+
+
+def _literals_spelling(values: set[str]) -> list[str]:
+    """Where a tuple, list or set literal in hub/ or rpc_client/ holds all of `values` (read with ast)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    for path in sorted([*(root / "hub").rglob("*.py"), *(root / "rpc_client").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+                consts = {e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+                if values <= consts:
+                    found.append(f"{path.relative_to(root).as_posix()}:{node.lineno}")
+    return found
+
+
+def test_markets_and_callback_names_are_spelled_once():
+    """The markets and the callback table are stated in rpc_client/xt.py only; everyone else imports them
+    (they used to be spelled seven and four times, and the copies drifted)."""
+    assert [f.split(":")[0] for f in _literals_spelling(set(xt.MARKETS))] == ["rpc_client/xt.py"]
+    callbacks = {"on_stock_order", "on_stock_trade", "on_order_error", "on_cancel_error"}
+    assert callbacks <= set(xt.CALLBACK_KIND)
+    assert _literals_spelling(callbacks) == []  # xt.py states them as a dict's keys, not a literal list
+
+
+def test_the_spelling_finder_finds_a_copy():
+    # the simulator's sectors name ("SH", "SZ") pairs as data (not the vocabulary): the finder must see them
+    assert any(f.startswith("hub/sim/marketdata.py:") for f in _literals_spelling({"SH", "SZ"}))
