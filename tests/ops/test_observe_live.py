@@ -11,6 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from hub.alerts.config import AlertsConfig
+from hub.alerts.rules import daily_summary_text
 from hub.config import HubConfig
 from hub.core import HubServer
 from hub.core.journal import events_of_day
@@ -21,7 +22,7 @@ from rpc_client import RpcGateway
 from rpc_client.protocol import Role
 from webhook_server import WebhookServer, free_port
 
-BUY, FIX = 23, 11
+BUY, SELL, FIX = 23, 24, 11
 
 
 class _DropEventsFor:
@@ -180,6 +181,57 @@ def test_halt_alert_and_daily_summary_equal_the_journal(hub_and_observers, tmp_p
         assert alpha["turnover"] == round(sum(t["traded_amount"] for t in trades), 2)
         assert alpha["fees"] == round(sum(t["commission"] for t in trades), 2)
 
+
+
+def test_daily_summary_pnl_equals_the_sleeves_and_the_journal(hub_and_observers):
+    """A round trip in a T+0 convertible bond (bought, then all sold the same day): the summary's P&L for the
+    strategy is what its sleeve says (realized, fees included; nothing left floating), and that is what the
+    journal's trades add up to."""
+    server, observe = hub_and_observers
+    bond = "113050.SH"  # reference price 120.000, lots of 10, T+0
+    with WebhookServer("webhook") as hook:
+        obs = observe(hook.url)
+        with RpcGateway(server.config.rpc, server.config.pub, timeout=5) as gw:
+            gw.connect(strategy="alpha")
+
+            def filled(side: int) -> int:
+                return sum(t.traded_volume for t in gw.query_stock_trades() if t.order_type == side)
+            assert gw.order_stock(bond, BUY, 30, FIX, 125.0) > 0  # above the market: fills
+            assert _wait(lambda: filled(BUY) == 30, timeout=15)
+            assert gw.order_stock(bond, SELL, 30, FIX, 115.0) > 0  # below the market: fills
+            assert _wait(lambda: filled(SELL) == 30, timeout=15)
+            monitor = HubLink(server.config.rpc, server.config.pub, role=Role.MONITOR, timeout=5)
+            monitor.connect()
+            try:
+                assert _wait(lambda: _sleeve(monitor, "alpha").get("realized_pnl") not in (None, 0.0))
+                sleeve = _sleeve(monitor, "alpha")
+            finally:
+                monitor.close()
+            figures = obs.watcher.day_summary()
+        trades = [e["data"] for e in events_of_day(server.config.journal_path, server.day)
+                  if e["topic"].startswith("trade.alpha")]
+    assert sleeve["positions"] == [] and sleeve["floating_pnl"] == 0.0  # flat: all of the P&L is realized
+    buys = [t for t in trades if t["order_type"] == BUY]
+    sells = [t for t in trades if t["order_type"] == SELL]
+    assert sum(t["traded_volume"] for t in buys) == sum(t["traded_volume"] for t in sells) == 30
+    journal_pnl = round(sum(t["traded_amount"] - t["commission"] for t in sells)
+                        - sum(t["traded_amount"] + t["commission"] for t in buys), 2)
+    assert journal_pnl < 0  # bought high, sold low, paid fees: a loss, so a wrong sign shows
+    assert sleeve["realized_pnl"] == pytest.approx(journal_pnl, abs=0.005)
+    alpha = figures["alpha"]
+    assert alpha["pnl"] == pytest.approx(sleeve["realized_pnl"], abs=0.005)
+    assert alpha["pnl"] == pytest.approx(journal_pnl, abs=0.005)
+    assert alpha["fees"] == round(sum(t["commission"] for t in trades), 2) == sleeve["fees"]
+    assert alpha["orders"] == 2 and alpha["fills"] == len(trades)
+    assert f"alpha: 2 orders, {len(trades)} fills" in daily_summary_text(figures)
+    assert f"P&L {alpha['pnl']:,.2f}" in daily_summary_text(figures)
+
+
+def _sleeve(link: HubLink, strategy: str) -> dict:
+    from hub.monitor.link import as_dict
+
+    rows = [as_dict(r) for r in link.call("sleeves") or []]
+    return next((r for r in rows if r.get("strategy") == strategy), {})
 
 def test_a_dead_webhook_never_delays_an_order(hub_and_observers):
     server, observe = hub_and_observers
