@@ -31,6 +31,24 @@ def test_trading_off():
     assert (r.code, r.check, r.limit, r.value) == ("RISK_REJECTED", "trading", "off", "order")
 
 
+@pytest.mark.parametrize("side", [0, 25, 9999])
+def test_order_type_neither_buy_nor_sell(side):
+    # the protocol table lets any order_type in 0..9999 through (tests/risk/test_risk_hub.py: on the wire)
+    e, _ = engine()
+    r = refused(e, "alpha", side=side)
+    assert (r.code, r.check, r.limit, r.value) == ("RISK_REJECTED", "order_type", [BUY, SELL], side)
+    assert f"got {side}" in r.message and not e.ledger.reservations
+    assert e.refusals == {"order_type": 1}
+
+
+@pytest.mark.xfail(strict=True, reason="docs/risk.md: the trading switch (row 2) runs before static validity (row 3, "
+                                       "which holds order_type); RiskEngine.evaluate checks order_type before "
+                                       "check_trading, so with trading = off the refusal names order_type")
+def test_order_type_is_checked_after_the_trading_switch():
+    r = trip({"trading": "off"}, side=25)
+    assert (r.check, r.limit, r.value) == ("trading", "off", "order")
+
+
 @pytest.mark.parametrize("kw, check, limit, value", [
     ({"volume": 150}, "lot", 100, 150),
     ({"code": "688981.SH", "volume": 100, "price": 50.0}, "lot", 200, 100),
@@ -45,18 +63,20 @@ def test_static_validity(kw, check, limit, value):
 
 
 def test_price_type_for_the_exchange():
-    # 47 = MARKET_SZ_FULL_OR_CANCEL... pick one valid only on SZ and send it to SH
+    # 48 = MARKET_SZ_FULL_OR_CANCEL, valid only on SZ, sent for an SH code; the limit is what SH takes:
+    # LATEST_PRICE 5, FIX_PRICE 11 and the SH/BJ market types 42-45 (docs/protocol.md's price types)
     from xtquant import xtconstant as C
 
     r = trip(price_type=C.MARKET_SZ_FULL_OR_CANCEL)
-    assert (r.code, r.check, r.value) == ("RISK_REJECTED", "price_type", C.MARKET_SZ_FULL_OR_CANCEL)
-    assert C.FIX_PRICE in r.limit and C.MARKET_SZ_FULL_OR_CANCEL not in r.limit
+    assert (r.code, r.check, r.limit, r.value) == ("RISK_REJECTED", "price_type", [5, 11, 42, 43, 44, 45], 48)
+    r = trip(code="000001.SZ", price_type=C.MARKET_SH_CONVERT_5_LIMIT)  # 43: SH/BJ only
+    assert (r.code, r.check, r.limit, r.value) == ("RISK_REJECTED", "price_type", [5, 11, 44, 45, 46, 47, 48], 43)
 
 
 def test_market_buy_needs_a_reference_price():
     e, _ = engine(prices={})
     r = refused(e, "alpha", price_type=MKT_SH, price=0.0)
-    assert (r.check, r.value) == ("market_price", 0)
+    assert (r.code, r.check, r.limit, r.value) == ("RISK_REJECTED", "market_price", "a limit-up or last price", 0)
 
 
 def test_market_buy_reserves_at_limit_up():
@@ -93,8 +113,8 @@ def test_sleeve_cash_of_the_pool():
 
 def test_require_allotment():
     e, _ = engine({"require_allotment": True})
-    r = refused(e, "gamma")
-    assert (r.check, r.limit) == ("sleeve_cash", 0)
+    r = refused(e, "gamma")  # 100 x 10.00 = 1,000.00 + commission 5.00 (its minimum) + transfer fee 0.01
+    assert (r.code, r.check, r.limit, r.value) == ("RISK_REJECTED", "sleeve_cash", 0, 1005.01)
 
 
 def test_sleeve_position_beta_cannot_sell_alphas_shares():
@@ -134,9 +154,9 @@ def test_daily_limits():
     e, _ = engine(strategies={"alpha": {"max_daily_orders": 2, "max_daily_volume": 350, "max_daily_notional": 5000}})
     place(e, "alpha", "t1", volume=100)
     r = refused(e, "alpha", volume=300)
-    assert (r.check, r.limit, r.value) == ("max_daily_volume", 350, 400)
+    assert (r.code, r.check, r.limit, r.value) == ("RISK_REJECTED", "max_daily_volume", 350, 400)
     r = refused(e, "alpha", volume=200, price=25.0, code="600036.SH")
-    assert (r.check, r.limit, r.value) == ("max_daily_notional", 5000.0, 6000.0)
+    assert (r.code, r.check, r.limit, r.value) == ("RISK_REJECTED", "max_daily_notional", 5000.0, 6000.0)
     place(e, "alpha", "t2", volume=100)
     r = refused(e, "alpha", volume=100)
     assert (r.code, r.check, r.limit, r.value) == ("RISK_REJECTED", "max_daily_orders", 2, 3)
@@ -147,7 +167,7 @@ def test_daily_cancels_stop_new_orders_but_never_cancels():
     e.on_cancel("alpha")
     e.on_cancel("alpha")
     r = refused(e, "alpha")
-    assert (r.check, r.limit, r.value) == ("max_daily_cancels", 2, 2)
+    assert (r.code, r.check, r.limit, r.value) == ("RISK_REJECTED", "max_daily_cancels", 2, 2)
     e.on_cancel("alpha")  # a cancel is still taken and counted
     assert e.ledger.sleeve("alpha").cancels_today == 3
 
@@ -211,14 +231,16 @@ def test_rate_per_strategy_refuses_orders_counts_cancels():
 def test_account_guard_keeps_headroom_for_cancels():
     clock = Clock()
     e, _ = engine({"account_max_actions_per_second": 20}, clock=clock)
-    sent = 0
+    sent, values = 0, []
     for i, who in enumerate(["alpha", "beta", "gamma"] * 10):
         try:
             place(e, who, f"t{i}", price=round(9.0 + i / 100, 2))
             sent += 1
         except Refusal as r:
             assert (r.code, r.check, r.limit) == ("RATE_LIMITED", "account_max_actions_per_second", 20)
+            values.append(r.value)
     assert sent == 18  # 20 minus the 10 % headroom
+    assert values == [19] * 12  # the window holds 18: this order would be the 19th action in the second
     e.on_cancel("alpha")
     e.on_cancel("beta")
     assert e.rate.account.count(clock.t) == 20 and e.rate.account.peak == 20
