@@ -66,3 +66,52 @@ def refused(e: RiskEngine, strategy: str, **kw: Any):
     except Refusal as r:
         return r
     raise AssertionError(f"order {kw} of {strategy} was not refused")
+
+
+def reconnect_with_a_difference(hub: Any, watcher: Any, shares: int = 500, cash: float = 1234.56,
+                                timeout: float = 10.0) -> dict[str, Any]:
+    """While the hub is cut off from its (simulated) broker, the account changes with no trade and no
+    push (a bonus issue of `shares` 600000.SH and a cash dividend of `cash`): the reconnect's reconcile
+    finds both differences, a second snapshot confirms them and they are booked to the pool.
+    `watcher` is a monitor or admin RawClient; returns the hub's `status` once both are booked."""
+    import time
+
+    from core_helpers import exchange_of
+
+    def wait(pred: Any, what: str) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            st = watcher.call("status")
+            if pred(st):
+                return st
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}: {st.get('broker')} {st.get('risk')}")
+            time.sleep(0.05)
+
+    ex = exchange_of(hub)
+    ex.disconnect_all(offline=True)
+    try:
+        wait(lambda st: st["broker"]["state"] != "up", "the broker down")
+        with ex.lock:
+            p = ex.positions[("SIM0001", CODE)]
+            p.volume += shares
+            p.can_use_volume += shares
+            p.yesterday_volume += shares
+            ex.accounts["SIM0001"].cash += cash
+    finally:
+        ex.go_online()
+    return wait(lambda st: st["broker"]["state"] == "up" and st["risk"]["reconcile"]["booked_today"] == 2,
+                "both differences booked")
+
+
+def pending_difference(book: bool = False) -> RiskEngine:
+    """An engine whose ledger the broker's account showed 500 more shares and 1,234.56 more cash than
+    once (pending), or twice with `book` (booked to the pool); its `status()` is the `risk` map of
+    `hub status`."""
+    e, _ = engine(strategies={"alpha": {"cash": 100_000}})
+    asset = {"cash": 1_000_000 + 1234.56, "frozen_cash": 0.0}
+    positions = [{"stock_code": CODE, "volume": 10500, "can_use_volume": 10500, "avg_price": 9.0}]
+    assert e.reconcile(asset, positions)["pending"]
+    if book:
+        assert e.reconcile(asset, positions)["booked"]
+    return e

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from typer.testing import CliRunner
 
 from hub.cli import app
@@ -53,3 +55,47 @@ def test_allot_transfer_limits_sleeves_reconcile_and_status(make_hub, connect):
     assert r.exit_code == 0, r.output
     assert "risk      trading on" in r.output and "guard     " in r.output and "reconcile ok" in r.output
     assert "refused   max_order_volume 1" in r.output
+
+
+
+def test_status_names_a_reconciliation_difference_found_after_a_reconnect(make_hub, connect):
+    from risk_helpers import reconnect_with_a_difference
+
+    hub = make_hub(strategies={"alpha": {"cash": 200000, "positions": {CODE: 1000}}}, reconnect_interval=0.2)
+    admin = connect(hub, "ops", role="admin")
+    before = {s["strategy"]: s for s in admin.call("sleeves")}
+    st = reconnect_with_a_difference(hub, admin)  # +500 shares, +1,234.56 CNY at the broker, no trade
+    assert st["risk"]["reconcile"]["differences"] == [
+        {"code": CODE, "broker": 5500, "ledger": 5000, "diff": 500},
+        {"code": "cash", "broker": 1001234.56, "ledger": 1000000.0, "diff": 1234.56}]
+    r = cli(hub, "status")
+    assert r.exit_code == 0, r.output
+    line = next(x for x in r.output.splitlines() if x.startswith("  reconcile "))
+    assert "2 difference(s)" in line and f"{CODE} broker 5500 ledger 5000" in line \
+        and "cash broker 1001234.56 ledger 1000000.0" in line, line
+    r = cli(hub, "reconcile", "--json", admin=True)  # books them now if the reconnect did not already
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output)
+    assert report["ok"] is True and report["pending"] is False
+    assert [b for b in report["booked_today"] if b["why"] == "reconciliation"] == [
+        {"to": "_external", "cash": 1234.56, "why": "reconciliation"},
+        {"to": "_external", "code": CODE, "volume": 500, "why": "reconciliation"}]
+    after = {s["strategy"]: s for s in admin.call("sleeves")}
+    for key in ("cash", "reserved_cash", "positions", "realized_pnl"):
+        assert after["alpha"][key] == before["alpha"][key], key  # never booked to a strategy
+    assert after["_external"]["cash"] == before["_external"]["cash"] + 1234.56
+    assert after["_external"]["positions"][0]["volume"] == before["_external"]["positions"][0]["volume"] + 500 == 4500
+
+
+@pytest.mark.xfail(strict=True, reason="hub/cli/start.py _fmt_risk prints 'N difference(s) booked to the pool (_external)' "
+                                       "whenever status.risk.reconcile lists differences, also while ok is false "
+                                       "(seen once, waiting for a confirming snapshot: nothing was booked)")
+def test_status_does_not_call_a_pending_difference_booked():
+    from risk_helpers import pending_difference
+
+    from hub.cli.start import _fmt_risk
+
+    status = pending_difference().status()
+    assert status["reconcile"]["ok"] is False and len(status["reconcile"]["differences"]) == 2
+    line = next(x for x in _fmt_risk(status) if x.startswith("  reconcile "))
+    assert "2 difference(s)" in line and "booked" not in line, line
