@@ -175,11 +175,18 @@ def test_check_order_says_what_the_checks_would_and_sends_nothing(make_hub, conn
     assert connect(hub, "watch", role="monitor").call("status")["risk"]["refusals"] == {}
 
 
-@pytest.mark.parametrize("mode, check", [("off", "trading"), ("dry_run", "dry_run")])
-def test_trading_switch(make_hub, connect, mode, check):
-    hub = make_hub(risk={"trading": mode})
-    err = connect(hub, "alpha").error("order_stock", order())
-    assert (err["code"], err["data"]["check"]) == ("RISK_REJECTED", check)
+@pytest.mark.parametrize("mode, check, limit, value", [("off", "trading", "off", "order"),
+                                                       ("dry_run", "dry_run", "dry_run", "passed")])
+def test_trading_switch(make_hub, connect, mode, check, limit, value):
+    hub = make_hub(risk={"trading": mode}, strategies={"alpha": {"max_order_volume": 500}})
+    alpha = connect(hub, "alpha")
+    err = alpha.error("order_stock", order())
+    assert err["code"] == "RISK_REJECTED"
+    assert err["data"] == {"check": check, "limit": limit, "value": value, "strategy": "alpha"}
+    if mode == "dry_run":  # every check runs: one that fails names itself, not dry_run
+        err = alpha.error("order_stock", order(volume=600))
+        assert (err["code"], err["data"]["check"], err["data"]["limit"], err["data"]["value"]) == \
+            ("RISK_REJECTED", "max_order_volume", 500, 600)
     assert exchange_of(hub).order_list("SIM0001") == []
 
 
@@ -292,3 +299,56 @@ def test_a_difference_found_at_a_reconnect_is_confirmed_and_booked_by_the_hub(ma
                    timeout=3.0, what="the difference confirmed by a second snapshot and booked")
     assert rec["booked_today"] == 4  # the initial sync's cash and shares, then the two differences
     assert sleeves(mon)["_external"]["positions"][0]["volume"] == 4500
+
+
+def test_order_type_neither_buy_nor_sell_reaches_the_risk_stage(make_hub, connect):
+    hub = make_hub()
+    alpha = connect(hub, "alpha")
+    err = alpha.error("order_stock", order(side=25))  # the protocol table takes 0..9999
+    assert err["code"] == "RISK_REJECTED"
+    assert err["data"] == {"check": "order_type", "limit": [BUY, SELL], "value": 25, "strategy": "alpha"}
+    assert alpha.error("order_stock", order(side=10000))["code"] == "INVALID_PARAMS"  # past the table's bound
+    assert exchange_of(hub).order_list("SIM0001") == []
+
+
+def test_cancel_resting_against_the_same_strategys_own_order(make_hub, connect):
+    hub = make_hub(risk={"self_trade": "cancel_resting"})
+    alpha = connect(hub, "alpha")
+    mon = connect(hub, "watch", role="monitor", subscribe=True)
+    resting = alpha.call("order_stock", order(SELL, 100, 10.9))["order_id"]
+    new = alpha.call("order_stock", order(BUY, 100, 10.9))["order_id"]
+    cancelled = mon.wait_event(lambda t, p: t == "order.alpha" and p["data"]["order_id"] == resting
+                               and p["data"]["order_status"] == 54)
+    placed = mon.wait_event(lambda t, p: t == "order.alpha" and p["data"]["order_id"] == new)
+    assert cancelled["seq"] < placed["seq"] and new > resting  # cancelled first, then sent
+    ex = exchange_of(hub)
+    assert ex.order("SIM0001", resting)["traded_volume"] == 0
+    wait_for(lambda: final(mon, new), what="the buy final")  # it meets the simulator's market, not alpha's sell
+    trades = ex.trade_list("SIM0001")
+    assert trades and {t["order_id"] for t in trades} == {new}  # the account never traded with itself
+    s = wait_for(lambda: (lambda x: x if x["open_orders"] == 0 else None)(sleeves(mon)["alpha"]), what="no open order")
+    assert s["reserved_cash"] == 0
+
+
+def test_a_refusal_is_read_back_from_the_journal(make_hub, connect):
+    from hub.core.journal import Journal
+
+    hub = make_hub(strategies={"alpha": {"max_order_volume": 100}})
+    alpha = connect(hub, "alpha")
+    err = alpha.error("order_stock", order(BUY, 200, 10.5))
+    mon = connect(hub, "watch", role="monitor")
+    live = [e for e in mon.call("replay", {"after": 0})["events"] if e["topic"] == "hub.risk"
+            and e["data"]["event"] == "refused"]
+    hub.stop()
+    assert hub.wait(10)
+    journal = Journal(hub.config.journal_path)
+    try:
+        events, _, more = journal.replay(None, 0, 10_000)
+    finally:
+        journal.close()
+    refused = [e for e in events if e["topic"] == "hub.risk" and e["data"].get("event") == "refused"]
+    assert not more and len(refused) == 1 and refused[0]["stream"] == "@hub"
+    assert refused[0]["data"] == {"event": "refused", "code": "RISK_REJECTED", "message": err["message"],
+                                  "check": "max_order_volume", "limit": 100, "value": 200, "strategy": "alpha"}
+    assert "max_order_volume 100" in err["message"]
+    assert [e["data"] for e in live] == [refused[0]["data"]] and live[0]["seq"] == refused[0]["seq"]
