@@ -178,3 +178,42 @@ def test_the_day_roll_releases_what_open_orders_still_held():
     again = RiskEngine()
     again.restore(None, recs)
     assert again.ledger.to_dict() == e.ledger.to_dict()
+
+
+def test_floating_pnl_is_last_price_times_volume_minus_the_cost_with_buy_fees():
+    # docs/risk.md: floating P&L = last price x volume - cost, the cost in cents with the buy fees;
+    # the last price is the hub's latest tick of the code (stage.reference_from, as wired in the hub)
+    from hub.risk.stage import reference_from
+
+    latest: dict = {}
+    e = RiskEngine(parse({}, {"alpha": {"cash": 100_000}}), reference=reference_from(latest, {}))
+    e.roll("20261202")
+    e.reconcile({"cash": 1_000_000.0, "frozen_cash": 0.0}, [])
+    assert e.apply_config() == []
+    latest[CODE] = {"lastPrice": 10.0, "lastClose": 10.0}
+    place(e, "alpha", "t1", volume=1000, price=10.01)
+    push_trade(e, "t1", "alpha", 5, "a", BUY, 400, 10.0, 5.0)  # 4,000.00 + 5.00
+    push_trade(e, "t1", "alpha", 5, "b", BUY, 600, 10.01, 1.55)  # 6,006.00 + 1.55
+    push_order(e, "t1", "alpha", 5, 56, 1000)
+    cost = 4000_00 + 500 + 6006_00 + 155  # cents: 10,012.55
+
+    def floating() -> tuple[float, float, float]:
+        s = e.sleeves_view(["alpha"])[0]
+        p = e.sleeve_position("alpha", CODE)
+        assert s["floating_pnl"] == p["float_profit"] and s["market_value"] == p["market_value"]
+        return s["floating_pnl"], p["market_value"], p["last_price"]
+
+    assert e.ledger.sleeve("alpha").holdings[CODE].cost == cost
+    assert floating() == (-12.55, 10_000.0, 10.0)  # 10,000.00 - 10,012.55: the fees and 0.01 on 600
+    latest[CODE] = {"lastPrice": 10.37, "lastClose": 10.0}  # a tick moves the last price
+    assert floating() == (357.45, 10_370.0, 10.37)  # 10,370.00 - 10,012.55
+    latest[CODE] = {"lastPrice": 9.83, "lastClose": 10.0}
+    assert floating() == (-182.55, 9_830.0, 9.83)  # 9,830.00 - 10,012.55
+    e.roll("20261203")  # sellable now: a sale of 300 takes 3/10 of the cost (average cost), the rest floats
+    place(e, "alpha", "t2", side=SELL, volume=300, price=9.83)
+    push_trade(e, "t2", "alpha", 6, "c", SELL, 300, 9.83, 6.47)
+    push_order(e, "t2", "alpha", 6, 56, 300)
+    left = cost - cost * 300 // 1000  # 10,012.55 x 7/10 = 7,008.785: 7,008.79 left (the sale took 3,003.76)
+    assert e.ledger.sleeve("alpha").holdings[CODE].cost == left == 7008_79
+    assert floating() == (-127.79, 6_881.0, 9.83)  # 700 x 9.83 = 6,881.00 - 7,008.79
+    assert e.ledger.sleeve("alpha").realized == 300 * 983 - 647 - (cost - left)  # 2,949.00 - 6.47 - 3,003.76
