@@ -352,3 +352,20 @@ def test_a_refusal_is_read_back_from_the_journal(make_hub, connect):
                                   "check": "max_order_volume", "limit": 100, "value": 200, "strategy": "alpha"}
     assert "max_order_volume 100" in err["message"]
     assert [e["data"] for e in live] == [refused[0]["data"]] and live[0]["seq"] == refused[0]["seq"]
+
+
+def test_risk_disabled_no_stage_no_sleeves_no_checks(make_hub, connect):
+    # docs/configuration.md [risk] enabled = false (the bench's on/off comparison)
+    from hub.config import ConfigError, HubConfig
+
+    with pytest.raises(ConfigError, match="max_ordr_volume"):  # the tables are still checked
+        HubConfig.from_dict({"risk": {"enabled": False}, "strategies": {"alpha": {"max_ordr_volume": 1}}})
+    hub = make_hub(risk={"enabled": False}, strategies={"alpha": {"cash": 1000, "max_order_volume": 100}})
+    alpha, admin = connect(hub, "alpha"), connect(hub, "ops", role="admin")
+    assert [(p["stock_code"], p["volume"]) for p in alpha.call("query_stock_positions")] == [(CODE, 5000)]
+    assert alpha.call("query_stock_asset")["cash"] == 1_000_000.0  # the whole account, not a sleeve
+    assert alpha.call("order_stock", order(BUY, 200, 10.5))["order_id"] > 0  # past max_order_volume and the cash
+    for method, params in (("check_order", order()), ("sleeves", {})):
+        assert alpha.error(method, params)["code"] == "UNKNOWN_METHOD"
+    assert admin.error("reconcile")["code"] == "UNKNOWN_METHOD"
+    assert "risk" not in admin.call("status")
