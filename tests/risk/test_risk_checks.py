@@ -279,3 +279,32 @@ def test_latest_price_buy_reserves_like_a_market_order():
     e, _ = engine()
     o = place(e, "alpha", "t1", price_type=LATEST, price=0.0, volume=100)
     assert o.market and o.ref_price == 11.0 and o.cash == 110_000 + 500 + 1
+
+
+def test_cancel_resting_refuses_the_held_order_when_the_resting_one_is_not_final_within_order_timeout():
+    from types import SimpleNamespace
+
+    from hub.risk.stage import HELD, Port, RiskStage
+
+    e, _ = engine({"self_trade": "cancel_resting"})
+    place(e, "alpha", "t1", side=SELL, price=10.0)
+    push_order(e, "t1", "alpha", 41, 50)
+    published, cancels, replies, resubmitted = [], [], [], []
+    port = Port(publish=lambda topic, data: published.append((topic, data)),
+                cancel=lambda order_id: cancels.append(order_id) or True,
+                resubmit=lambda *a: resubmitted.append(a), reply_error=lambda call, err: replies.append((call, err)),
+                commit=lambda: None, account_id=lambda: "SIM0001", order_timeout=0.0)
+    stage = RiskStage(e, None, port)
+    ticket = SimpleNamespace(call="the call", strategy="alpha", params=order(side=BUY, price=10.0))
+    assert stage.check(None, ticket) is HELD and cancels == [41] and e.held_count("alpha") == 1
+    stage.tick()  # order_timeout passed and order 41 is still open
+    assert not resubmitted and not stage.held and e.held_count("alpha") == 0
+    [(call, err)] = replies
+    assert call == "the call"
+    assert (err.code, err.data["check"], err.data["limit"], err.data["value"], err.data["strategy"]) == \
+        ("RISK_REJECTED", "self_trade", "cancel_resting", 41, "alpha")
+    assert "not cancelled within 0s" in err.message and err.data["resting"][0]["order_id"] == 41
+    assert published == [("hub.risk", {"event": "refused", "code": "RISK_REJECTED", "message": err.message,
+                                       **err.data})]
+    stage.on_order({"owner_tag": "t1", "owner": "alpha", "order_id": 41, "order_status": 54})  # cancelled late
+    assert not resubmitted  # the refused order is not sent after all
