@@ -194,8 +194,14 @@ def _fmt_risk(r: dict[str, Any]) -> list[str]:
              f"{rate.get('limit_per_second')}/s; today {rate.get('per_day', 0)} (peak {rate.get('peak_per_day', 0)}) "
              f"of {rate.get('limit_per_day')} orders+cancels"]
     diffs = rec.get("differences") or []
-    state = "not run yet" if rec.get("ok") is None else ("ok" if not diffs else
-                                                         f"{len(diffs)} difference(s) booked to the pool (_external)")
+    if rec.get("ok") is None:
+        state = "not run yet"
+    elif not diffs:
+        state = "ok"
+    elif rec.get("ok") is False:  # seen by one snapshot: the next confirms (books) or clears it
+        state = f"{len(diffs)} difference(s) seen once, not confirmed yet (the next snapshot confirms or clears them)"
+    else:
+        state = f"{len(diffs)} difference(s) booked to the pool (_external)"
     lines.append(f"  reconcile {state}" + "".join(
         f"; {d.get('code')} broker {d.get('broker')} ledger {d.get('ledger')}" for d in diffs[:5]))
     refusals = r.get("refusals") or {}

@@ -298,8 +298,11 @@ def risk_title(state: MonitorState) -> str:
     if r:
         parts.append(f"guard {r.get('per_second', 0)}/s (peak {r.get('peak_per_second', 0)}) of "
                      f"{r.get('limit_per_second', '-')}/s, {r.get('per_day', 0):,} of {r.get('limit_per_day', 0):,}/day")
-    if rec.get("ok") is False:
-        parts.append(f"RECONCILE: {len(rec.get('differences') or [])} difference(s)")
+    diffs = len(rec.get("differences") or [])
+    if rec.get("ok") is False:  # seen once, not booked yet
+        parts.append(f"RECONCILE: {diffs} difference(s) unconfirmed")
+    elif rec.get("ok") and diffs:  # booked to the pool: the account moved outside the hub, say so
+        parts.append(f"RECONCILE: {diffs} difference(s) booked to _external")
     elif rec.get("ok"):
         parts.append("reconciled")
     if state.risk.get("trading") not in (None, "on"):

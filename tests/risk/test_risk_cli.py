@@ -87,9 +87,6 @@ def test_status_names_a_reconciliation_difference_found_after_a_reconnect(make_h
     assert after["_external"]["positions"][0]["volume"] == before["_external"]["positions"][0]["volume"] + 500 == 4500
 
 
-@pytest.mark.xfail(strict=True, reason="hub/cli/start.py _fmt_risk prints 'N difference(s) booked to the pool "
-                                       "(_external)' whenever status.risk.reconcile lists differences, also while "
-                                       "ok is false (seen once, waiting for a confirming snapshot: nothing booked)")
 def test_status_does_not_call_a_pending_difference_booked():
     from risk_helpers import pending_difference
 

@@ -85,10 +85,6 @@ def test_reconcile_differences_found_after_a_reconnect_in_the_title_and_the_log(
         feed.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="hub/monitor/render.py risk_title shows 'RECONCILE: N difference(s)' only while "
-                                       "reconcile.ok is false (pending); once the differences are booked (ok true, "
-                                       "still listed in status.risk.reconcile.differences, which `hub status` prints) "
-                                       "the title says 'reconciled'")
 def test_title_keeps_booked_differences():
     from risk_helpers import pending_difference
 
