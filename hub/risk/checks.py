@@ -15,7 +15,7 @@ from hub.risk.ledger import BUY, yuan
 
 if TYPE_CHECKING:  # pragma: no cover
     from hub.risk.engine import RiskEngine
-    from hub.risk.config import StrategyLimits
+    from hub.risk.config import RiskSettings, StrategyLimits
     from hub.risk.selftrade import Resting
 
 
@@ -50,7 +50,7 @@ class Order:
         self.cash = 0  # cents to reserve (buys)
         self.notional = 0  # cents
         self.pool_shares = False
-        self.crossing: list["Resting"] = []
+        self.crossing: "list[Resting] | tuple[()]" = ()  # set by the self-trade check (cancel_resting)
 
 
 def _money(c: int) -> str:
@@ -230,3 +230,24 @@ def check_rate(e: "RiskEngine", o: Order, lim: "StrategyLimits") -> None:
 #: The documented order (docs/risk.md); identity, idempotency and halts run before risk.
 ORDER = (check_trading, check_static, check_price_band, check_sleeve, check_per_order, check_daily, check_lists,
          check_open_orders, check_self_trade, check_rate)
+
+
+def active(settings: "RiskSettings", lim: "StrategyLimits") -> tuple:
+    """The checks of `ORDER` that can refuse an order under these settings and limits, in the same order.
+
+    A check whose limit is off (0, empty) could only pass, so it is left out: a strategy's checks
+    cost what its limits ask for. The engine keeps this tuple per strategy and builds it again when
+    the strategy's limits change (`hub limits set`, a restore); the `[risk]` settings are fixed
+    while the hub runs. `check_static` (it prices the order), `check_sleeve`, `check_self_trade`
+    and `check_rate` (the account's guard) always run.
+    """
+    can_refuse = {
+        check_trading: settings.trading == "off",
+        check_price_band: settings.price_band_pct > 0,
+        check_per_order: bool(lim.max_order_volume or lim.max_order_notional),
+        check_daily: bool(lim.max_daily_orders or lim.max_daily_volume or lim.max_daily_notional
+                          or lim.max_daily_cancels),
+        check_lists: bool(lim.symbols_allow or lim.symbols_block or lim.price_types),
+        check_open_orders: bool(lim.max_open_orders),
+    }
+    return tuple(c for c in ORDER if can_refuse.get(c, True))

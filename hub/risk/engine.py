@@ -91,6 +91,9 @@ class RiskEngine:
         self.pending_diff: dict[str, int] | None = None
         self.last_report: dict[str, Any] | None = None
         self._limits: dict[str, StrategyLimits] = {}
+        #: strategy -> (its limits, the checks that can refuse under them): built on a strategy's
+        #: first order, again after its limits change (set_limits, restore)
+        self._plans: dict[str, tuple[StrategyLimits, tuple[Any, ...]]] = {}
 
     # ---- limits --------------------------------------------------------------------
     def limits_of(self, strategy: str) -> StrategyLimits:
@@ -110,7 +113,16 @@ class RiskEngine:
         parse_limits(changes, f"limits of {strategy}", self.limits_of(strategy))  # raises on a bad value
         self._emit(self.ledger.set_limits(strategy, changes))
         self._limits.pop(strategy, None)
+        self._plans.pop(strategy, None)
         return self.limits_of(strategy)
+
+    def plan_of(self, strategy: str) -> tuple[StrategyLimits, tuple[Any, ...]]:
+        """(limits, the checks of the documented order that can refuse under them), kept per strategy."""
+        got = self._plans.get(strategy)
+        if got is None:
+            lim = self.limits_of(strategy)
+            got = self._plans[strategy] = (lim, K.active(self.settings, lim))
+        return got
 
     def reference_once(self, code: str) -> "tuple[float, float] | None":
         if code not in self._fetched:
@@ -134,12 +146,12 @@ class RiskEngine:
         self.now = self.clock() if now is None else now
         o = Order(strategy, params["stock_code"], params["order_type"], params["order_volume"],
                   params["price_type"], float(params.get("price") or 0.0))
-        lim = self.limits_of(strategy)
+        lim, plan = self.plan_of(strategy)
         try:
-            if o.side not in (BUY, SELL):
+            if o.side != BUY and o.side != SELL:
                 raise Refusal("order_type", [BUY, SELL], o.side, f"order_type must be STOCK_BUY ({BUY}) or "
                                                                  f"STOCK_SELL ({SELL}), got {o.side}")
-            for check in K.ORDER:
+            for check in plan:
                 check(self, o, lim)
         except Refusal as r:
             self.refusals[r.check] = self.refusals.get(r.check, 0) + 1
@@ -340,6 +352,7 @@ class RiskEngine:
             self.ledger.apply(rec)
             n += 1
         self._limits.clear()
+        self._plans.clear()
         self.resting = RestingBook()
         for res in self.ledger.reservations.values():
             self.resting.add(Resting(res.tag, res.strategy, res.code, res.side, res.price, res.market,

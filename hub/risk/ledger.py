@@ -105,6 +105,7 @@ class Ledger:
     def __init__(self) -> None:
         self.sleeves: dict[str, Sleeve] = {POOL: Sleeve(POOL)}
         self.reservations: dict[str, Reservation] = {}
+        self.open_count: dict[str, int] = {}  # strategy -> its reservations (kept with them: no scan per order)
         self.fills_seen: set[tuple[Any, Any]] = set()
         self.limits: dict[str, dict[str, Any]] = {}  # run-time overrides from `hub limits set`
         self.config_applied: dict[str, dict[str, Any]] = {}
@@ -143,7 +144,19 @@ class Ledger:
         return own_free, pool_free
 
     def open_orders(self, strategy: str) -> int:
-        return sum(1 for r in self.reservations.values() if r.strategy == strategy)
+        return self.open_count.get(strategy, 0)
+
+    def _hold(self, res: Reservation) -> None:
+        self.reservations[res.tag] = res
+        self.open_count[res.strategy] = self.open_count.get(res.strategy, 0) + 1
+
+    def _drop(self, res: Reservation) -> None:
+        if self.reservations.pop(res.tag, None) is not None:
+            n = self.open_count.get(res.strategy, 0) - 1
+            if n > 0:
+                self.open_count[res.strategy] = n
+            else:
+                self.open_count.pop(res.strategy, None)
 
     def totals(self) -> tuple[int, dict[str, int], dict[str, int]]:
         """(cash cents, volume per code, sellable per code) over every sleeve and the pool."""
@@ -251,7 +264,11 @@ class Ledger:
 
     # ---- the pure state transition ---------------------------------------------------
     def apply(self, rec: dict[str, Any]) -> None:
-        getattr(self, "_apply_" + rec["k"])(rec)
+        kind = rec["k"]
+        fn = _APPLY.get(kind)
+        if fn is None:
+            fn = _APPLY[kind] = getattr(Ledger, "_apply_" + kind)  # AttributeError for an unknown kind, as before
+        fn(self, rec)
         self.applied += 1
 
     def _apply_reserve(self, r: dict[str, Any]) -> None:
@@ -267,7 +284,7 @@ class Ledger:
         s.orders_today += 1
         s.volume_today += res.volume
         s.notional_today += res.notional
-        self.reservations[res.tag] = res
+        self._hold(res)
 
     def _apply_fill(self, r: dict[str, Any]) -> None:
         self.fills_seen.add(tuple(r["key"]))
@@ -354,7 +371,7 @@ class Ledger:
             if res.side == BUY and res.cash_left:
                 self.sleeve(res.cash_src).reserved_cash -= res.cash_left
                 res.cash_left = 0
-            self.reservations.pop(res.tag, None)
+            self._drop(res)
 
     def _apply_cancel(self, r: dict[str, Any]) -> None:
         self.sleeve(r["s"]).cancels_today += 1
@@ -399,6 +416,7 @@ class Ledger:
                     h = self.sleeve(src).holding(res.code)
                     h.reserved = max(0, h.reserved - (n - filled))
         self.reservations.clear()
+        self.open_count.clear()
         self.day = r["day"]
         for s in self.sleeves.values():
             s.orders_today = s.volume_today = s.notional_today = s.cancels_today = s.rejected_today = 0
@@ -428,8 +446,7 @@ class Ledger:
             "sleeves": {n: {**{k: v for k, v in s.__dict__.items() if k != "holdings"},
                             "holdings": {c: h.__dict__ for c, h in s.holdings.items()}}
                         for n, s in self.sleeves.items()},
-            "reservations": [{f.name: getattr(r, f.name) for f in fields(Reservation)}
-                             for r in self.reservations.values()],
+            "reservations": [{name: getattr(r, name) for name in _RES_FIELDS} for r in self.reservations.values()],
         }
 
     @classmethod
@@ -446,6 +463,9 @@ class Ledger:
             sl.holdings = {c: Holding(**h) for c, h in s["holdings"].items()}
             led.sleeves[name] = sl
         for r in d["reservations"]:
-            res = Reservation(**r)
-            led.reservations[res.tag] = res
+            led._hold(Reservation(**r))
         return led
+
+
+_RES_FIELDS = tuple(f.name for f in fields(Reservation))
+_APPLY: dict[str, Any] = {}  # record kind -> Ledger._apply_<kind>

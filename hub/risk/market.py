@@ -64,9 +64,13 @@ def _limits(last_close: float, board: str | None) -> tuple[float, float]:
     return ashare.limits(last_close, ashare.limit_pct(board))
 
 
+_LOTS = {b: (ashare.buy_min(b), ashare.buy_step(b)) for b in (None, *ashare.STOCK_BOARDS)}
+
+
 def buy_lot(board: str | None) -> tuple[int, int]:
-    """(minimum, step) of a buy volume."""
-    return ashare.buy_min(board), ashare.buy_step(board)
+    """(minimum, step) of a buy volume (per board, worked out once)."""
+    got = _LOTS.get(board)
+    return got if got is not None else (ashare.buy_min(board), ashare.buy_step(board))
 
 
 def is_market(price_type: int) -> bool:

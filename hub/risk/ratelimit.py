@@ -13,6 +13,7 @@ import math
 from collections import deque
 
 WARN_AT = 0.8
+_NO_WARNINGS: tuple[()] = ()
 
 
 class Window:
@@ -60,6 +61,7 @@ class RateGuard:
         self.per_second, self.per_day = per_second, per_day
         self.cap_second = max(per_second - headroom(per_second), 1)  # new orders stop here
         self.cap_day = max(per_day - headroom(per_day), 1)
+        self.warn_second, self.warn_day = WARN_AT * per_second, WARN_AT * per_day
 
     def window(self, strategy: str) -> Window:
         w = self.strategies.get(strategy)
@@ -80,21 +82,23 @@ class RateGuard:
             return "account_max_actions_per_day", self.per_day, self.day_actions + 1
         return None
 
-    def record(self, strategy: str, now: float) -> list[str]:
+    def record(self, strategy: str, now: float) -> "list[str] | tuple[()]":
         """Count one action (an order sent or a cancel); returns warnings crossing 80 % (once each)."""
         self.window(strategy).add(now)
         n = self.account.add(now)
         self.day_actions += 1
         if self.day_actions > self.peak_day:
             self.peak_day = self.day_actions
+        if n < self.warn_second and not self.warned_second and self.day_actions < self.warn_day:
+            return _NO_WARNINGS  # the usual case: nothing to say, nothing built
         warnings = []
-        if n >= WARN_AT * self.per_second:
+        if n >= self.warn_second:
             if not self.warned_second:
                 self.warned_second = True
                 warnings.append(f"account actions at {n}/s, {WARN_AT:.0%} of the {self.per_second}/s guard")
-        elif self.warned_second and n < WARN_AT * self.per_second / 2:
+        elif self.warned_second and n < self.warn_second / 2:
             self.warned_second = False
-        if self.day_actions >= WARN_AT * self.per_day and not self.warned_day:
+        if self.day_actions >= self.warn_day and not self.warned_day:
             self.warned_day = True
             warnings.append(f"account actions today {self.day_actions}, {WARN_AT:.0%} of the {self.per_day}/day guard")
         return warnings

@@ -89,8 +89,10 @@ class RiskStage:
         self.maybe_snapshot()
 
     def maybe_snapshot(self, force: bool = False) -> None:
-        if self.store is not None and (force or self.store.due()):
-            self.store.snapshot(self.engine.ledger)
+        if self.store is not None:
+            led = self.engine.ledger
+            if force or self.store.due(len(led.reservations) + len(led.fills_seen) + len(led.externals)):
+                self.store.snapshot(led)
 
     # ---- the order stage ------------------------------------------------------------
     def check(self, ctx: Any, ticket: Any) -> HubError | None | object:

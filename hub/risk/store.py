@@ -3,7 +3,8 @@
 Why in the journal: a record is written in the same transaction as the event or order request
 that caused it (the journal's group commit), so after a kill -9 the ledger and the book agree.
 Restore = the last snapshot (journal meta `risk.snapshot`) + the records written after it.
-A snapshot is taken every `SNAPSHOT_EVERY` records and at a clean stop; the records it covers
+A snapshot is taken every `SNAPSHOT_EVERY` records (or, for a bigger ledger, every as many
+records as it holds reservations and fills: see `due`) and at a clean stop; the records it covers
 are deleted with it (same transaction). Read at start only, never per order.
 """
 
@@ -40,8 +41,13 @@ class RiskStore:
         self.journal.side_write("INSERT INTO risk_log (id, data) VALUES (?, ?)", (self.last_id, pack(rec)))
         self.since_snapshot += 1
 
-    def due(self) -> bool:
-        return self.since_snapshot >= SNAPSHOT_EVERY
+    def due(self, size: int = 0) -> bool:
+        """A snapshot is due after SNAPSHOT_EVERY records, or after `size` records when the ledger is
+        bigger (size: its open reservations and today's fills, what a snapshot writes): a snapshot
+        costs about as much as its size, so this keeps its cost per record bounded (a ledger with
+        thousands of resting orders is not written out in full every 500 orders), and a restore
+        replays at most that many records after it."""
+        return self.since_snapshot >= max(SNAPSHOT_EVERY, size)
 
     def snapshot(self, ledger: "Ledger") -> None:
         """Write the whole ledger and drop the records it covers (same transaction)."""

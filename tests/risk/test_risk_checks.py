@@ -267,7 +267,8 @@ def test_refusals_are_counted_per_check():
 
 def test_limits_set_at_run_time_are_journaled_and_effective():
     e, recs = engine()
-    e.set_limits("alpha", {"max_order_volume": 100})
+    e.evaluate("alpha", order(volume=200))  # its checks are worked out (none of its limits on) ...
+    e.set_limits("alpha", {"max_order_volume": 100})  # ... and worked out again for the next order
     assert recs[-1] == {"k": "limits", "s": "alpha", "set": {"max_order_volume": 100}}
     r = refused(e, "alpha", volume=200)
     assert (r.check, r.limit, r.value) == ("max_order_volume", 100, 200)
@@ -308,3 +309,25 @@ def test_cancel_resting_refuses_the_held_order_when_the_resting_one_is_not_final
                                        **err.data})]
     stage.on_order({"owner_tag": "t1", "owner": "alpha", "order_id": 41, "order_status": 54})  # cancelled late
     assert not resubmitted  # the refused order is not sent after all
+
+
+def test_only_the_checks_a_strategy_can_fail_run_in_the_documented_order():
+    from hub.risk.checks import (check_daily, check_lists, check_open_orders, check_per_order, check_price_band,
+                                 check_trading)
+
+    e, _ = engine(strategies={"alpha": {"max_daily_orders": 5, "max_open_orders": 3}})
+    names = lambda s: [f.__name__ for f in e.plan_of(s)[1]]  # noqa: E731
+    assert names("beta") == ["check_static", "check_sleeve", "check_self_trade", "check_rate"]
+    assert names("alpha") == ["check_static", "check_sleeve", "check_daily", "check_open_orders",
+                              "check_self_trade", "check_rate"]
+    assert [f for f in ORDER if f in e.plan_of("alpha")[1]] == list(e.plan_of("alpha")[1])  # order kept
+    e.set_limits("beta", {"symbols_block": [CODE], "max_order_notional": 10})
+    assert check_lists in e.plan_of("beta")[1] and check_per_order in e.plan_of("beta")[1]
+    r = refused(e, "beta", volume=100)
+    assert (r.check, r.limit) == ("max_order_notional", 10)  # per-order limits before the lists, as documented
+    e.set_limits("beta", {"max_order_notional": 0})
+    assert check_per_order not in e.plan_of("beta")[1]
+    assert refused(e, "beta", volume=100).check == "symbols_block"
+    off, _ = engine({"trading": "off", "price_band_pct": 3})
+    assert {check_trading, check_price_band} <= set(off.plan_of("alpha")[1])
+    assert check_daily not in off.plan_of("alpha")[1] and check_open_orders not in off.plan_of("alpha")[1]

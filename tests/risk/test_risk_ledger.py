@@ -217,3 +217,41 @@ def test_floating_pnl_is_last_price_times_volume_minus_the_cost_with_buy_fees():
     assert e.ledger.sleeve("alpha").holdings[CODE].cost == left == 7008_79
     assert floating() == (-127.79, 6_881.0, 9.83)  # 700 x 9.83 = 6,881.00 - 7,008.79
     assert e.ledger.sleeve("alpha").realized == 300 * 983 - 647 - (cost - left)  # 2,949.00 - 6.47 - 3,003.76
+
+
+def test_open_order_counts_follow_the_reservations():
+    e, recs = engine(strategies={"alpha": {"cash": 100_000, "positions": {CODE: 500}}})
+    scan = lambda led, s: sum(1 for r in led.reservations.values() if r.strategy == s)  # noqa: E731
+    place(e, "alpha", "t1", volume=1000)
+    place(e, "alpha", "t2", side=SELL, volume=200, price=10.5)
+    place(e, "beta", "t3", volume=100, price=9.5)
+    assert (e.ledger.open_orders("alpha"), e.ledger.open_orders("beta")) == (2, 1)
+    push_order(e, "t1", "alpha", 5, 54)  # cancelled, nothing traded: gone
+    push_order(e, "t2", "alpha", 6, 53, traded=100)  # part-cancelled, its fill still on the way: kept
+    assert e.ledger.open_orders("alpha") == scan(e.ledger, "alpha") == 1
+    push_trade(e, "t2", "alpha", 6, "f", SELL, 100, 10.5, 5.0)
+    assert e.ledger.open_orders("alpha") == scan(e.ledger, "alpha") == 0
+    again = RiskEngine()
+    again.restore(Ledger.from_dict(e.ledger.to_dict()).to_dict(), [])
+    assert (again.ledger.open_orders("alpha"), again.ledger.open_orders("beta")) == (0, 1)
+    e.roll("20261203")
+    assert e.ledger.open_orders("beta") == 0 and e.ledger.open_count == {}
+
+
+def test_a_snapshot_is_due_after_as_many_records_as_the_ledger_holds():
+    from hub.core.journal import Journal
+    from hub.risk.store import SNAPSHOT_EVERY, RiskStore
+
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        j = Journal(Path(d) / "j.db")
+        store = RiskStore(j)
+        for _ in range(SNAPSHOT_EVERY - 1):
+            store.write({"k": "cancel", "s": "alpha"})
+        assert not store.due(0)
+        store.write({"k": "cancel", "s": "alpha"})
+        assert store.due(0) and store.due(SNAPSHOT_EVERY)
+        assert not store.due(3 * SNAPSHOT_EVERY)  # a bigger ledger waits for as many records as it holds
+        store.snapshot(Ledger())
+        assert not store.due(0)
+        j.close()
