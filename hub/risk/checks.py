@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hub.risk import market as M
-from hub.risk.ledger import BUY, yuan
+from hub.risk.ledger import BUY, SELL, yuan
 
 if TYPE_CHECKING:  # pragma: no cover
     from hub.risk.engine import RiskEngine
@@ -66,29 +66,29 @@ def check_trading(e: "RiskEngine", o: Order, lim: "StrategyLimits") -> None:
 
 # ---- 3: static validity -----------------------------------------------------------------------
 def check_static(e: "RiskEngine", o: Order, lim: "StrategyLimits") -> None:
-    o.board = M.board_of(o.code)
-    o.market = M.is_market(o.price_type)
+    board, market, type_ok, lo, step = M.facts(o.code, o.price_type)  # one look-up per order
+    o.board, o.market = board, market
     ref = e.reference(o.code)
     last, last_close = ref if ref is not None else (0.0, 0.0)
     if e.settings.static_checks:
-        if not M.price_type_ok(o.code, o.price_type):
+        if not type_ok:
             raise Refusal("price_type", sorted(M.LIMIT_TYPES | M.MARKET_TYPES.get(o.code[-2:], frozenset())),
                           o.price_type, f"price type {o.price_type} is not valid on {o.code[-2:]}")
-        if o.side == BUY and o.board is not None:
-            lo, step = M.buy_lot(o.board)
+        if o.side == BUY and board is not None:
             if o.volume < lo or (o.volume - lo) % step:
                 rule = f"a multiple of {step}" if step > 1 else f"at least {lo}, then steps of {step}"
                 raise Refusal("lot", lo if step == 1 else step, o.volume,
                               f"buy volume {o.volume} of {o.code} must be {rule} shares")
-        if not o.market and o.board is not None:  # stocks: 0.01 tick (funds and bonds: 0.001, the broker's)
-            if not M.on_tick(o.price) or o.price <= 0:
+        if not market and board is not None:  # stocks: 0.01 tick (funds and bonds: 0.001, the broker's)
+            cents = o.price * 100
+            if abs(cents - round(cents)) > 1e-6 or o.price <= 0:  # M.on_tick, inline
                 raise Refusal("tick", 0.01, o.price, f"price {o.price!r} is not a positive multiple of the 0.01 tick")
             if last_close > 0:
-                down, up = M.limits(last_close, o.board)
+                down, up = M.limits(last_close, board)
                 if o.price < down - 1e-9 or o.price > up + 1e-9:
                     raise Refusal("limit_price", [down, up], o.price,
                                   f"price {o.price:.2f} outside today's limits [{down:.2f}, {up:.2f}] of {o.code}")
-    if o.market:
+    if market:
         if last_close <= 0 and last <= 0 and o.side == BUY:
             ref = e.reference_once(o.code)  # no tick in memory: one look-up per code and day
             last, last_close = ref if ref is not None else (0.0, 0.0)
@@ -130,7 +130,8 @@ def check_sleeve(e: "RiskEngine", o: Order, lim: "StrategyLimits") -> None:
             raise Refusal("sleeve_cash", 0, yuan(e.fees.buy_cash(o.notional)),
                           f"{o.strategy} has no cash allotment and require_allotment is on")
         o.cash = e.fees.buy_cash(o.notional)
-        free = led.free_cash(o.strategy)
+        src = sleeve if sleeve.has_cash else led.pool  # Ledger.cash_source, inline
+        free = src.cash - src.reserved_cash
         if o.cash > free:
             where = "its cash" if sleeve.has_cash else "the unallotted pool"
             raise Refusal("sleeve_cash", yuan(free), yuan(o.cash),
@@ -196,6 +197,8 @@ def check_open_orders(e: "RiskEngine", o: Order, lim: "StrategyLimits") -> None:
 
 # ---- 10: self-trade prevention ------------------------------------------------------------------
 def check_self_trade(e: "RiskEngine", o: Order, lim: "StrategyLimits") -> None:
+    if not e.resting.by_side.get((o.code, SELL if o.side == BUY else BUY)):
+        return  # no resting opposite order of the code (the usual case): nothing to scan
     crossing = e.resting.crossing(o.code, o.side, o.ref_price, o.market)
     if not crossing:
         return

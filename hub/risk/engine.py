@@ -34,6 +34,9 @@ Reference = Callable[[str], "tuple[float, float] | None"]  # code -> (last price
 _RATE_SCALE = 10 ** 10  # fee rates as integers: exact half-up rounding of cents without Decimal per order
 
 
+_TWICE = 2 * _RATE_SCALE
+
+
 def _rate(x: float) -> int:
     return int(Decimal(str(x)) * _RATE_SCALE)
 
@@ -54,7 +57,9 @@ class FeeModel:
     def buy_cash(self, notional: int) -> int:
         if notional <= 0:
             return 0
-        return notional + max(_half_up(notional, self.rate), self.minimum) + _half_up(notional, self.transfer)
+        # notional + max(_half_up(notional, rate), minimum) + _half_up(notional, transfer), inline (every buy)
+        return (notional + max((notional * self.rate * 2 + _RATE_SCALE) // _TWICE, self.minimum)
+                + (notional * self.transfer * 2 + _RATE_SCALE) // _TWICE)
 
     def estimate(self, side: int, amount: int) -> int:
         """All fees of a fill whose trade record carries none (commission min counted once per fill)."""
@@ -146,7 +151,8 @@ class RiskEngine:
         self.now = self.clock() if now is None else now
         o = Order(strategy, params["stock_code"], params["order_type"], params["order_volume"],
                   params["price_type"], float(params.get("price") or 0.0))
-        lim, plan = self.plan_of(strategy)
+        got = self._plans.get(strategy)
+        lim, plan = got if got is not None else self.plan_of(strategy)
         try:
             if o.side != BUY and o.side != SELL:
                 raise Refusal("order_type", [BUY, SELL], o.side, f"order_type must be STOCK_BUY ({BUY}) or "
@@ -167,10 +173,12 @@ class RiskEngine:
 
     def reserve(self, tag: str, o: Order) -> None:
         """The order passed and is about to go to the broker: hold its cash or shares, count it."""
-        self._emit(self.ledger.reserve(tag, o.strategy, o.code, o.side, o.volume, o.ref_price, o.market, o.cash,
-                                       o.notional, o.pool_shares))
+        self.sink(self.ledger.reserve(tag, o.strategy, o.code, o.side, o.volume, o.ref_price, o.market, o.cash,
+                                      o.notional, o.pool_shares))
         self.resting.add(Resting(tag, o.strategy, o.code, o.side, o.ref_price, o.market))
-        self._warn(self.rate.record(o.strategy, self.now or self.clock()))
+        warnings = self.rate.record(o.strategy, self.now or self.clock())
+        if warnings:
+            self._warn(warnings)
 
     def placement_failed(self, tag: str) -> None:
         """The broker refused the placement (or it never left the hub): release everything."""

@@ -180,7 +180,8 @@ class Ledger:
                                "vol": volume, "px": price, "mkt": market, "notional": notional}
         if side == BUY:
             rec["cash"] = cash
-            rec["csrc"] = self.cash_source(strategy).name
+            s = self.sleeves.get(strategy)  # cash_source(strategy), inline
+            rec["csrc"] = strategy if s is not None and s.has_cash else POOL
         else:
             own, pool = self.free_shares(strategy, code, pool_shares)
             take_own = min(volume, max(own, 0))
@@ -190,7 +191,9 @@ class Ledger:
             if volume - take_own > pool:
                 raise LedgerError(f"sell {volume} {code}: only {own + pool} sellable")
             rec["ssrc"] = src
-        return self._do(rec)
+        self._apply_reserve(rec)  # what apply(rec) does, without the dispatch (every order)
+        self.applied += 1
+        return rec
 
     def fill(self, owner: str, tag: str, key: tuple[Any, Any], code: str, side: int, volume: int,
              amount: int, fee: int, t0: bool = False) -> dict[str, Any] | None:
@@ -273,11 +276,13 @@ class Ledger:
 
     def _apply_reserve(self, r: dict[str, Any]) -> None:
         s = self.sleeve(r["s"])
+        ssrc = r.get("ssrc")
         res = Reservation(r["tag"], r["s"], r["code"], r["side"], r["vol"], r["px"], r["mkt"], r.get("cash", 0),
-                          r.get("csrc"), [[src, n, 0] for src, n in r.get("ssrc", [])], r["notional"])
+                          r.get("csrc"), [[src, n, 0] for src, n in ssrc] if ssrc else [], r["notional"])
         res.cash_left = res.cash
         if res.side == BUY:
-            self.sleeve(res.cash_src).reserved_cash += res.cash
+            src = self.sleeves.get(res.cash_src)
+            (src if src is not None else self.sleeve(res.cash_src)).reserved_cash += res.cash
         else:
             for src, n, _ in res.share_src:
                 self.sleeve(src).holding(res.code).reserved += n

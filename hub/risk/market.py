@@ -73,6 +73,22 @@ def buy_lot(board: str | None) -> tuple[int, int]:
     return got if got is not None else (ashare.buy_min(board), ashare.buy_step(board))
 
 
+_FACTS: dict[tuple[str, int], tuple[str | None, bool, bool, int, int]] = {}
+
+
+def facts(code: str, price_type: int) -> tuple[str | None, bool, bool, int, int]:
+    """(board, priced by the market, price type valid on the code's market, buy lot minimum, step) of a
+    code and price type: what the static check asks of every order, worked out once per pair."""
+    got = _FACTS.get((code, price_type))
+    if got is None:
+        if len(_FACTS) > 50000:
+            _FACTS.clear()
+        board = board_of(code)
+        lo, step = buy_lot(board)
+        got = _FACTS[(code, price_type)] = (board, is_market(price_type), price_type_ok(code, price_type), lo, step)
+    return got
+
+
 def is_market(price_type: int) -> bool:
     """Priced by the market, not by the order: market types and LATEST_PRICE (最新价, the price of the
     moment it executes). Reserved at the day's limit-up; crosses any resting opposite order."""

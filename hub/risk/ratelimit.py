@@ -33,8 +33,11 @@ class Window:
         return len(stamps)
 
     def add(self, now: float) -> int:
-        n = self.count(now) + 1
-        self.stamps.append(now)
+        stamps, edge = self.stamps, now - self.span  # count(now), inline: every order and cancel
+        while stamps and stamps[0] <= edge:
+            stamps.popleft()
+        n = len(stamps) + 1
+        stamps.append(now)
         if n > self.peak:
             self.peak = n
         return n
@@ -84,7 +87,8 @@ class RateGuard:
 
     def record(self, strategy: str, now: float) -> "list[str] | tuple[()]":
         """Count one action (an order sent or a cancel); returns warnings crossing 80 % (once each)."""
-        self.window(strategy).add(now)
+        w = self.strategies.get(strategy)
+        (w if w is not None else self.window(strategy)).add(now)
         n = self.account.add(now)
         self.day_actions += 1
         if self.day_actions > self.peak_day:

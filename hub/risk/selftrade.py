@@ -38,7 +38,11 @@ class RestingBook:
         self.by_key: dict[str, Resting] = {}
 
     def add(self, r: Resting) -> None:
-        self.by_side.setdefault((r.code, r.side), {})[r.key] = r
+        side = (r.code, r.side)
+        bucket = self.by_side.get(side)
+        if bucket is None:
+            bucket = self.by_side[side] = {}
+        bucket[r.key] = r
         self.by_key[r.key] = r
 
     def remove(self, key: str) -> Resting | None:

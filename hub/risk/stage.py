@@ -67,7 +67,7 @@ class RiskStage:
         self.held: list[Held] = []
         self.confirming = False  # a second broker snapshot is being taken to confirm a difference
         if store is not None:
-            engine.sink = self._write
+            engine.sink = store.write  # every ledger record joins the loop's open journal transaction
 
     # ---- persistence --------------------------------------------------------------
     def _write(self, rec: dict[str, Any]) -> None:

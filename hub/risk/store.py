@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from rpc_client.protocol import pack, unpack
+import msgpack
+
+from rpc_client.protocol import unpack
 
 if TYPE_CHECKING:  # pragma: no cover
     from hub.core.journal import Journal
@@ -34,11 +36,13 @@ class RiskStore:
         if isinstance(snap, dict):
             self.last_id = max(self.last_id, int(snap.get("id", 0)))
         self.since_snapshot = 0
+        # rpc_client.protocol.pack's encoding (use_bin_type), with one Packer kept: every order writes a record
+        self._pack = msgpack.Packer(use_bin_type=True).pack
 
     def write(self, rec: dict[str, Any]) -> None:
         """Journal one record (joins the loop's open transaction; committed with it)."""
         self.last_id += 1
-        self.journal.side_write("INSERT INTO risk_log (id, data) VALUES (?, ?)", (self.last_id, pack(rec)))
+        self.journal.side_write("INSERT INTO risk_log (id, data) VALUES (?, ?)", (self.last_id, self._pack(rec)))
         self.since_snapshot += 1
 
     def due(self, size: int = 0) -> bool:
