@@ -20,7 +20,8 @@ Cases (issue #6):
  5. tick fan-out to 1/4/8 subscriber processes beside raw PUB/SUB; fixed rate, 0 gaps;
  6. order->ack p50 with 128 idle clients vs 1; hub CPU while idle with 128 clients;
  7. hub RSS idle, with 128 clients, after N orders;
- 11. order->ack p50 with the risk checks on against off ([risk] enabled = false), same run.
+ 11. order->ack p50 with the risk checks on against off ([risk] enabled = false), same run, calls
+     alternated between the two hubs; and the hub CPU per order each (info).
 """
 
 from __future__ import annotations

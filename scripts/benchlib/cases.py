@@ -179,6 +179,11 @@ def declare(r: Report, s: Settings) -> None:
     r.declare("risk.on_p50", c[11], "order→ack p50, risk checks on (raw protocol client)", "µs")
     r.declare("risk.off_p50", c[11], "order→ack p50, [risk] enabled = false, same run", "µs")
     r.declare("risk.added_p50", c[11], "p50 added by the risk stage (median of paired rounds)", "µs", goal="<= 20")
+    r.declare("risk.cpu_on", c[11], "hub CPU per order, risk checks on (the in-process sim included; info)", "µs",
+              info=True)
+    r.declare("risk.cpu_off", c[11], "hub CPU per order, [risk] enabled = false (info)", "µs", info=True)
+    r.declare("risk.cpu_added", c[11], "hub CPU per order added by the risk stage (median of rounds; steadier than "
+                                       "latency on a busy machine; info)", "µs", info=True)
     r.declare("mem.idle", c[7], "hub RSS idle (no client)", "MB")
     r.declare("mem.clients", c[7], f"hub RSS with {s.idle_clients} clients", "MB")
     r.declare("mem.orders", c[7], "hub RSS after the orders below", "MB", goal="< 250")
@@ -911,21 +916,41 @@ class Bench:
     # ------------------------------------------------------------------ case 11
     def case_risk(self) -> None:
         """order→ack with the risk stage on (a hub with default risk settings) against off
-        ([risk] enabled = false), both fresh hubs of this run, rounds interleaved."""
+        ([risk] enabled = false), both fresh hubs of this run. Within a round the calls alternate
+        between the two hubs (on, off, off, on, ...), so whatever else the machine does hits both
+        alike; each round also reads both hubs' CPU time per order (thread run times, ns)."""
         s, r = self.s, self.report
         hubs = {"on": self.launch_hub("risk_on", self.sim_config()),
                 "off": self.launch_hub("risk_off", self.sim_config(), {"enabled": False})}
         order = hubjobs.order_kwargs(REST_CODE, REST_PRICE)
         cols: dict[str, list[float]] = {"on": [], "off": []}
+        cpu: dict[str, list[float]] = {"on": [], "off": []}
+        clock = time.perf_counter_ns
         try:
             for _ in self.rounds(s.rounds, "risk"):
-                for key in ("on", "off"):
-                    rc = rawhub.RawHubClient(hubs[key].rpc, self.zctx)
-                    try:
+                clients = {k: rawhub.RawHubClient(hubs[k].rpc, self.zctx) for k in hubs}
+                try:
+                    calls = {}
+                    for key, rc in clients.items():
                         rc.hello(f"bench_risk_{key}")
-                        cols[key].append(p50_p99(hubjobs.sample(lambda: rc.call("order_stock", order), s.lat_n,
-                                                                s.lat_warm))[0])
-                    finally:
+                        calls[key] = (lambda rc: lambda: rc.call("order_stock", order))(rc)
+                    for _ in range(s.lat_warm):
+                        calls["on"]()
+                        calls["off"]()
+                    took: dict[str, list[int]] = {"on": [], "off": []}
+                    cpu0 = {k: _cpu_ns(h) for k, h in hubs.items()}
+                    pairs = (("on", "off"), ("off", "on"))
+                    for i in range(s.lat_n):
+                        for key in pairs[i & 1]:
+                            t0 = clock()
+                            calls[key]()
+                            took[key].append(clock() - t0)
+                    for key, h in hubs.items():
+                        cols[key].append(p50_p99(took[key])[0])
+                        used = _cpu_ns(h) - cpu0[key]
+                        cpu[key].append(used / 1000.0 / s.lat_n if used >= 0 else math.nan)
+                finally:
+                    for rc in clients.values():
                         rc.close()
         finally:
             for h in hubs.values():
@@ -935,7 +960,11 @@ class Bench:
         r.set("risk.on_p50", median(cols["on"]), cols["on"])
         r.set("risk.off_p50", median(cols["off"]), cols["off"])
         added = [a - b for a, b in zip(cols["on"], cols["off"])]
-        r.set("risk.added_p50", median(added), added, note="median of paired rounds (on − off)")
+        r.set("risk.added_p50", median(added), added, note="median of paired rounds (on − off), calls alternated")
+        r.set("risk.cpu_on", median(cpu["on"]), cpu["on"])
+        r.set("risk.cpu_off", median(cpu["off"]), cpu["off"])
+        cadded = [a - b for a, b in zip(cpu["on"], cpu["off"])]
+        r.set("risk.cpu_added", median(cadded), cadded, note="median of rounds (on − off)")
 
     # ------------------------------------------------------------------ case 7
     def case_memory(self) -> None:
@@ -1183,6 +1212,22 @@ def _pct(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return math.nan
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def _cpu_ns(h: HubProcess) -> int:
+    """CPU time the hub process has used, in ns: the sum of its threads' run times
+    (/proc/PID/task/*/schedstat, exact); elsewhere psutil's user + system (clock ticks)."""
+    tasks = Path(f"/proc/{h.pid}/task")
+    if tasks.is_dir():
+        total = 0
+        for t in tasks.iterdir():
+            try:
+                total += int((t / "schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass  # a thread that just ended
+        return total
+    t = psutil.Process(h.pid).cpu_times()
+    return int((t.user + t.system) * 1e9)
 
 
 def _cpu(h: HubProcess) -> tuple[float, float]:
