@@ -96,3 +96,34 @@ def test_status_does_not_call_a_pending_difference_booked():
     assert status["reconcile"]["ok"] is False and len(status["reconcile"]["differences"]) == 2
     line = next(x for x in _fmt_risk(status) if x.startswith("  reconcile "))
     assert "2 difference(s)" in line and "booked" not in line, line
+
+
+def test_reconcile_answers_from_the_snapshot_it_asked_for(make_hub, connect):
+    """`hub reconcile` takes a fresh broker snapshot and prints the difference it found in it (confirmed
+    by a second snapshot and booked to the pool), not the report of the reconcile before it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+    from core_helpers import exchange_of
+
+    hub = make_hub(strategies={"alpha": {"cash": 100000}})
+    admin = connect(hub, "ops", role="admin")
+    before = admin.call("reconcile")
+    assert before["ok"] is True and before["found"] is False and before["booked"] == []
+    rows = {x["strategy"]: x for x in json.loads(cli(hub, "sleeves", "--json").output)}
+    ex = exchange_of(hub)
+    with ex.lock:  # money arrives in the account with no push the hub hears (a transfer in, a dividend)
+        ex.accounts["SIM0001"].cash += 1234.5
+    r = cli(hub, "reconcile", "--json", admin=True)
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output)
+    assert report["found"] is True and report["ok"] is True and report["pending"] is False
+    assert report["cash"]["diff"] == 1234.5
+    assert report["booked"] == [{"to": "_external", "cash": 1234.5, "why": "reconciliation"}]
+    again = json.loads(cli(hub, "reconcile", "--json", admin=True).output)
+    assert again["found"] is False and again["booked"] == [] and again["ok"] is True  # the next snapshot agrees
+    assert {"to": "_external", "cash": 1234.5, "why": "reconciliation"} in again["booked_today"]
+    after = {x["strategy"]: x for x in json.loads(cli(hub, "sleeves", "--json").output)}
+    assert after["_external"]["cash"] == rows["_external"]["cash"] + 1234.5  # booked to the pool ...
+    assert after["alpha"]["cash"] == rows["alpha"]["cash"] == 100000.0  # ... never to a strategy
