@@ -319,10 +319,12 @@ class BrokerLink:
         if self.after_reconcile is not None:  # the risk engine compares the sleeves with the account
             self.after_reconcile()
 
-    def reconcile_if_up(self) -> None:
-        """Timer (`reconcile_interval`) and day rollover: ask for a snapshot while the broker is up (never waits)."""
+    def reconcile_if_up(self) -> bool:
+        """Timer (`reconcile_interval`), day rollover, `hub reconcile`: ask for a snapshot while the broker is
+        up (never waits; it is applied from the mailbox). False if none was asked for (down, or one runs)."""
         if self.is_up and self.broker.has_trader:
-            self.connector.snapshot(self.broker.trader, token=("periodic", self._broker_gen))
+            return self.connector.snapshot(self.broker.trader, token=("periodic", self._broker_gen))
+        return False
 
     # ---- teardown (loop thread) -----------------------------------------------------------
     def close(self) -> None:

@@ -71,7 +71,4 @@ def set_limits(x: Any, call: Any, p: dict[str, Any]) -> Any:
 
 @handler("reconcile")
 def reconcile(x: Any, call: Any, p: dict[str, Any]) -> Any:
-    stage = _stage(x)
-    if stage.port is None or stage.port.reconcile is None:
-        raise HubError(ErrorCode.BROKER_DOWN, "the hub cannot reconcile now")
-    return stage.port.reconcile()
+    return _stage(x).reconcile_call(call)  # DEFERRED: answered once the fresh snapshot is applied

@@ -42,7 +42,12 @@ class Port:
     commit: Callable[[], None]  # commit the open journal transaction now
     account_id: Callable[[], str]
     order_timeout: float = 10.0
-    reconcile: Callable[[], dict[str, Any]] | None = None  # `hub reconcile`: broker snapshot, then compare
+    #: ask the broker-connect thread for a snapshot (applied later from the mailbox, then `reconcile`
+    #: runs); False if none was asked for (the broker is down, or a snapshot is running already)
+    snapshot: Callable[[], bool] | None = None
+    reply: Callable[[Any, Any], None] | None = None  # answer a deferred call
+    is_up: Callable[[], bool] = lambda: True
+    reconcile_timeout: float = 30.0  # `hub reconcile`: seconds for its snapshot (and a confirming one) to come back
 
 
 @dataclass
@@ -66,6 +71,11 @@ class RiskStage:
         self._resubmitting: Any = None
         self.held: list[Held] = []
         self.confirming = False  # a second broker snapshot is being taken to confirm a difference
+        #: `hub reconcile` calls waiting for the snapshot asked for them: (call, deadline)
+        self.reconciles: list[tuple[Any, float]] = []
+        #: None, "asked" (their snapshot is on its way) or "queued" (one that started before them runs:
+        #: theirs is asked for when it is back)
+        self.reconcile_phase: str | None = None
         if store is not None:
             engine.sink = store.write  # every ledger record joins the loop's open journal transaction
 
@@ -83,9 +93,12 @@ class RiskStage:
         return n
 
     def timer(self) -> None:
-        """Every 0.5 s: held orders past their deadline, and a ledger snapshot when one is due."""
+        """Every 0.5 s: held orders past their deadline, `hub reconcile` calls whose snapshot did not come
+        back, and a ledger snapshot when one is due."""
         if self.held:
             self.tick()
+        if self.reconciles:
+            self._expire_reconciles()
         self.maybe_snapshot()
 
     def maybe_snapshot(self, force: bool = False) -> None:
@@ -230,6 +243,57 @@ class RiskStage:
                         "pending confirmation" if report["pending"] else "booked to the pool",
                         report["cash"], report["positions"])
         return report
+
+    # ---- `hub reconcile`: a fresh snapshot, answered when it is back ---------------------
+    def reconcile_call(self, call: Any) -> Any:
+        """Ask for a broker snapshot on the broker-connect thread (the loop never waits for the broker's
+        queries) and answer `call` with the comparison against that snapshot once it is applied; a
+        difference seen in it is confirmed by one more snapshot first, as at every reconcile."""
+        from hub.core.call import DEFERRED
+
+        port = self.port
+        if port is None or port.snapshot is None or port.reply is None:
+            raise HubError(ErrorCode.BROKER_DOWN, "the hub cannot reconcile now")
+        if not port.is_up():
+            raise HubError(ErrorCode.BROKER_DOWN, "the broker is not connected: no snapshot to reconcile with")
+        self.reconciles.append((call, time.monotonic() + port.reconcile_timeout))
+        if self.reconcile_phase is None:
+            self.reconcile_phase = "asked" if port.snapshot() else "queued"
+        return DEFERRED
+
+    def after_snapshot(self, report: dict[str, Any]) -> None:
+        """A broker snapshot was applied and compared (`report`): answer the waiting `hub reconcile` calls
+        if it was theirs and needs no confirmation; if an older one came back, ask for theirs now."""
+        if not self.reconciles or self.reconcile_phase is None:
+            return
+        if self.reconcile_phase == "queued":
+            if self.port.snapshot():
+                self.reconcile_phase = "asked"
+            return
+        if report.get("pending"):
+            return  # the confirming snapshot was asked for with the report; answered when it is back
+        calls, self.reconciles, self.reconcile_phase = self.reconciles, [], None
+        for call, _ in calls:
+            self.port.reply(call, report)
+
+    def _expire_reconciles(self) -> None:
+        now, port = time.monotonic(), self.port
+        if self.reconcile_phase == "queued" and port.snapshot():
+            self.reconcile_phase = "asked"  # the running snapshot failed or was dropped: ask again
+        down = not port.is_up()
+        keep = []
+        for call, deadline in self.reconciles:
+            if down:
+                port.reply_error(call, HubError(ErrorCode.BROKER_DOWN, "the broker disconnected before its snapshot "
+                                                                       "came back: nothing was reconciled"))
+            elif now >= deadline:
+                port.reply_error(call, HubError(ErrorCode.BROKER_ERROR, "the broker's snapshot did not come back in "
+                                                                        f"{port.reconcile_timeout:g}s"))
+            else:
+                keep.append((call, deadline))
+        self.reconciles = keep
+        if not keep:
+            self.reconcile_phase = None
 
     # ---- admin --------------------------------------------------------------------
     def admin(self, what: str, **kw: Any) -> dict[str, Any]:

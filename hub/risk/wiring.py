@@ -55,23 +55,10 @@ def attach(server: "HubServer", stage: RiskStage | None) -> None:
     def resubmit(call: Any, strategy: str, params: dict[str, Any]) -> None:
         ctx.orders.submit(call, strategy, params)
 
-    def reconcile_now() -> dict[str, Any]:
-        ctx.link.require_up()
-        stage.confirming = True
-        try:
-            ctx.link.reconcile()
-            report = stage.reconcile(server.book.asset, list(server.book.positions.values()))
-            if report["pending"]:  # a difference seen once: a second snapshot confirms (or clears) it
-                ctx.link.reconcile()
-                report = stage.reconcile(server.book.asset, list(server.book.positions.values()))
-        finally:
-            stage.confirming = False
-        return report
-
     stage.port = Port(publish=server.publisher.publish, cancel=lambda order_id: cancel_one(ctx, order_id),
                       resubmit=resubmit, reply_error=server.reply_error, commit=_committer(server),
                       account_id=lambda: ctx.link.account_id, order_timeout=server.config.order_timeout,
-                      reconcile=reconcile_now)
+                      snapshot=ctx.link.reconcile_if_up, reply=server.reply, is_up=lambda: ctx.link.is_up)
     desk = server.desk
 
     def order_id_of(tag: str) -> int | None:
@@ -120,6 +107,7 @@ def _after_reconcile(stage: RiskStage, server: "HubServer", link: Any) -> None:
     report = stage.reconcile(server.book.asset, list(server.book.positions.values()))
     if report["pending"] and link.is_up:
         link.reconcile_if_up()
+    stage.after_snapshot(report)  # `hub reconcile` calls waiting for this snapshot
 
 
 def _committer(server: "HubServer") -> Any:

@@ -127,3 +127,85 @@ def test_reconcile_answers_from_the_snapshot_it_asked_for(make_hub, connect):
     after = {x["strategy"]: x for x in json.loads(cli(hub, "sleeves", "--json").output)}
     assert after["_external"]["cash"] == rows["_external"]["cash"] + 1234.5  # booked to the pool ...
     assert after["alpha"]["cash"] == rows["alpha"]["cash"] == 100000.0  # ... never to a strategy
+
+
+def test_reconcile_never_blocks_the_loop_while_the_broker_answers(make_hub, connect, monkeypatch):
+    """The snapshot `hub reconcile` asks for is taken on the broker-connect thread: other calls are answered
+    meanwhile, and the reconcile's answer is the comparison against that snapshot."""
+    import threading
+    import time
+
+    hub = make_hub()
+    admin, alpha = connect(hub, "ops", role="admin"), connect(hub, "alpha")
+    gate, threads = threading.Event(), []
+    real = hub.broker.snapshot
+
+    def slow(trader=None):
+        threads.append(threading.current_thread().name)
+        gate.wait(10)  # a broker slow to answer its queries
+        return real(trader)
+
+    monkeypatch.setattr(hub.broker, "snapshot", slow)
+    out: dict = {}
+    caller = threading.Thread(target=lambda: out.update(reply=admin.call_raw("reconcile", timeout=10)))
+    caller.start()
+    try:
+        while not threads:
+            time.sleep(0.01)
+        assert alpha.call("ping") is not None  # answered while the snapshot waits at the broker
+        assert "reply" not in out  # the reconcile waits for its snapshot
+    finally:
+        gate.set()
+        caller.join(10)
+    assert threads == ["hub-broker-connect"]
+    assert out["reply"]["result"]["ok"] is True and out["reply"]["result"]["found"] is False
+
+
+def test_reconcile_with_the_broker_down_is_refused(make_hub, connect):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+    from core_helpers import exchange_of
+
+    hub = make_hub(reconnect_interval=30)
+    admin = connect(hub, "ops", role="admin", subscribe=True)
+    exchange_of(hub).disconnect_all()
+    admin.wait_event(lambda t, p: t == "hub.broker" and p["data"]["state"] != "up", timeout=5)
+    assert admin.error("reconcile")["code"] == "BROKER_DOWN"
+
+
+def test_reconcile_waits_for_its_own_snapshot_and_its_confirmation():
+    """The stage's bookkeeping for `hub reconcile`, with a stand-in port: a snapshot that was already running
+    does not answer the call; the one asked for after it does, once no confirmation is pending."""
+    from hub.core.call import DEFERRED
+    from hub.risk.engine import RiskEngine
+    from hub.risk.stage import Port, RiskStage
+    from rpc_client.protocol import HubError
+
+    asked, replies, errors, up = [], [], [], [True]
+    free = iter([False, True, True])  # busy (a periodic snapshot runs), then free
+    port = Port(publish=lambda t, d: None, cancel=lambda i: True, resubmit=lambda *a: None,
+                reply_error=lambda c, e: errors.append((c, e.code)), commit=lambda: None, account_id=lambda: "A",
+                reconcile_timeout=0.0, snapshot=lambda: asked.append(1) or next(free),
+                reply=lambda c, r: replies.append((c, r)),
+                is_up=lambda: up[0])
+    stage = RiskStage(RiskEngine(), None, port)
+    assert stage.reconcile_call("call-1") is DEFERRED and stage.reconcile_phase == "queued"
+    stage.after_snapshot({"ok": True, "pending": False, "n": "the running one"})
+    assert replies == [] and stage.reconcile_phase == "asked" and len(asked) == 2
+    stage.after_snapshot({"ok": False, "pending": True, "n": "ours, a difference seen once"})
+    assert replies == []
+    stage.after_snapshot({"ok": True, "pending": False, "n": "the confirmation"})
+    assert replies == [("call-1", {"ok": True, "pending": False, "n": "the confirmation"})]
+    assert stage.reconciles == [] and stage.reconcile_phase is None
+    stage.reconcile_call("call-2")  # its snapshot never comes back
+    stage.timer()
+    assert errors == [("call-2", "BROKER_ERROR")] and stage.reconcile_phase is None
+    up[0] = False
+    try:
+        stage.reconcile_call("call-3")
+    except HubError as exc:
+        assert exc.code == "BROKER_DOWN"
+    else:
+        raise AssertionError("a reconcile with the broker down must be refused")
