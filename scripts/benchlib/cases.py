@@ -177,11 +177,11 @@ def declare(r: Report, s: Settings) -> None:
     r.declare("scale.cpu_idle_n", c[6], f"hub CPU idle, {s.idle_clients} clients (% of a core)", "%", goal="< 2")
 
     r.declare("risk.on_p50", c[11], "order→ack p50, risk checks on (raw protocol client)", "µs")
-    r.declare("risk.off_p50", c[11], "order→ack p50, [risk] enabled = false, same run", "µs")
+    r.declare("risk.off_p50", c[11], "order→ack p50, risk stage off (risk.enabled = false), same run", "µs")
     r.declare("risk.added_p50", c[11], "p50 added by the risk stage (median of paired rounds)", "µs", goal="<= 20")
     r.declare("risk.cpu_on", c[11], "hub CPU per order, risk checks on (the in-process sim included; info)", "µs",
               info=True)
-    r.declare("risk.cpu_off", c[11], "hub CPU per order, [risk] enabled = false (info)", "µs", info=True)
+    r.declare("risk.cpu_off", c[11], "hub CPU per order, risk stage off (info)", "µs", info=True)
     r.declare("risk.cpu_added", c[11], "hub CPU per order added by the risk stage (median of rounds; steadier than "
                                        "latency on a busy machine; info)", "µs", info=True)
     r.declare("mem.idle", c[7], "hub RSS idle (no client)", "MB")
@@ -947,8 +947,7 @@ class Bench:
                             took[key].append(clock() - t0)
                     for key, h in hubs.items():
                         cols[key].append(p50_p99(took[key])[0])
-                        used = _cpu_ns(h) - cpu0[key]
-                        cpu[key].append(used / 1000.0 / s.lat_n if used >= 0 else math.nan)
+                        cpu[key].append(_cpu_used_ns(cpu0[key], _cpu_ns(h)) / 1000.0 / s.lat_n)
                 finally:
                     for rc in clients.values():
                         rc.close()
@@ -1214,20 +1213,25 @@ def _pct(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
-def _cpu_ns(h: HubProcess) -> int:
-    """CPU time the hub process has used, in ns: the sum of its threads' run times
-    (/proc/PID/task/*/schedstat, exact); elsewhere psutil's user + system (clock ticks)."""
+def _cpu_ns(h: HubProcess) -> dict[str, int]:
+    """CPU time the hub process has used, in ns, per thread: their run times (/proc/PID/task/*/schedstat,
+    exact); elsewhere one entry, psutil's user + system (clock ticks)."""
     tasks = Path(f"/proc/{h.pid}/task")
     if tasks.is_dir():
-        total = 0
+        out = {}
         for t in tasks.iterdir():
             try:
-                total += int((t / "schedstat").read_text().split()[0])
+                out[t.name] = int((t / "schedstat").read_text().split()[0])
             except (OSError, ValueError, IndexError):
                 pass  # a thread that just ended
-        return total
+        return out
     t = psutil.Process(h.pid).cpu_times()
-    return int((t.user + t.system) * 1e9)
+    return {"process": int((t.user + t.system) * 1e9)}
+
+
+def _cpu_used_ns(before: dict[str, int], after: dict[str, int]) -> int:
+    """CPU used between two `_cpu_ns` readings (threads that ended in between are not counted)."""
+    return sum(max(0, ns - before.get(tid, 0)) for tid, ns in after.items())
 
 
 def _cpu(h: HubProcess) -> tuple[float, float]:
