@@ -147,6 +147,9 @@ class Ledger:
         return self.open_count.get(strategy, 0)
 
     def _hold(self, res: Reservation) -> None:
+        old = self.reservations.get(res.tag)
+        if old is not None:  # never twice for one tag (a record seen again): the count stays the dict's
+            self._drop(old)
         self.reservations[res.tag] = res
         self.open_count[res.strategy] = self.open_count.get(res.strategy, 0) + 1
 
