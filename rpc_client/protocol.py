@@ -59,6 +59,12 @@ def pack(obj: Any) -> bytes:
     return msgpack.packb(obj, use_bin_type=True)
 
 
+def packer() -> Callable[[Any], bytes]:
+    """`pack` for one thread that packs often (the risk stage's journal records): a Packer of its own,
+    kept (a Packer is not thread-safe, so `pack` itself makes none)."""
+    return msgpack.Packer(use_bin_type=True).pack
+
+
 def unpack(data: bytes) -> Any:
     """Decode one message; raises ValueError on anything that is not msgpack."""
     try:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import msgpack
 
-from rpc_client.protocol import unpack
+from rpc_client.protocol import packer, unpack
 
 if TYPE_CHECKING:  # pragma: no cover
     from hub.core.journal import Journal
@@ -36,8 +35,7 @@ class RiskStore:
         if isinstance(snap, dict):
             self.last_id = max(self.last_id, int(snap.get("id", 0)))
         self.since_snapshot = 0
-        # rpc_client.protocol.pack's encoding (use_bin_type), with one Packer kept: every order writes a record
-        self._pack = msgpack.Packer(use_bin_type=True).pack
+        self._pack = packer()  # the protocol's encoding, one Packer kept (loop thread): every order writes a record
 
     def write(self, rec: dict[str, Any]) -> None:
         """Journal one record (joins the loop's open transaction; committed with it)."""
