@@ -213,6 +213,12 @@ def vnpy_available() -> str | None:
     return None
 
 
+#: topic the bench's vnpy server publishes every 0.2 s: a vnpy RpcClient's own thread waits in a
+#: SUB poll of 30 s (HEARTBEAT_TOLERANCE) and its heartbeats come every 10 s, so without this
+#: its `join()` after `stop()` took up to 30 s per round (the whole quick run's largest wait).
+VNPY_WAKE_TOPIC = "bench.wake"
+
+
 def vnpy_server(ctl: Any, rep: str, pub: str) -> dict:
     """vnpy.rpc.RpcServer serving `echo(x) -> x` until the parent says "stop"."""
     from vnpy.rpc import RpcServer
@@ -226,7 +232,7 @@ def vnpy_server(ctl: Any, rep: str, pub: str) -> dict:
     server.start(rep, pub)
     ctl.report("ready")
     while ctl.command(0.2) != "stop" and ctl.parent_alive():
-        pass
+        server.publish(VNPY_WAKE_TOPIC, 0)  # wakes the clients' SUB threads, so they stop at once
     server.stop()
     server.join()
     return {"ok": True}
@@ -239,9 +245,14 @@ def vnpy_throughput(ctl: Any, rep: str, pub: str, window: int, duration: float) 
 
     from benchlib.raw import ORDER_PARAMS
 
+    class Client(RpcClient):
+        def callback(self, topic: str, data: Any) -> None:  # the server's wake-ups: nothing to do
+            pass
+
     clients = []
     for _ in range(window):
-        cl = RpcClient()
+        cl = Client()
+        cl.subscribe_topic(VNPY_WAKE_TOPIC)
         cl.start(rep, pub)
         cl.echo(ORDER_PARAMS)
         clients.append(cl)
@@ -268,6 +279,7 @@ def vnpy_throughput(ctl: Any, rep: str, pub: str, window: int, duration: float) 
     elapsed = time.time() - t0
     for cl in clients:
         cl.stop()
+    for cl in clients:  # each thread ends at the server's next wake-up (0.2 s)
         cl.join()
     done = sum(counts)
     return {"done": done, "elapsed": elapsed, "rate": done / elapsed if elapsed > 0 else 0.0}
