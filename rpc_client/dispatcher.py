@@ -36,16 +36,17 @@ class Dispatcher:
     # -- posting (any thread) --
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run fn(*args) on the callback thread; never dropped."""
-        self._queue.put((fn, args, False))
+        self._queue.put((fn, args, 0))
 
-    def post_tick(self, fn: Callable[..., Any], *args: Any) -> bool:
-        """Run a tick callback unless too many ticks are already waiting; returns False when dropped."""
+    def post_tick(self, fn: Callable[..., Any], *args: Any, weight: int = 1) -> bool:
+        """Run a tick callback unless too many ticks are already waiting; returns False when dropped.
+        `weight`: the ticks this callback carries (a whole-market batch: its codes)."""
         with self._lock:
             if self.pending_ticks >= self.max_pending_ticks:
-                self.dropped_ticks += 1
+                self.dropped_ticks += weight
                 return False
-            self.pending_ticks += 1
-        self._queue.put((fn, args, True))
+            self.pending_ticks += weight
+        self._queue.put((fn, args, weight))
         return True
 
     def in_dispatcher(self) -> bool:
@@ -67,10 +68,10 @@ class Dispatcher:
             item = self._queue.get()
             if item is _STOP:
                 return
-            fn, args, is_tick = item
-            if is_tick:
+            fn, args, ticks = item
+            if ticks:
                 with self._lock:
-                    self.pending_ticks -= 1
+                    self.pending_ticks -= ticks
             try:
                 fn(*args)
             except BaseException:  # noqa: B036 - a user callback must never kill the thread, not even

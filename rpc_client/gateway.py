@@ -26,6 +26,10 @@ or in a subclass:
 ``on_stock_asset(asset)``   :class:`XtAsset`
 ``on_account_status(st)``   :class:`XtAccountStatus`
 ``on_tick(code, tick)``     tick dict as xtdata gives it (subscribed codes only)
+``on_ticks(ticks)``         a whole-market batch ``{code: tick}`` (one ``ticks.<market>`` frame,
+                            at most 500 codes of one market), as xtdata's
+                            ``subscribe_whole_quote`` callback gets it; ``on_tick`` still
+                            runs for each of its codes
 ``on_connected()``          session open and caught up (after every reconnect too)
 ``on_disconnected()``       the hub went silent or restarted; reconnecting on its own
 ``on_event(topic, payload)`` every event above as the raw payload, plus ``hub.*`` events
@@ -58,8 +62,10 @@ from rpc_client.xt import CALLBACK_KIND
 log = logging.getLogger("rpc_client")
 
 #: The callbacks an RpcGateway user may set: xtquant's pushes (from the vocabulary module; the async
-#: responses belong to the drop-in trader, whose seq they answer), then ticks and every raw event.
-CALLBACK_NAMES = tuple(name for name in CALLBACK_KIND if not name.endswith("_async_response")) + ("on_tick", "on_event")
+#: responses belong to the drop-in trader, whose seq they answer), then ticks (one, or a whole-market
+#: batch) and every raw event.
+CALLBACK_NAMES = tuple(name for name in CALLBACK_KIND if not name.endswith("_async_response")) + (
+    "on_tick", "on_ticks", "on_event")
 
 #: Attempts of a timed-out order_stock (same client_order_id each time; the hub deduplicates).
 ORDER_ATTEMPTS = 3
@@ -167,7 +173,7 @@ class RpcGateway:
         P.METHODS["hello"].validate({**hello, "instance": "x"})  # bad name/role: fail here, clearly
         self._dispatcher = Dispatcher(max_pending_ticks=self._max_pending_ticks)
         self._transport = Transport(self.rpc, self.pub, dispatcher=self._dispatcher, timeout=self.timeout,
-                                    on_event=self._on_event, on_tick=self._on_tick,
+                                    on_event=self._on_event, on_tick=self._on_tick, on_ticks=self._on_ticks,
                                     on_connected=self._on_connected, on_disconnected=self._on_disconnected,
                                     on_notice=self._on_notice, on_heartbeat=self._on_heartbeat, **self._opts)
         if self._instance:
@@ -563,6 +569,16 @@ class RpcGateway:
         self._emit("on_tick", code, tick)
         if self._handler("on_event") is not None:
             self._emit("on_event", str(payload.get("topic") or P.tick_topic(code)), payload)
+
+    def _on_ticks(self, market: str, ticks: dict, fresh: list, payload: dict) -> None:
+        """A whole-market batch: on_tick for each code not delivered yet, then on_ticks once."""
+        on_tick = self._handler("on_tick")
+        if on_tick is not None:
+            for code in fresh:
+                self._emit("on_tick", code, ticks[code])
+        self._emit("on_ticks", ticks)
+        if self._handler("on_event") is not None:
+            self._emit("on_event", str(payload.get("topic") or P.ticks_topic(market)), payload)
 
     def _on_heartbeat(self, payload: dict) -> None:
         # raw payload only: no record conversion (once a second, for every role)

@@ -857,6 +857,7 @@ class Topic:
     ASSET = "asset"  # XtAsset map
     ACCOUNT = "account"  # XtAccountStatus map
     TICK = "tick"  # tick.<code>   xtdata tick dict (not journaled)
+    TICKS = "ticks"  # ticks.<market>  a batch {code: tick} of one market for its whole-market subscribers
     HEARTBEAT = "hub.heartbeat"  # hub liveness, last seq, broker state (not journaled)
     BROKER = "hub.broker"  # broker up/down/reconnecting
     HALT = "hub.halt"  # halts and resumes
@@ -869,7 +870,7 @@ OWNED_TOPICS = (Topic.ORDER, Topic.TRADE, Topic.ERROR)
 #: Account-wide journaled topics every strategy receives.
 SHARED_TOPICS = (Topic.POSITION, Topic.ASSET, Topic.ACCOUNT, Topic.BROKER, Topic.HALT)
 #: Topics that carry no seq and are never journaled.
-UNJOURNALED_TOPICS = (Topic.TICK, Topic.HEARTBEAT)
+UNJOURNALED_TOPICS = (Topic.TICK, Topic.TICKS, Topic.HEARTBEAT)
 #: Journaled topics seen only by monitors/admins.
 MONITOR_TOPICS = (Topic.CLIENT, Topic.RISK)
 
@@ -884,9 +885,50 @@ def tick_topic(code: str) -> str:
     return f"{Topic.TICK}.{code}"
 
 
+# Whole-market batches (docs/protocol.md "Events", docs/decisions.md "Whole-market snapshots as
+# batched frames"). The ticks of codes a session follows through a whole-market subscription
+# (`subscribe_whole_quote` with 'SH', 'SZ' or 'BJ') come as batch frames on `ticks.<market>`:
+# data {code: tick} (the latest tick of each, every code at most once per frame), `tseq`
+# {code: n} (the same per-code counter as `tick.<code>`). A code someone follows by itself
+# (`subscribe_quote`, or `subscribe_whole_quote` naming the code) also comes as `tick.<code>`,
+# with the same tseq as in the batch.
+
+#: most codes in one batch frame: ~190 KB of msgpack for xtdata's ticks, under 1 ms to pack, so the
+#: hub's loop answers calls between two frames of a snapshot; a 5,500-code snapshot is 11 frames
+TICK_BATCH_MAX = 500
+
+
+def ticks_topic(market: str) -> str:
+    """The batch topic of a whole market: 'SH' -> 'ticks.SH'."""
+    return f"{Topic.TICKS}.{market}"
+
+
+def market_of(code: str) -> str:
+    """'600000.SH' -> 'SH' (the code's suffix)."""
+    return code.rpartition(".")[2]
+
+
+def batch_event(hub_id: str, ts: float, market: str, ticks: dict[str, Any], tseqs: dict[str, int]) -> dict[str, Any]:
+    """The payload of one `ticks.<market>` frame: {seq, ts, hub_id, topic, data: {code: tick}, tseq: {code: n}}."""
+    return {"seq": None, "ts": ts, "hub_id": hub_id, "topic": f"{Topic.TICKS}.{market}", "data": ticks,
+            "tseq": tseqs}
+
+
+def batch_ticks(payload: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(code, tick, tseq) of a `ticks.<market>` payload, in frame order; malformed entries skipped."""
+    data, tseqs = payload.get("data"), payload.get("tseq")
+    if not isinstance(data, dict):
+        return []
+    if not isinstance(tseqs, dict):
+        tseqs = {}
+    return [(code, tick, tseqs.get(code)) for code, tick in data.items()
+            if isinstance(code, str) and isinstance(tick, dict)]
+
+
 def split_topic(topic: str) -> tuple[str, str | None]:
-    """'order.alpha' -> ('order', 'alpha'); 'asset' -> ('asset', None); 'tick.600000.SH' -> ('tick', code)."""
-    for kind in OWNED_TOPICS + (Topic.TICK,):
+    """'order.alpha' -> ('order', 'alpha'); 'asset' -> ('asset', None); 'tick.600000.SH' -> ('tick', code);
+    'ticks.SH' -> ('ticks', 'SH')."""
+    for kind in OWNED_TOPICS + (Topic.TICK, Topic.TICKS):
         if topic.startswith(kind + "."):
             return kind, topic[len(kind) + 1:]
     return topic, None
@@ -964,6 +1006,9 @@ EVENTS: dict[str, EventSpec] = {e.kind: e for e in [
     EventSpec(Topic.CLIENT, HUB_STREAM, True, (), ("strategy", "role", "event", "reason", "session", "cancelled"),
               doc="event: connected, disconnected, timed_out or taken_over; `client` on connected"),
     EventSpec(Topic.TICK, "-", False, ("tick",), (), ("code", "tseq"), doc="on the PUB"),
+    EventSpec(Topic.TICKS, "-", False, ("tick",), (), ("tseq",),
+              doc=f"on the PUB; data {{code: tick}} of one market, at most {TICK_BATCH_MAX} codes; "
+                  "tseq {code: n}"),
     EventSpec(Topic.HEARTBEAT, "-", False, (), ("last_seq", "broker", "halted", "uptime", "clients", "clock"),
               doc="on the PUB; broker: the state string, halted: the global flag, clients: a count"),
 ]}
@@ -1022,7 +1067,7 @@ __all__ = [
     "REMARK_TAG_PREFIX", "pack", "unpack", "ErrorCode", "ERROR_DESCRIPTIONS", "WIRE_ERROR_CODES", "HubError",
     "request", "ok", "error", "event_message", "event_of", "RECORD_FIELDS", "EventSpec", "EVENTS", "PAYLOAD_FIELDS", "Role", "ROLES", "Param", "Method", "METHODS", "Topic", "OWNED_TOPICS",
     "SHARED_TOPICS", "UNJOURNALED_TOPICS", "MONITOR_TOPICS", "ALL_TOPICS", "owned_topic", "tick_topic",
-    "split_topic", "event", "visible_to", "ACCOUNT_STREAM", "HUB_STREAM", "stream_of",
+    "ticks_topic", "market_of", "batch_event", "batch_ticks", "TICK_BATCH_MAX", "split_topic", "event", "visible_to", "ACCOUNT_STREAM", "HUB_STREAM", "stream_of",
     "streams_for", "MD_PERIODS", "MD_DIVIDEND_TYPES", "MD_MAX_CODES", "MD_PAGE_ROWS",
     "MD_MAX_ROWS", "MD_METHODS", "INT64_MIN", "INT64_MAX", "MAX_DEPTH", "MAX_STR_BYTES", "MAX_MAP_LEN", "MAX_ARRAY_LEN",
     "MAX_PARAM_STR", "MAX_ID_LEN", "PREVIEW_LEN", "FREE_MAP_KEYS", "KNOWN_STATS", "FREE_KEY_LEN", "FREE_STR_LEN",

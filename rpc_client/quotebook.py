@@ -3,6 +3,9 @@ and the ticks it missed. No sockets: the transport applies the filter changes th
 
 Ticks are never replayed; each code's ticks carry a per-code counter `tseq`, so a jump in it is
 a count of ticks lost on the way (at the hub's PUB high-water mark, or here).
+
+A followed market comes as `ticks.<market>` batch frames; a code followed both by itself and
+through its market comes in both frames with the same tseq, and is delivered once (`fresh`).
 """
 
 from __future__ import annotations
@@ -10,13 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from rpc_client import protocol as P
-from rpc_client.protocol import Topic
 from rpc_client.xt import MARKETS, is_market
 
 
 def tick_prefixes(codes: set[str] | list[str]) -> list[str]:
-    """SUB prefixes for these codes: `tick.<code>`, or `tick.` for a whole market."""
-    return sorted({Topic.TICK + "." if is_market(c) else P.tick_topic(c) for c in codes})
+    """SUB prefixes for these codes: `tick.<code>`, or `ticks.<market>` (its batch frames) for a whole market."""
+    return sorted({P.ticks_topic(c) if is_market(c) else P.tick_topic(c) for c in codes})
 
 
 class QuoteBook:
@@ -70,15 +72,26 @@ class QuoteBook:
             return True
         return code.rsplit(".", 1)[-1] in self.whole
 
+    def follows_market(self, market: str) -> bool:
+        return market in self.whole
+
     def count(self, code: str, tseq: Any) -> None:
         """Count the ticks of `code` missed before this one (a restarted counter starts over)."""
+        self.fresh(code, tseq)
+
+    def fresh(self, code: str, tseq: Any) -> bool:
+        """Count the ticks of `code` missed before this one; False when it is the tick just seen
+        (the same tseq again: the code came in its own frame and in its market's batch)."""
         if not isinstance(tseq, int) or isinstance(tseq, bool):
-            return
+            return True
         last = self._tseq.get(code)
+        if last == tseq:
+            return False
         if last is not None and tseq > last + 1:
             self.missed[code] = self.missed.get(code, 0) + (tseq - last - 1)
         if last is None or tseq > last or tseq <= 1:
             self._tseq[code] = tseq
+        return True
 
     def new_hub(self) -> None:
         """A restarted hub counts every code's ticks from 1 again."""

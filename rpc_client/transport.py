@@ -103,6 +103,7 @@ class Transport:
     def __init__(self, rpc: str, pub: str, *, dispatcher: Dispatcher,
                  on_event: Callable[[str, dict], None] | None = None,
                  on_tick: Callable[[str, Any, dict], None] | None = None,
+                 on_ticks: Callable[[str, dict, list, dict], None] | None = None,
                  on_connected: Callable[[dict], None] | None = None,
                  on_disconnected: Callable[[str], None] | None = None,
                  on_notice: Callable[[str, dict], None] | None = None,
@@ -125,7 +126,7 @@ class Transport:
         self.max_reconnect_attempts = max_reconnect_attempts
         self.follow_events = follow_events
         self._dispatcher = dispatcher
-        self._cb_event, self._cb_tick = on_event, on_tick
+        self._cb_event, self._cb_tick, self._cb_ticks = on_event, on_tick, on_ticks
         self._cb_connected, self._cb_disconnected, self._cb_notice = on_connected, on_disconnected, on_notice
         self._cb_heartbeat = on_heartbeat
 
@@ -592,6 +593,8 @@ class Transport:
         kind, rest = P.split_topic(topic)
         if kind == Topic.TICK:
             self._on_tick(rest or "", payload)
+        elif kind == Topic.TICKS:
+            self._on_batch(rest or "", payload)
 
     def _on_pushed_event(self, payload: dict) -> None:
         """An account event the hub pushed to this session on the DEALER."""
@@ -613,9 +616,29 @@ class Transport:
         code = payload.get("code") or code
         if not self._quotes_book.wants(code):
             return
-        self._quotes_book.count(code, payload.get("tseq"))
+        if not self._quotes_book.fresh(code, payload.get("tseq")):
+            return  # delivered already, in its market's batch
         if self._cb_tick:
             self._dispatcher.post_tick(self._cb_tick, code, payload.get("data"), payload)
+
+    def _on_batch(self, market: str, payload: dict) -> None:
+        """A `ticks.<market>` frame: one callback with {code: tick} and the codes not delivered yet."""
+        book = self._quotes_book
+        if not book.follows_market(market):
+            return
+        ticks: dict[str, Any] = {}
+        fresh: list[str] = []
+        for code, tick, tseq in P.batch_ticks(payload):
+            ticks[code] = tick
+            if book.fresh(code, tseq):
+                fresh.append(code)
+        if not ticks:
+            return
+        if self._cb_ticks:
+            self._dispatcher.post_tick(self._cb_ticks, market, ticks, fresh, payload, weight=len(ticks))
+        elif self._cb_tick:
+            for code in fresh:
+                self._dispatcher.post_tick(self._cb_tick, code, ticks[code], payload)
 
     def _on_journaled(self, topic: str, payload: dict) -> None:
         if not P.visible_to(topic, self.role, self.strategy):

@@ -84,9 +84,12 @@ def _markets_match(code: str, codes: list[str]) -> bool:
 def _on_tick(code: str, tick: Any) -> None:
     with _lock:
         subs = list(_subs.values())
+    market = code.rsplit(".", 1)[-1]
     for kind, codes, cb, builder in subs:
         if cb is None or not _markets_match(code, codes):
             continue
+        if kind == "whole" and market in codes:
+            continue  # a followed market's codes come in its batches (_on_ticks)
         try:
             if kind == "bar":
                 bar = builder.update(tick)
@@ -98,6 +101,23 @@ def _on_tick(code: str, tick: Any) -> None:
             log.exception("rpc_client.xtdata: subscribe callback %s raised", cb)
 
 
+def _on_ticks(ticks: dict[str, Any]) -> None:
+    """A whole-market batch (one `ticks.<market>` frame): each whole-market subscription of that
+    market gets it as one call, {code: tick, ...}, as xtdata's subscribe_whole_quote callback."""
+    if not ticks:
+        return
+    market = next(iter(ticks)).rsplit(".", 1)[-1]
+    with _lock:
+        subs = list(_subs.values())
+    for kind, codes, cb, _ in subs:
+        if cb is None or kind != "whole" or market not in codes:
+            continue
+        try:
+            cb(ticks)
+        except Exception:
+            log.exception("rpc_client.xtdata: subscribe_whole_quote callback %s raised", cb)
+
+
 def _gateway() -> RpcGateway:
     """The module's gateway, connected on first use."""
     global _gw
@@ -106,6 +126,7 @@ def _gateway() -> RpcGateway:
             rpc, pub = resolve(None)
             gw = RpcGateway(rpc, pub, follow_events=False)
             gw.on_tick = _on_tick
+            gw.on_ticks = _on_ticks
             gw.connect(strategy=f"xtdata-{os.getpid()}", role=Role.MONITOR)
             _gw = gw
         return _gw
@@ -358,7 +379,9 @@ def _bar_builder(code: str, period: str) -> Any:
 
 
 def subscribe_whole_quote(code_list: list[str], callback: Callable[[dict], Any] | None = None) -> int:
-    """Markets (``['SH', 'SZ']``) or codes; callback gets ``{code: tick}``. Returns a seq (-1 on failure)."""
+    """Markets (``['SH', 'SZ']``) or codes; callback gets ``{code: tick, ...}``: for a market one call per
+    batch the hub sends (at most 500 codes of that market, the latest tick of each), for a code
+    one call per tick. Returns a seq (-1 on failure)."""
     codes = _codes(code_list)
     try:
         _gateway().subscribe_whole_quote(codes)

@@ -9,7 +9,8 @@ Where events go (docs/decisions.md, "Account events per session"):
   (`Sessions.entitled`): a strategy gets its own orders/trades/errors and the account's
   events, monitors and admins get everything. A peer that never said hello gets none.
   They never share the ticks' PUB high-water mark.
-* Ticks and the public ``hub.heartbeat`` go on the PUB socket (not journaled, no seq).
+* Ticks and the public ``hub.heartbeat`` go on the PUB socket (not journaled, no seq); the
+  ticks of a followed whole market as ``ticks.<market>`` batch frames (`publish_batch`).
 
 The ROUTER drops what it cannot queue for a peer (its high-water mark, or the peer is
 gone): each such drop is counted (`session_dropped`, and per session) and the client
@@ -29,7 +30,7 @@ from typing import Any, NamedTuple
 
 import zmq
 
-from rpc_client.protocol import event, event_message, pack
+from rpc_client.protocol import batch_event, event, event_message, pack, ticks_topic
 
 from hub.core.journal import Journal
 from hub.core.sessions import Sessions
@@ -59,7 +60,8 @@ class Publisher:
         self.journal = journal
         self.hub_id = hub_id
         self.events = 0
-        self.ticks = 0
+        self.ticks = 0  # ticks published, one per code whether in its own frame or in a batch
+        self.tick_batches = 0  # `ticks.<market>` frames
         self.dropped = 0  # PUB messages the socket refused (never in practice)
         self.session_events = 0  # account events handed to a session's ROUTER pipe
         self.session_dropped = 0  # ... and refused by the ROUTER (high-water mark, or the peer is gone)
@@ -102,8 +104,20 @@ class Publisher:
         else:
             self._pub(self._topic(topic), frame)
 
+    def publish_batch(self, market: str, ticks: dict[str, Any], tseqs: dict[str, int]) -> None:
+        """One `ticks.<market>` frame: {code: tick} of a whole market's followers, with each code's tseq."""
+        frame = pack(batch_event(self.hub_id, time.time(), market, ticks, tseqs))
+        topic = ticks_topic(market)
+        self.ticks += len(ticks)
+        self.tick_batches += 1
+        if self._out:
+            self._out.append(_Out(topic, frame, 0, False))
+        else:
+            self._pub(self._topic(topic), frame)
+
     def status_counters(self) -> dict[str, int]:
-        return {"events": self.events, "ticks": self.ticks, "dropped_events": self.dropped,
+        return {"events": self.events, "ticks": self.ticks, "tick_batches": self.tick_batches,
+                "dropped_events": self.dropped,
                 "session_events": self.session_events, "dropped_session_events": self.session_dropped}
 
     @property

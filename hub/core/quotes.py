@@ -9,6 +9,11 @@ hub's `TickStore`, which keeps only the latest tick per code until the loop publ
 (conflation: only when the hub is behind) and wakes the loop through the mailbox. Ticks never
 go through the mailbox's FIFO, so they never delay a call or an account event. The loop takes
 ticks from the store a slice at a time and asks `stamp` for each one's `tseq`.
+
+Whole markets go out in batches (docs/decisions.md, "Whole-market snapshots as batched frames"):
+a code whose market someone follows whole (`whole_markets`) is published in that market's
+`ticks.<market>` batch frame, and as its own `tick.<code>` frame only when someone also follows
+the code by itself (`codes_held`); every other code as its own frame, as before.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import threading
 from typing import Any, Callable
 
 from rpc_client.protocol import ErrorCode, HubError
+from rpc_client.xt import is_market
 
 from hub.broker.convert import plain
 
@@ -35,6 +41,16 @@ class QuoteFanout:
         self.upstream: dict[tuple[str, str], int] = {}  # (kind, item) -> upstream seq
         self.latest: dict[str, dict[str, Any]] = {}
         self.tseq: dict[str, int] = {}
+        #: markets someone holds by `subscribe_whole_quote`: their codes go out in `ticks.<market>` batches
+        self.whole_markets: frozenset[str] = frozenset()
+        #: codes someone holds by themselves (`subscribe_quote`, or a whole quote naming the code): `tick.<code>`
+        self.codes_held: frozenset[str] = frozenset()
+
+    def _reindex(self) -> None:
+        """Recompute `whole_markets` and `codes_held` after the holders changed (loop thread; rare)."""
+        held = [ref for ref, holders in self.refs.items() if holders]
+        self.whole_markets = frozenset(item for kind, item in held if kind == WHOLE and is_market(item))
+        self.codes_held = frozenset(item for _, item in held if not is_market(item))
 
     @property
     def upstream_count(self) -> int:
@@ -49,6 +65,12 @@ class QuoteFanout:
         return self.source
 
     def subscribe(self, key: str, items: list[str], kind: str = QUOTE) -> list[str]:
+        try:
+            return self._subscribe(key, items, kind)
+        finally:
+            self._reindex()
+
+    def _subscribe(self, key: str, items: list[str], kind: str) -> list[str]:
         done = []
         for item in dict.fromkeys(items):
             ref = (kind, item)
@@ -84,6 +106,7 @@ class QuoteFanout:
                     done.append(item)
                     if not holders:
                         self._release(ref)
+        self._reindex()
         return done
 
     def _release(self, ref: tuple[str, str]) -> None:
@@ -102,6 +125,7 @@ class QuoteFanout:
             holders.discard(key)
             if not holders:
                 self._release(ref)
+        self._reindex()
 
     def transfer(self, old: str, new: str) -> None:
         """A reconnecting client took over its old session: keep its subscriptions."""
@@ -153,6 +177,7 @@ class QuoteFanout:
         for ref in list(self.upstream):
             self._release(ref)
         self.refs.clear()
+        self._reindex()
 
     # ---- data ---------------------------------------------------------------------
     def stamp(self, code: str, tick: dict[str, Any]) -> int | None:

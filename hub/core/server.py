@@ -34,7 +34,7 @@ import zmq
 
 from rpc_client.protocol import (HARD_MESSAGE_SIZE, MAX_MESSAGE_SIZE, METHODS, DecodeError, ErrorCode, HubError,
                                  Topic, check_envelope, decode_request, error, ok, pack, preview, request_id,
-                                 tick_topic)
+                                 TICK_BATCH_MAX, market_of, tick_topic)
 from rpc_client.security import CurveKeyError
 
 from hub import security
@@ -415,21 +415,47 @@ class HubServer:
 
     TICK_SLICE = 32  # ticks taken from the store at a time
     TICK_BUDGET = 0.001  # seconds of tick publishing per loop iteration (plus at most one take)
+    #: ticks taken at a time while a whole market is followed: one batch frame per market in it
+    TICK_BATCH = TICK_BATCH_MAX
 
     def _publish_ticks(self) -> None:
-        """Publish pending ticks, oldest code first, for about `TICK_BUDGET`; the rest wait."""
-        take, stamp, publisher = self.tick_store.take, self.quotes.stamp, self.publisher
+        """Publish pending ticks, oldest code first, for about `TICK_BUDGET`; the rest wait.
+
+        While someone follows a whole market, ticks are taken `TICK_BATCH` at a time and those of
+        followed markets go out as one `ticks.<market>` frame per market (a code also followed by
+        itself additionally as its own `tick.<code>` frame, with the same tseq)."""
+        take, stamp, publisher, quotes = self.tick_store.take, self.quotes.stamp, self.publisher, self.quotes
         deadline = time.perf_counter() + self.TICK_BUDGET
         while True:
-            for code, tick in take(self.TICK_SLICE):
+            markets = quotes.whole_markets
+            batches: dict[str, tuple[dict[str, Any], dict[str, int]]] = {}
+            held = quotes.codes_held
+            for code, tick in take(self.TICK_BATCH if markets else self.TICK_SLICE):
                 try:
                     n = stamp(code, tick)
-                    if n is not None:
-                        publisher.publish_unjournaled(tick_topic(code), tick, code=code, tseq=n)
-                        publisher.ticks += 1
+                    if n is None:
+                        continue
+                    if markets:
+                        market = market_of(code)
+                        if market in markets:
+                            batch = batches.get(market)
+                            if batch is None:
+                                batch = batches[market] = ({}, {})
+                            batch[0][code] = tick
+                            batch[1][code] = n
+                            if code not in held:
+                                continue
+                    publisher.publish_unjournaled(tick_topic(code), tick, code=code, tseq=n)
+                    publisher.ticks += 1
                 except Exception:  # noqa: BLE001 - one bad tick must not kill the loop
                     self.counters["internal"] += 1
                     log.exception("publishing the tick of %s failed", code)
+            for market, (ticks, tseqs) in batches.items():
+                try:
+                    publisher.publish_batch(market, ticks, tseqs)
+                except Exception:  # noqa: BLE001 - one bad batch must not kill the loop
+                    self.counters["internal"] += 1
+                    log.exception("publishing a batch of %d ticks of %s failed", len(ticks), market)
             if not self.tick_store.pending() or time.perf_counter() >= deadline:
                 return
 

@@ -96,6 +96,10 @@ class FakeHub:
     def tick(self, code: str, tseq: int, data: dict | None = None) -> None:
         self.do(self._tick, code, tseq, data or {"lastPrice": 10.0})
 
+    def batch(self, market: str, ticks: dict[str, tuple[int, dict]]) -> None:
+        """A `ticks.<market>` frame, as the hub sends a whole market: {code: (tseq, tick)}."""
+        self.do(self._batch, market, ticks)
+
     def methods(self, name: str) -> list[dict]:
         return [p for m, p in list(self.requests) if m == name]
 
@@ -179,6 +183,11 @@ class FakeHub:
     def _tick(self, code: str, tseq: int, data: dict) -> None:
         topic = P.tick_topic(code)
         self._send_event(topic, P.event(None, self.hub_id, time.time(), topic, data, code=code, tseq=tseq))
+
+    def _batch(self, market: str, ticks: dict[str, tuple[int, dict]]) -> None:
+        payload = P.batch_event(self.hub_id, time.time(), market, {c: t for c, (_, t) in ticks.items()},
+                                {c: n for c, (n, _) in ticks.items()})
+        self._send_event(P.ticks_topic(market), payload)
 
     # -------------------------------------------------------------- calls
     def _handle(self, ident: bytes, body: bytes) -> None:

@@ -171,9 +171,10 @@ def test_xtdata_dropin(fake_hub, monkeypatch):
         assert list(fake_hub.sessions.values())[0]["role"] == "monitor"
         time.sleep(0.2)
         fake_hub.tick("600000.SH", 1, {"lastPrice": 10.5})
-        fake_hub.tick("000001.SZ", 1, {"lastPrice": 11.0})
+        # a whole market comes in batches: one callback per batch with {code: tick}, as xtquant's
+        fake_hub.batch("SZ", {"000001.SZ": (1, {"lastPrice": 11.0}), "000002.SZ": (1, {"lastPrice": 9.0})})
         assert wait_for(lambda: one == [{"600000.SH": [{"lastPrice": 10.5}]}])
-        assert wait_for(lambda: whole == [{"000001.SZ": {"lastPrice": 11.0}}])
+        assert wait_for(lambda: whole == [{"000001.SZ": {"lastPrice": 11.0}, "000002.SZ": {"lastPrice": 9.0}}])
         assert xtdata.get_full_tick(["600000.SH"])["600000.SH"]["lastPrice"] == 10.0
         xtdata.unsubscribe_quote(seq)
         assert wait_for(lambda: "600000.SH" not in fake_hub.quotes.get(f"xtdata-{__import__('os').getpid()}", {1}))

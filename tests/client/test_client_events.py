@@ -260,16 +260,40 @@ def test_ticks_exact_codes_and_missed_count(make_gw, fake_hub):
 
 
 def test_whole_market_ticks(make_gw, fake_hub):
-    ticks = []
+    """A followed market comes as `ticks.<market>` batches: on_ticks once per batch, on_tick per code."""
+    ticks, batches = [], []
     gw = make_gw()
     gw.on_tick = lambda code, tick: ticks.append(code)
+    gw.on_ticks = batches.append
     gw.connect(strategy="alpha")
     gw.subscribe_whole_quote(["SZ"])
     time.sleep(0.2)
-    fake_hub.tick("000001.SZ", 1)
-    fake_hub.tick("600000.SH", 1)
-    fake_hub.tick("300750.SZ", 1)
+    fake_hub.batch("SZ", {"000001.SZ": (1, {"lastPrice": 11.0}), "300750.SZ": (1, {"lastPrice": 200.0})})
+    fake_hub.batch("SH", {"600000.SH": (1, {"lastPrice": 10.0})})  # a market not followed
+    fake_hub.tick("000002.SZ", 1)  # a single tick of the market: not this client's filter
     assert wait_for(lambda: ticks == ["000001.SZ", "300750.SZ"])
+    assert batches == [{"000001.SZ": {"lastPrice": 11.0}, "300750.SZ": {"lastPrice": 200.0}}]
+
+
+def test_a_code_followed_by_itself_and_through_its_market_is_delivered_once(make_gw, fake_hub):
+    ticks, batches = [], []
+    gw = make_gw()
+    gw.on_tick = lambda code, tick: ticks.append((code, tick["lastPrice"]))
+    gw.on_ticks = batches.append
+    gw.connect(strategy="alpha")
+    gw.subscribe_quote(["000001.SZ"])
+    gw.subscribe_whole_quote(["SZ"])
+    time.sleep(0.2)
+    # the hub sends the code's own frame, then the batch with the same tseq
+    fake_hub.tick("000001.SZ", 1, {"lastPrice": 11.0})
+    fake_hub.batch("SZ", {"000001.SZ": (1, {"lastPrice": 11.0}), "300750.SZ": (1, {"lastPrice": 200.0})})
+    fake_hub.batch("SZ", {"000001.SZ": (2, {"lastPrice": 11.1})})
+    fake_hub.tick("000001.SZ", 2, {"lastPrice": 11.1})
+    assert wait_for(lambda: len(batches) == 2)
+    time.sleep(0.2)
+    assert ticks == [("000001.SZ", 11.0), ("300750.SZ", 200.0), ("000001.SZ", 11.1)]
+    assert batches[0] == {"000001.SZ": {"lastPrice": 11.0}, "300750.SZ": {"lastPrice": 200.0}}
+    assert gw.missed_ticks_total == 0
 
 
 def test_slow_callback_does_not_stall_the_socket_thread(make_gw, fake_hub):

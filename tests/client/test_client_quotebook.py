@@ -9,9 +9,11 @@ def test_subscribing_changes_only_the_filters_that_change():
     q = QuoteBook()
     assert q.change("sub", ["600000.SH"], whole=False) == (["600000.SH"], ["tick.600000.SH"], [])
     assert q.change("sub", ["600000.SH"], whole=False) == ([], [], [])  # again: nothing new
-    assert q.change("sub", ["SH"], whole=True) == (["SH"], ["tick."], [])  # the code's own filter stays
+    # a market is its batch frames' filter; the code's own filter stays
+    assert q.change("sub", ["SH"], whole=True) == (["SH"], ["ticks.SH"], [])
     assert q.wants("600000.SH") and q.wants("601398.SH") and not q.wants("000001.SZ")
-    assert q.change("unsub", ["SH"], whole=True) == ([], [], ["tick."])
+    assert q.follows_market("SH") and not q.follows_market("SZ")
+    assert q.change("unsub", ["SH"], whole=True) == ([], [], ["ticks.SH"])
     assert q.resubscribe() == [("subscribe_quote", {"codes": ["600000.SH"]})]
 
 
@@ -33,3 +35,12 @@ def test_missed_ticks_are_counted_from_tseq_jumps_and_a_restarted_hub_starts_ove
     q.count("600000.SH", 1)  # a new hub's counter: not a jump back
     q.count("600000.SH", 2)
     assert q.missed_total == 2
+
+
+def test_the_same_tseq_again_is_a_duplicate_not_a_new_tick():
+    """A code followed by itself and through its market comes in both frames with one tseq."""
+    q = QuoteBook()
+    assert q.fresh("600000.SH", 1) and not q.fresh("600000.SH", 1)
+    assert q.fresh("600000.SH", 2) and not q.fresh("600000.SH", 2)
+    assert q.fresh("600000.SH", 4) and q.missed == {"600000.SH": 1}
+    assert q.fresh("600000.SH", None)  # no counter: nothing to compare, delivered
