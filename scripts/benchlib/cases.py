@@ -191,8 +191,8 @@ def declare(r: Report, s: Settings) -> None:
 
     w = s.whole_subs
     r.declare("whole.codes", c[8], "codes in one whole-market snapshot (one upstream callback)", "n")
-    r.declare("whole.floor_p99", c[8], f"raw PUB, the same snapshot to {w} SUBs: last tick p99 after the burst "
-              "starts", "ms")
+    r.declare("whole.floor_p99", c[8], f"raw PUB, the same snapshot to {w} SUBs in the hub's frames "
+              f"(`ticks.<market>` batches of {P.TICK_BATCH_MAX} codes): last tick p99 after the burst starts", "ms")
     r.declare("whole.p50", c[8], f"hub, snapshot complete at {w} whole-market subscribers: p50 after the callback "
               "(≈ its first tick out)", "ms")
     r.declare("whole.p99", c[8], f"hub, snapshot complete at {w} whole-market subscribers: p99 after the callback "

@@ -63,14 +63,18 @@ def whole_sub(ctl: Any, endpoint: str, window_start: float, window_end: float, q
               min_after: float = 4.0, catch_up: float = 30.0) -> dict:
     """Count, per snapshot (the ticks' `time`, the simulator's snapshot instant, i.e. the upstream
     callback), how many codes arrived and when the last one did, relative to the snapshot time.
-    After the window it keeps reading for at least `min_after` s and until the socket has been
-    quiet for `quiet` s (at most `catch_up` s), so a snapshot still arriving counts in full."""
+    Takes both frame kinds: `tick.<code>` (one tick) and `ticks.<market>` (a batch {code: tick},
+    what the hub sends a whole market's subscribers); a tick counts as arrived once its frame is
+    decoded. After the window it keeps reading for at least `min_after` s and until the socket
+    has been quiet for `quiet` s (at most `catch_up` s), so a snapshot still arriving counts in full."""
     zctx = zmq.Context()
     sub = zctx.socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.RCVHWM, 0)
     sub.connect(endpoint)
-    sub.setsockopt(zmq.SUBSCRIBE, b"tick.")
+    sub.setsockopt(zmq.SUBSCRIBE, P.tick_topic("").encode())
+    sub.setsockopt(zmq.SUBSCRIBE, P.ticks_topic("").encode())
+    batch_prefix = P.ticks_topic("").encode()
     ctl.report("ready")
     snaps: dict[int, list[float]] = {}  # time_ms -> [count, last arrival, first arrival (s)]
     hard_stop = window_end + catch_up
@@ -84,21 +88,22 @@ def whole_sub(ctl: Any, endpoint: str, window_start: float, window_end: float, q
             continue
         for _ in range(512):
             try:
-                _, body = recv(zmq.NOBLOCK)
+                topic, body = recv(zmq.NOBLOCK)
             except zmq.Again:
                 break
-            t_arr = last_msg = time.time()
             ev = _unpack(body)
+            t_arr = last_msg = time.time()
             data = ev.get("data") or {}
-            tm = data.get("time")
-            if not isinstance(tm, int):
-                continue
-            s = snaps.get(tm)
-            if s is None:
-                snaps[tm] = [1, t_arr, t_arr]
-            else:
-                s[0] += 1
-                s[1] = t_arr
+            for tick in (data.values() if topic.startswith(batch_prefix) else (data,)):
+                tm = tick.get("time")
+                if not isinstance(tm, int):
+                    continue
+                s = snaps.get(tm)
+                if s is None:
+                    snaps[tm] = [1, t_arr, t_arr]
+                else:
+                    s[0] += 1
+                    s[1] = t_arr
     sub.close()
     zctx.term()
     lo, hi = window_start * 1000, window_end * 1000
@@ -174,9 +179,11 @@ def order_cancel(ctl: Any, rpc: str, strategies: list[str], order: dict[str, Any
 
 
 def raw_burst(ctl: Any, endpoint: str, tick: dict[str, Any], codes: list[str], at: list[float],
-              sndhwm: int = 100_000) -> dict:
-    """The floor of a whole-market snapshot: at each instant of `at`, publish one tick event (hub
-    format) per code as fast as a PUB can; each tick's data `time` is that instant (ms)."""
+              sndhwm: int = 100_000, batch: int = P.TICK_BATCH_MAX) -> dict:
+    """The floor of a whole-market snapshot: at each instant of `at`, publish the snapshot as fast
+    as a PUB can, in the frames the hub sends a whole market's subscribers (`ticks.<market>`
+    batches of `batch` codes, each code's own tick dict and tseq), or with `batch` 0 one
+    `tick.<code>` event per code; each tick's data `time` is that instant (ms)."""
     zctx = zmq.Context()
     pub = zctx.socket(zmq.PUB)
     pub.setsockopt(zmq.LINGER, 0)
@@ -192,6 +199,17 @@ def raw_burst(ctl: Any, endpoint: str, tick: dict[str, Any], codes: list[str], a
         data["time"] = int(time.time() * 1000)
         tseq += 1
         send = pub.send_multipart
+        if batch:
+            by_market: dict[str, list[str]] = {}
+            for code in codes:
+                by_market.setdefault(P.market_of(code), []).append(code)
+            for market, mcodes in by_market.items():
+                topic = P.ticks_topic(market).encode()
+                for i in range(0, len(mcodes), batch):
+                    part = mcodes[i:i + batch]
+                    send([topic, pk(P.batch_event("rawpub", time.time(), market, {c: data for c in part},
+                                                  {c: tseq for c in part}))])
+            continue
         for topic, code in zip(topics, codes):
             send([topic, pk({"seq": None, "ts": time.time(), "hub_id": "rawpub", "topic": topic.decode(),
                              "data": data, "code": code, "tseq": tseq})])
