@@ -27,7 +27,7 @@ or in a subclass:
 ``on_account_status(st)``   :class:`XtAccountStatus`
 ``on_tick(code, tick)``     tick dict as xtdata gives it (subscribed codes only)
 ``on_ticks(ticks)``         a whole-market batch ``{code: tick}`` (one ``ticks.<market>`` frame,
-                            at most 500 codes of one market), as xtdata's
+                            at most 20 codes of one market), as xtdata's
                             ``subscribe_whole_quote`` callback gets it; ``on_tick`` still
                             runs for each of its codes
 ``on_connected()``          session open and caught up (after every reconnect too)

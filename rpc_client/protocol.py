@@ -893,9 +893,12 @@ def tick_topic(code: str) -> str:
 # (`subscribe_quote`, or `subscribe_whole_quote` naming the code) also comes as `tick.<code>`,
 # with the same tseq as in the batch.
 
-#: most codes in one batch frame: ~190 KB of msgpack for xtdata's ticks, under 1 ms to pack, so the
-#: hub's loop answers calls between two frames of a snapshot; a 5,500-code snapshot is 11 frames
-TICK_BATCH_MAX = 500
+#: most codes in one batch frame: ~7.5 KB of msgpack for xtdata's ticks. Small because the PUB's
+#: high-water mark counts messages (`pub_hwm`, 10,000): a subscriber that stops reading holds at
+#: most pub_hwm frames in the hub, ~75 MB at this size (~1.9 GB at 500 codes), while packing and
+#: decoding cost the same per tick from 20 codes a frame up (docs/decisions.md). A 5,500-code
+#: snapshot is 275 frames instead of 5,500.
+TICK_BATCH_MAX = 20
 
 
 def ticks_topic(market: str) -> str:

@@ -380,7 +380,7 @@ def _bar_builder(code: str, period: str) -> Any:
 
 def subscribe_whole_quote(code_list: list[str], callback: Callable[[dict], Any] | None = None) -> int:
     """Markets (``['SH', 'SZ']``) or codes; callback gets ``{code: tick, ...}``: for a market one call per
-    batch the hub sends (at most 500 codes of that market, the latest tick of each), for a code
+    batch the hub sends (at most 20 codes of that market, the latest tick of each), for a code
     one call per tick. Returns a seq (-1 on failure)."""
     codes = _codes(code_list)
     try:

@@ -415,15 +415,15 @@ class HubServer:
 
     TICK_SLICE = 32  # ticks taken from the store at a time
     TICK_BUDGET = 0.001  # seconds of tick publishing per loop iteration (plus at most one take)
-    #: ticks taken at a time while a whole market is followed: one batch frame per market in it
-    TICK_BATCH = TICK_BATCH_MAX
+    #: ticks taken at a time while a whole market is followed (cut into frames of TICK_BATCH_MAX codes)
+    TICK_BATCH = 500
 
     def _publish_ticks(self) -> None:
         """Publish pending ticks, oldest code first, for about `TICK_BUDGET`; the rest wait.
 
         While someone follows a whole market, ticks are taken `TICK_BATCH` at a time and those of
-        followed markets go out as one `ticks.<market>` frame per market (a code also followed by
-        itself additionally as its own `tick.<code>` frame, with the same tseq)."""
+        followed markets go out as `ticks.<market>` frames of at most `TICK_BATCH_MAX` codes (a code
+        also followed by itself additionally as its own `tick.<code>` frame, with the same tseq)."""
         take, stamp, publisher, quotes = self.tick_store.take, self.quotes.stamp, self.publisher, self.quotes
         deadline = time.perf_counter() + self.TICK_BUDGET
         while True:
@@ -443,6 +443,9 @@ class HubServer:
                                 batch = batches[market] = ({}, {})
                             batch[0][code] = tick
                             batch[1][code] = n
+                            if len(batch[0]) >= TICK_BATCH_MAX:
+                                del batches[market]
+                                self._publish_batch(market, *batch)
                             if code not in held:
                                 continue
                     publisher.publish_unjournaled(tick_topic(code), tick, code=code, tseq=n)
@@ -451,13 +454,16 @@ class HubServer:
                     self.counters["internal"] += 1
                     log.exception("publishing the tick of %s failed", code)
             for market, (ticks, tseqs) in batches.items():
-                try:
-                    publisher.publish_batch(market, ticks, tseqs)
-                except Exception:  # noqa: BLE001 - one bad batch must not kill the loop
-                    self.counters["internal"] += 1
-                    log.exception("publishing a batch of %d ticks of %s failed", len(ticks), market)
+                self._publish_batch(market, ticks, tseqs)
             if not self.tick_store.pending() or time.perf_counter() >= deadline:
                 return
+
+    def _publish_batch(self, market: str, ticks: dict[str, Any], tseqs: dict[str, int]) -> None:
+        try:
+            self.publisher.publish_batch(market, ticks, tseqs)
+        except Exception:  # noqa: BLE001 - one bad batch must not kill the loop
+            self.counters["internal"] += 1
+            log.exception("publishing a batch of %d ticks of %s failed", len(ticks), market)
 
     def _flush_out(self) -> None:
         """Commit what this iteration journaled, then send the replies and events that waited for it."""
