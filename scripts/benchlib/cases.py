@@ -84,13 +84,23 @@ class Settings:
     oc_strategies: int = 8
     simproc_rounds: int = 2
     relay_n: int = 2000
+    #: after a whole-market window, read at least this long (None: one snapshot interval + 1 s) and
+    #: until the socket was quiet `whole_quiet` s, so a snapshot still arriving counts in full
+    whole_min_after: float | None = None
+    whole_quiet: float = 1.0
+    #: the whole-market floor's window (None: whole_duration); one burst needs ~1.5 s
+    whole_floor_duration: float | None = None
+    #: pauses for connections and pings to settle (128 idle clients up, before a CPU reading)
+    settle: float = 1.0
 
     @classmethod
     def quick(cls) -> "Settings":
-        return cls("quick", rounds=3, lat_n=600, lat_warm=100, tput_clients=8, tput_window=8, tput_duration=1.0,
-                   fan_subs=(1, 4, 8), fan_duration=0.8, fan_rounds=2, fixed_rate=2000.0, idle_clients=128,
-                   idle_hosts=4, idle_cpu_window=2.0, mem_orders=3000, scale_rounds=2, scale_n=300,
-                   budget=80.0, relay_n=600, whole_duration=4.0, simproc_rounds=1)
+        # every figure of the full run, each from fewer and shorter rounds (issue 14: under 2 minutes)
+        return cls("quick", rounds=2, lat_n=600, lat_warm=100, tput_clients=8, tput_window=8, tput_duration=1.0,
+                   fan_subs=(1, 4, 8), fan_duration=0.8, fan_rounds=1, fixed_rate=2000.0, idle_clients=128,
+                   idle_hosts=4, idle_cpu_window=1.0, mem_orders=3000, scale_rounds=1, scale_n=300,
+                   budget=80.0, relay_n=600, whole_duration=4.0, simproc_rounds=1, whole_min_after=1.5,
+                   whole_quiet=0.5, whole_floor_duration=1.5, settle=0.5)
 
     @classmethod
     def full(cls) -> "Settings":
@@ -886,13 +896,13 @@ class Bench:
                     a.command("up")
                 for a in hosts:
                     a.wait_message(60)
-                time.sleep(1.0)  # let the hellos and first pings settle
+                time.sleep(s.settle)  # let the hellos and first pings settle
                 many.append(p50_p99(hubjobs.sample(lambda: order_fn(**order), s.scale_n, s.lat_warm))[0])
                 if rnd == 0:
                     st = rawhub.status(h.rpc)
                     if st.get("clients") is not None and st["clients"] < s.idle_clients:
                         r.notes.append(f"hub reports {st['clients']} clients with {s.idle_clients} idle connected")
-                    time.sleep(1.0)
+                    time.sleep(s.settle)
                     r.set("scale.cpu_idle_n", self.cpu_percent(h, s.idle_cpu_window),
                           note=f"over {s.idle_cpu_window:.0f} s")
                     r.set("mem.clients", self.rss_mb(h))
@@ -977,7 +987,7 @@ class Bench:
                           [dict(rpc=h.rpc, pub=h.pub, strategy=f"bench_m{i}", window=s.tput_window, order=order,
                                 via=self.via, max_orders=per) for i in range(len(clients))],
                           detail=True, duration=3600.0, timeout=600.0)
-        time.sleep(1.0)
+        time.sleep(s.settle)
         after = int(rawhub.status(h.rpc)["counters"].get("orders", 0))
         r.set("mem.orders", self.rss_mb(h), note=f"{after:,} orders in the hub's book")
         r.set("mem.orders_n", res["done"], note=f"this case; hub counter +{after - before:,}, "
@@ -992,7 +1002,8 @@ class Bench:
         we = ws + duration
         for a in subs:
             a.submit("benchlib.extra:whole_sub", endpoint=ep, window_start=ws, window_end=we,
-                     min_after=self.s.whole_interval + 1.0)
+                     min_after=self.s.whole_interval + 1.0 if self.s.whole_min_after is None
+                     else self.s.whole_min_after, quiet=self.s.whole_quiet)
         for a in subs:
             a.wait_message(30)
         if before is not None:
@@ -1015,7 +1026,7 @@ class Bench:
             tick = mon.call("get_full_tick", {"codes": [codes[0]]}).get(codes[0]) or _synthetic_tick()
             # the floor: a raw PUB bursting the same number of ticks to the same number of SUBs
             raw_ep = free_endpoint()
-            floor_dur = s.whole_interval + 1.0 if s.mode == "quick" else s.whole_duration
+            floor_dur = s.whole_floor_duration or s.whole_duration
             n_snap = max(1, int((floor_dur - 1.0) / s.whole_interval))
             pub_agent = self.spare[2]
 

@@ -47,11 +47,15 @@ REQUIRED = [
 ]
 
 
-@pytest.mark.timeout(480)
+# `--quick` took 77 s on the 2-core machine at load 3-5 (issue 14); 3x that for a loaded CI machine
+QUICK_TIMEOUT = 240
+
+
+@pytest.mark.timeout(QUICK_TIMEOUT + 30)
 def test_quick_bench_produces_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, str(BENCH), "--quick", "--json", str(out)], cwd=str(REPO),
-                          capture_output=True, text=True, timeout=460)
+                          capture_output=True, text=True, timeout=QUICK_TIMEOUT)
     assert proc.returncode == 0, f"bench failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["mode"] == "quick"
