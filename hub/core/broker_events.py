@@ -7,6 +7,13 @@ says whether anything changed), the desk learns that the broker has an order it 
 the publisher journals the event and sends it on the PUB (after the iteration's commit).
 A reconcile feeds the broker's snapshot through the same methods.
 
+`asset` is conflated per account (docs/decisions.md, "Asset events once per loop iteration"): the
+book takes every push at once (queries see it), but the event is journaled and published once per
+loop iteration, with the account's latest asset, by `flush` (the server calls it before each
+commit). A broker that pushes an asset per order (MiniQMT, the simulator) so costs each session
+one asset event per iteration instead of one per order; what is journaled is what is sent and
+replayed, exactly once.
+
 Loop thread only.
 """
 
@@ -28,6 +35,8 @@ class BrokerEvents:
         self.desk = desk
         self.publisher = publisher
         self.risk: Any = None  # the risk stage: fills and order states keep the sleeves (hub.risk)
+        #: account id -> its latest changed asset not yet published (this loop iteration's)
+        self._assets: dict[Any, dict[str, Any]] = {}
 
     def handlers(self) -> dict[str, Callable[[Any], None]]:
         """Mailbox kind -> handler, for the pushes that become account events."""
@@ -73,7 +82,14 @@ class BrokerEvents:
 
     def asset(self, raw: dict[str, Any]) -> None:
         if self.book.apply_asset(raw) is not None:
-            self.publisher.publish(Topic.ASSET, raw)
+            self._assets[raw.get("account_id")] = raw  # published by flush(), the latest one only
+
+    def flush(self) -> None:
+        """Journal and publish each account's latest asset of this iteration, once."""
+        if self._assets:
+            assets, self._assets = self._assets, {}
+            for raw in assets.values():
+                self.publisher.publish(Topic.ASSET, raw)
 
     def account_status(self, raw: dict[str, Any]) -> None:
         if self.book.apply_account_status(raw) is not None:

@@ -226,7 +226,7 @@ class HubServer:
         # ticks bypass the mailbox's FIFO: latest per code in the store, the mailbox only wakes the loop
         self.tick_store = TickStore(mailbox.wake)
         self.quotes = QuoteFanout(broker.quotes, self.tick_store.put)
-        events = BrokerEvents(book, desk, publisher)
+        self.events = events = BrokerEvents(book, desk, publisher)
         self.link = link = BrokerLink(broker, cfg, publisher, desk, events, self.quotes, mailbox.put)
         connected = link.connect_first(self._stop.is_set)
         self.marketdata = MarketData(broker.quotes.source if broker.quotes is not None else None,
@@ -467,6 +467,7 @@ class HubServer:
 
     def _flush_out(self) -> None:
         """Commit what this iteration journaled, then send the replies and events that waited for it."""
+        self.events.flush()  # the iteration's asset event (conflated per account), inside its commit
         if self.journal.in_tx and not self.journal.commit():
             self.counters["internal"] += 1
         if self._replies:
