@@ -1138,7 +1138,9 @@ class Bench:
         sp = SimProcess(self.sim_config(), keep=self.keep)
         self.sims.append(sp)
         sp.start()
-        h = HubProcess({"sim_endpoint": sp.endpoint}, {}, keep=self.keep)
+        # the account's rate guard opened wide as on every bench hub: orders back to back pass 200/s
+        # on a quiet machine, and a RATE_LIMITED order would end the case
+        h = HubProcess(dict(self.hub_config(), sim_endpoint=sp.endpoint), {}, keep=self.keep)
         self.hubs.append(h)
         h.start()
         echo_ep = self.servers["echo"][1]
