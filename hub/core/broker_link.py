@@ -303,6 +303,7 @@ class BrokerLink:
         events = self._events
         if snap.get("asset") is not None:
             events.asset(snap["asset"])
+            events.flush()  # a snapshot's asset goes out in its place, first (also before the loop runs)
         for pos in snap.get("positions", []):
             events.position(pos)
         for order in snap.get("orders", []):
