@@ -45,6 +45,8 @@ class QuoteFanout:
         self.whole_markets: frozenset[str] = frozenset()
         #: codes someone holds by themselves (`subscribe_quote`, or a whole quote naming the code): `tick.<code>`
         self.codes_held: frozenset[str] = frozenset()
+        #: ticks of followed markets not sent because every holder of the market was silent (server)
+        self.unsent = 0
 
     def _reindex(self) -> None:
         """Recompute `whole_markets` and `codes_held` after the holders changed (loop thread; rare)."""
@@ -57,7 +59,7 @@ class QuoteFanout:
         return len(self.upstream)
 
     def status_counters(self) -> dict[str, int]:
-        return {"quote_upstream": len(self.upstream)}
+        return {"quote_upstream": len(self.upstream), "ticks_unsent": self.unsent}
 
     def _need_source(self) -> Any:
         if self.source is None:

@@ -34,7 +34,7 @@ import zmq
 
 from rpc_client.protocol import (HARD_MESSAGE_SIZE, MAX_MESSAGE_SIZE, METHODS, DecodeError, ErrorCode, HubError,
                                  Topic, check_envelope, decode_request, error, ok, pack, preview, request_id,
-                                 TICK_BATCH_MAX, market_of, tick_topic)
+                                 HUB_DEAD_AFTER, TICK_BATCH_MAX, market_of, tick_topic)
 from rpc_client.security import CurveKeyError
 
 from hub import security
@@ -54,7 +54,7 @@ from hub.core.mailbox import Mailbox
 from hub.core.order_path import OrderPath, build_stages
 from hub.core.orders import OrderDesk
 from hub.core.publisher import Publisher
-from hub.core.quotes import QuoteFanout, TickStore
+from hub.core.quotes import WHOLE, QuoteFanout, TickStore
 from hub.core.sessions import Session, Sessions, load_or_create_token
 from hub.core.stats import HubStats
 from hub.marketdata import MarketData, handlers as _md_handlers  # noqa: F401 - registers the md methods
@@ -208,6 +208,9 @@ class HubServer:
                 raise HubStartError(f"cannot listen on {ep} ({what}): {exc}") from None
         self.mailbox = mailbox = Mailbox(zctx, self.hub_id)
         self.sessions = Sessions(self.token)
+        #: a whole market's batches go out while one of its holders was heard within this (docs/decisions.md)
+        self.whole_silent_after = max(HUB_DEAD_AFTER, 3 * cfg.heartbeat_interval)
+        self._live: tuple[float, frozenset[str], frozenset[str]] = (0.0, frozenset(), frozenset())
         self.publisher = publisher = Publisher(self.pub, journal, self.hub_id, router=self.router,
                                                sessions=self.sessions)
         self.book = book = Book()
@@ -428,6 +431,7 @@ class HubServer:
         deadline = time.perf_counter() + self.TICK_BUDGET
         while True:
             markets = quotes.whole_markets
+            live = self._live_markets(markets) if markets else markets
             batches: dict[str, tuple[dict[str, Any], dict[str, int]]] = {}
             held = quotes.codes_held
             for code, tick in take(self.TICK_BATCH if markets else self.TICK_SLICE):
@@ -437,7 +441,11 @@ class HubServer:
                         continue
                     if markets:
                         market = market_of(code)
-                        if market in markets:
+                        if market in markets and market not in live:
+                            quotes.unsent += 1  # stamped: the holder sees the gap in tseq when back
+                            if code not in held:
+                                continue
+                        elif market in markets:
                             batch = batches.get(market)
                             if batch is None:
                                 batch = batches[market] = ({}, {})
@@ -457,6 +465,23 @@ class HubServer:
                 self._publish_batch(market, ticks, tseqs)
             if not self.tick_store.pending() or time.perf_counter() >= deadline:
                 return
+
+    def _live_markets(self, markets: frozenset[str]) -> frozenset[str]:
+        """The followed markets one of whose holders was heard within `whole_silent_after` s
+        (recomputed at most every 0.5 s). A market whose every holder is silent (a frozen or
+        stopped process still connected) gets no batches: its SUB pipe would otherwise fill with
+        up to pub_hwm batch frames, each 20 ticks; its ticks still get their tseq, so the holder
+        counts what it missed when it is back."""
+        now = time.monotonic()
+        at, for_markets, live = self._live
+        if now < at and for_markets is markets:
+            return live
+        heard_after = now - self.whole_silent_after
+        keys = {s.key for s in self.sessions.by_identity.values() if s.last_heard >= heard_after}
+        refs = self.quotes.refs
+        live = frozenset(m for m in markets if refs.get((WHOLE, m), set()) & keys)
+        self._live = (now + 0.5, markets, live)
+        return live
 
     def _publish_batch(self, market: str, ticks: dict[str, Any], tseqs: dict[str, int]) -> None:
         try:

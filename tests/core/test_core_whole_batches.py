@@ -101,7 +101,8 @@ def test_a_5500_code_snapshot_reaches_a_whole_market_subscriber_once_per_code(ma
     counters = server.status()["counters"]
     assert counters["tick_batches"] == len(batches)
 
-    # the next snapshot: every code once more, tseq 2
+    # the next snapshot: every code once more, tseq 2 (the holder pings: a silent one gets no batches)
+    whole.call("ping")
     given.clear()
     ex.add_tick_listener(given.append)
     try:
@@ -168,3 +169,28 @@ def test_the_xtdata_dropin_whole_quote_callback_gets_code_to_tick_dicts(make_hub
         assert len(singles) == 1 and list(singles[0]) == [CODE] and isinstance(singles[0][CODE], list)
     finally:
         xtdata.close()
+
+
+def test_a_market_whose_every_holder_is_silent_gets_no_batches_and_the_gap_shows_in_tseq(make_hub, connect):
+    """A holder that stopped talking (a frozen process still connected) would have its SUB pipe fill
+    with batch frames up to pub_hwm; while every holder of a market is silent its ticks are stamped
+    but not sent, and the holder finds the gap in tseq when it is back."""
+    server = make_hub()
+    server.whole_silent_after = 0.5  # the default is max(3 s, 3 heartbeats)
+    ex = exchange_of(server)
+    w = connect(server, topics=("ticks.", P.Topic.HEARTBEAT))
+    w.hello("quiet")
+    w.call("subscribe_whole_quote", {"codes": ["SZ"]})
+    time.sleep(1.0)  # silent longer than whole_silent_after
+    ex.step()
+    time.sleep(0.8)
+    w.poll_events(0.2)
+    assert not [e for e in w.events if e["_topic"] == "ticks.SZ"]
+    unsent = server.status()["counters"]["ticks_unsent"]
+    assert unsent > 0
+    w.call("ping")  # heard again: batches resume
+    time.sleep(0.6)  # past the 0.5 s cache of who is live
+    w.call("ping")
+    ex.step()
+    batch = w.wait_event(lambda t, p: t == "ticks.SZ")
+    assert set(batch["tseq"].values()) == {2}  # tseq 1 was stamped and not sent: a gap the client counts
