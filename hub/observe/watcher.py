@@ -134,7 +134,7 @@ class HubWatcher:
 
     def _on_event(self, topic: str, payload: dict[str, Any]) -> None:
         """Client callback thread: queue only."""
-        if topic in ("hub.heartbeat",) or topic.startswith("tick."):
+        if topic in ("hub.heartbeat",) or topic.startswith(("tick.", "ticks.")):
             return
         try:
             self._events.put_nowait((topic, payload))
