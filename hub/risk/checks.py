@@ -66,6 +66,9 @@ def check_trading(e: "RiskEngine", o: Order, lim: "StrategyLimits") -> None:
 
 # ---- 3: static validity -----------------------------------------------------------------------
 def check_static(e: "RiskEngine", o: Order, lim: "StrategyLimits") -> None:
+    if o.side != BUY and o.side != SELL:  # always, whatever static_checks says: nothing below knows a third side
+        raise Refusal("order_type", [BUY, SELL], o.side, f"order_type must be STOCK_BUY ({BUY}) or "
+                                                         f"STOCK_SELL ({SELL}), got {o.side}")
     board, market, type_ok, lo, step = M.facts(o.code, o.price_type)  # one look-up per order
     o.board, o.market = board, market
     ref = e.reference(o.code)

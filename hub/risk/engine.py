@@ -154,9 +154,6 @@ class RiskEngine:
         got = self._plans.get(strategy)
         lim, plan = got if got is not None else self.plan_of(strategy)
         try:
-            if o.side != BUY and o.side != SELL:
-                raise Refusal("order_type", [BUY, SELL], o.side, f"order_type must be STOCK_BUY ({BUY}) or "
-                                                                 f"STOCK_SELL ({SELL}), got {o.side}")
             for check in plan:
                 check(self, o, lim)
         except Refusal as r:

@@ -71,6 +71,9 @@ class RiskStage:
         self._resubmitting: Any = None
         self.held: list[Held] = []
         self.confirming = False  # a second broker snapshot is being taken to confirm a difference
+        #: a difference seen by a snapshot taken while the broker was not up yet (a reconnect's: the link
+        #: is up only once it is applied): its confirming snapshot is asked for once the broker is up
+        self.confirm_when_up = False
         #: `hub reconcile` calls waiting for the snapshot asked for them: (call, deadline)
         self.reconciles: list[tuple[Any, float]] = []
         #: None, "asked" (their snapshot is on its way) or "queued" (one that started before them runs:
@@ -99,7 +102,16 @@ class RiskStage:
             self.tick()
         if self.reconciles:
             self._expire_reconciles()
+        if self.confirm_when_up:
+            self.ask_confirmation()
         self.maybe_snapshot()
+
+    def ask_confirmation(self) -> None:
+        """Ask for the snapshot that confirms (books) or clears a pending difference, now if the broker
+        is up, else from the timer once it is (kept until a snapshot could be asked for)."""
+        port = self.port
+        asked = port is not None and port.snapshot is not None and port.is_up() and bool(port.snapshot())
+        self.confirm_when_up = not asked
 
     def maybe_snapshot(self, force: bool = False) -> None:
         if self.store is not None:

@@ -100,13 +100,17 @@ def _after_reconcile(stage: RiskStage, server: "HubServer", link: Any) -> None:
     """Every broker snapshot applied (start, reconnect, interval): compare the ledger with it.
 
     A difference seen once is confirmed by the next snapshot: asked for at once, on the
-    broker-connect thread (never blocking the loop); at start (before the loop) `attach` takes it.
+    broker-connect thread (never blocking the loop), or, when this snapshot is a reconnect's (the
+    link is up only once it is applied), by the stage's timer once the broker is up; at start
+    (before the loop) `attach` takes it.
     """
     if getattr(stage, "confirming", False):
         return
     report = stage.reconcile(server.book.asset, list(server.book.positions.values()))
-    if report["pending"] and link.is_up:
-        link.reconcile_if_up()
+    if report["pending"]:  # a reconnect's snapshot is applied before the link is up: then the timer asks
+        stage.ask_confirmation()
+    else:
+        stage.confirm_when_up = False
     stage.after_snapshot(report)  # `hub reconcile` calls waiting for this snapshot
 
 

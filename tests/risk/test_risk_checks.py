@@ -41,9 +41,6 @@ def test_order_type_neither_buy_nor_sell(side):
     assert e.refusals == {"order_type": 1}
 
 
-@pytest.mark.xfail(strict=True, reason="docs/risk.md: the trading switch (row 2) runs before static validity (row 3, "
-                                       "which holds order_type); RiskEngine.evaluate checks order_type before "
-                                       "check_trading, so with trading = off the refusal names order_type")
 def test_order_type_is_checked_after_the_trading_switch():
     r = trip({"trading": "off"}, side=25)
     assert (r.check, r.limit, r.value) == ("trading", "off", "order")

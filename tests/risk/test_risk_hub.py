@@ -284,11 +284,6 @@ def test_an_unallotted_strategy_sees_what_it_may_use_its_own_and_the_pool(make_h
     assert alpha.call("query_stock_positions") == [] and alpha.call("query_stock_asset")["cash"] == 100000.0
 
 
-@pytest.mark.xfail(strict=True, reason="hub/risk/wiring.py _after_reconcile asks for the confirming snapshot only "
-                                       "`if report['pending'] and link.is_up`, but BrokerLink._apply_snapshot runs "
-                                       "the reconnect's reconcile before _came_up() sets the state up: a difference "
-                                       "found at a reconnect stays pending (reconcile.ok false, nothing booked) until "
-                                       "`hub reconcile`, the next reconcile_interval snapshot or the next reconnect")
 def test_a_difference_found_at_a_reconnect_is_confirmed_and_booked_by_the_hub(make_hub, connect):
     from risk_helpers import reconnect_with_a_difference
 
