@@ -17,7 +17,6 @@ import argparse
 import json
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,16 +32,13 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
 from fuzzlib import Harness, LegitClient, cases  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from benchlib.util import free_port  # noqa: E402  (one free-port helper for the scripts)
+
 #: Stated bounds (docs/guarantees.md "Bounds"): RSS growth of the hub process over the whole run,
 #: and journal growth per case.
 RSS_GROWTH_BOUND = 150 << 20
 JOURNAL_BYTES_PER_CASE = 16 << 10
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def journal_bytes(data_dir: Path) -> int:

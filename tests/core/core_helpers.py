@@ -11,6 +11,7 @@ from typing import Any
 import zmq
 
 from rpc_client.protocol import event_of, pack, request, unpack
+from ports import free_port  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
 
 
 class RawClient:
@@ -144,12 +145,6 @@ class RawClient:
             self.sub.close(0)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def exchange_of(server):

@@ -8,7 +8,6 @@ CI runs QMT_HUB_FUZZ_CASES cases (default 600, well under a minute); `python scr
 from __future__ import annotations
 
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from fuzzlib import Harness, LegitClient, cases
 
 from hub.config import HubConfig
 from hub.core import HubServer
+from ports import free_port  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
 
 CASES = int(os.environ.get("QMT_HUB_FUZZ_CASES", "600"))
 #: Stated bounds for this run (docs/guarantees.md): the journal grows by at most this much per
@@ -28,10 +28,7 @@ JOURNAL_BYTES_PER_CASE = 16 << 10
 RSS_GROWTH = 150 << 20
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_free_port = free_port
 
 
 def _journal_bytes(path: Path) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,14 +11,11 @@ from pathlib import Path
 import zmq
 
 from rpc_client import protocol as P
+from ports import free_port  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_hub(rpc: str, timeout: float = 30.0) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -10,12 +9,9 @@ import pytest
 
 from hub.config import HubConfig
 from hub.core import HubServer
+from ports import free_port  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_hub(data_dir: Path, **sim: Any) -> HubServer:

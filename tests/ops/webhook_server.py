@@ -7,6 +7,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from ports import free_port  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
 
 
 class WebhookServer:
@@ -70,9 +71,3 @@ def _text(body: dict[str, Any]) -> str:
     return body.get("text", "")
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from typing import Any, Callable
 
 import msgpack
 import zmq
+from ports import free_port  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 STRATEGY = Path(__file__).resolve().parent / "strategy_proc.py"
@@ -30,10 +30,6 @@ SIM_FORKER = Path(__file__).resolve().parent / "sim_forker.py"
 ACCOUNT = "SIM0001"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tcp() -> str:

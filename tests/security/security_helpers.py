@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -10,15 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from hub import security
+from ports import free_port  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
 
 #: Fast client timings (heartbeats, reconnects) so refusals show up within a second or two.
 FAST = dict(heartbeat_interval=0.1, dead_after=0.6, backoff_initial=0.1, backoff_max=0.4)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def loopback_endpoints() -> tuple[str, str]:
