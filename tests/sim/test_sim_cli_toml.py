@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -13,16 +12,14 @@ from xtquant.xttype import StockAccount
 
 from hub.config import HubConfig
 from hub.sim import XtQuantTrader
+from ports import free_port  # noqa: E402  (tests/ports.py)
 
 pytestmark = pytest.mark.timeout(60)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_port = free_port
 
 
 def _run_sim(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:

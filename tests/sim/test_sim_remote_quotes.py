@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ import pytest
 
 from hub.sim import SimXtData
 from hub.sim.remote import RemoteSimXtData
+from ports import free_port  # noqa: E402  (tests/ports.py)
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -24,10 +24,7 @@ CODE = "600000.SH"
 CONFIG = json.dumps({"auto_tick": True, "tick_interval": 0.1, "volatility": 0.01})
 
 
-def _port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_port = free_port
 
 
 def _until(pred: Callable[[], Any], timeout: float = 10.0) -> Any:
