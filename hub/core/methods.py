@@ -11,6 +11,8 @@ rpc_client.protocol.
 
 from __future__ import annotations
 
+import functools
+
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Callable
@@ -42,6 +44,19 @@ def handler(name: str):
     def register(fn):
         HANDLERS[name] = fn
         return fn
+    return register
+
+
+def account_query(name: str):
+    """A query answered from the book's copy of the account: BROKER_DOWN while the hub has not reached
+    the broker since it started (an empty book would say "no cash, no positions"; `require_known`)."""
+    def register(fn):
+        @functools.wraps(fn)
+        def answer(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
+            ctx.link.require_known()
+            return fn(ctx, call, p)
+        HANDLERS[name] = answer
+        return answer
     return register
 
 
@@ -152,17 +167,15 @@ def _owner_filter(call: Call, strategy: str | None) -> str | None:
     return session.name
 
 
-@handler("query_stock_asset")
+@account_query("query_stock_asset")
 def query_stock_asset(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
-    ctx.link.require_known()
     if ctx.risk is not None:  # a strategy sees its sleeve (hub.risk); monitors and admins the account
         return ctx.risk.asset_for(call.session.role, call.session.name, ctx.book.asset)
     return ctx.book.asset
 
 
-@handler("query_stock_order")
+@account_query("query_stock_order")
 def query_stock_order(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
-    ctx.link.require_known()
     order = _own_order(ctx, call, p["order_id"])
     if order is None:
         raise HubError(ErrorCode.UNKNOWN_ORDER, f"order {p['order_id']} has no broker report yet",
@@ -170,45 +183,39 @@ def query_stock_order(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
     return order
 
 
-@handler("query_stock_orders")
+@account_query("query_stock_orders")
 def query_stock_orders(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
-    ctx.link.require_known()
     return ctx.book.orders_of(_owner_filter(call, p["strategy"]), p["cancelable_only"])
 
 
-@handler("query_stock_trades")
+@account_query("query_stock_trades")
 def query_stock_trades(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
-    ctx.link.require_known()
     return ctx.book.trades_of(_owner_filter(call, p["strategy"]))
 
 
-@handler("query_stock_positions")
+@account_query("query_stock_positions")
 def query_stock_positions(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
-    ctx.link.require_known()
     account = [ctx.book.positions[c] for c in sorted(ctx.book.positions)]
     if ctx.risk is not None:
         return ctx.risk.positions_for(call.session.role, call.session.name, account)
     return account
 
 
-@handler("query_stock_position")
+@account_query("query_stock_position")
 def query_stock_position(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
-    ctx.link.require_known()
     account = ctx.book.positions.get(p["stock_code"])
     if ctx.risk is not None:
         return ctx.risk.position_for(call.session.role, call.session.name, p["stock_code"], account)
     return account
 
 
-@handler("query_account_status")
+@account_query("query_account_status")
 def query_account_status(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
-    ctx.link.require_known()
     return list(ctx.book.account_status.values())
 
 
-@handler("query_account_infos")
+@account_query("query_account_infos")
 def query_account_infos(ctx: "HubContext", call: Call, p: dict[str, Any]) -> Any:
-    ctx.link.require_known()
     return list(ctx.book.account_infos)
 
 

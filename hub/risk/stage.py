@@ -83,9 +83,6 @@ class RiskStage:
             engine.sink = store.write  # every ledger record joins the loop's open journal transaction
 
     # ---- persistence --------------------------------------------------------------
-    def _write(self, rec: dict[str, Any]) -> None:
-        self.store.write(rec)
-
     def restore(self) -> int:
         if self.store is None:
             return 0
