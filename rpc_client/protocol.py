@@ -913,8 +913,7 @@ def market_of(code: str) -> str:
 
 def batch_event(hub_id: str, ts: float, market: str, ticks: dict[str, Any], tseqs: dict[str, int]) -> dict[str, Any]:
     """The payload of one `ticks.<market>` frame: {seq, ts, hub_id, topic, data: {code: tick}, tseq: {code: n}}."""
-    return {"seq": None, "ts": ts, "hub_id": hub_id, "topic": f"{Topic.TICKS}.{market}", "data": ticks,
-            "tseq": tseqs}
+    return {"seq": None, "ts": ts, "hub_id": hub_id, "topic": ticks_topic(market), "data": ticks, "tseq": tseqs}
 
 
 def batch_ticks(payload: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:

@@ -42,7 +42,7 @@ from typing import Any, Callable
 from rpc_client import bars as B
 from rpc_client.endpoints import resolve
 from rpc_client.gateway import RpcGateway, wait_result as _wait
-from rpc_client.protocol import MD_MAX_CODES, ErrorCode, HubError, Role
+from rpc_client.protocol import MD_MAX_CODES, ErrorCode, HubError, Role, market_of
 from rpc_client.xttrader import NotServedError as _TraderNotServed
 
 log = logging.getLogger("rpc_client")
@@ -84,7 +84,7 @@ def _markets_match(code: str, codes: list[str]) -> bool:
 def _on_tick(code: str, tick: Any) -> None:
     with _lock:
         subs = list(_subs.values())
-    market = code.rsplit(".", 1)[-1]
+    market = market_of(code)
     for kind, codes, cb, builder in subs:
         if cb is None or not _markets_match(code, codes):
             continue
@@ -106,7 +106,7 @@ def _on_ticks(ticks: dict[str, Any]) -> None:
     market gets it as one call, {code: tick, ...}, as xtdata's subscribe_whole_quote callback."""
     if not ticks:
         return
-    market = next(iter(ticks)).rsplit(".", 1)[-1]
+    market = market_of(next(iter(ticks)))
     with _lock:
         subs = list(_subs.values())
     for kind, codes, cb, _ in subs:

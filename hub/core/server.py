@@ -32,9 +32,9 @@ from typing import Any, Callable
 
 import zmq
 
-from rpc_client.protocol import (HARD_MESSAGE_SIZE, MAX_MESSAGE_SIZE, METHODS, DecodeError, ErrorCode, HubError,
-                                 Topic, check_envelope, decode_request, error, ok, pack, preview, request_id,
-                                 HUB_DEAD_AFTER, TICK_BATCH_MAX, market_of, tick_topic)
+from rpc_client.protocol import (HARD_MESSAGE_SIZE, HUB_DEAD_AFTER, MAX_MESSAGE_SIZE, METHODS, TICK_BATCH_MAX,
+                                 DecodeError, ErrorCode, HubError, Topic, check_envelope, decode_request, error,
+                                 market_of, ok, pack, preview, request_id, tick_topic)
 from rpc_client.security import CurveKeyError
 
 from hub import security
@@ -439,23 +439,20 @@ class HubServer:
                     n = stamp(code, tick)
                     if n is None:
                         continue
-                    if markets:
-                        market = market_of(code)
-                        if market in markets and market not in live:
-                            quotes.unsent += 1  # stamped: the holder sees the gap in tseq when back
-                            if code not in held:
-                                continue
-                        elif market in markets:
+                    market = market_of(code) if markets else None
+                    if market in markets:
+                        if market in live:
                             batch = batches.get(market)
-                            if batch is None:
+                            if batch is None:  # (not setdefault: no two dicts built per tick)
                                 batch = batches[market] = ({}, {})
-                            batch[0][code] = tick
-                            batch[1][code] = n
+                            batch[0][code], batch[1][code] = tick, n
                             if len(batch[0]) >= TICK_BATCH_MAX:
                                 del batches[market]
                                 self._publish_batch(market, *batch)
-                            if code not in held:
-                                continue
+                        else:
+                            quotes.unsent += 1  # stamped: the holder sees the gap in tseq when back
+                        if code not in held:
+                            continue  # followed only through its market
                     publisher.publish_unjournaled(tick_topic(code), tick, code=code, tseq=n)
                     publisher.ticks += 1
                 except Exception:  # noqa: BLE001 - one bad tick must not kill the loop
