@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from client_helpers import FAST, free_port as _free_port, wait_for
+from stand_ins import DroppingRouter
 from rpc_client import RpcGateway, XtOrder
 
 hub_core = pytest.importorskip("hub.core")
@@ -163,22 +164,6 @@ def test_quickstart_script_runs_unchanged_but_for_its_import(real_hub):
     assert "Traceback" not in out.split("query position:")[0], out
 
 
-class _DroppingRouter:
-    """Stands in front of the hub's ROUTER for its pushed events: while `dropping`, a push to `victim`
-    is refused at the identity frame, as libzmq does at a full pipe (EAGAIN)."""
-
-    def __init__(self, router, victim: bytes):
-        self._router, self.victim, self.dropping, self.dropped = router, victim, True, 0
-
-    def send(self, data, flags=0):
-        import zmq
-
-        if flags & zmq.SNDMORE and data == self.victim and self.dropping:
-            self.dropped += 1
-            raise zmq.Again()
-        return self._router.send(data, flags)
-
-
 def test_events_dropped_at_the_call_socket_are_found_by_the_ping_heads_and_replayed(real_hub):
     server = real_hub()
     cfg = server.config
@@ -187,7 +172,7 @@ def test_events_dropped_at_the_call_socket_are_found_by_the_ping_heads_and_repla
         gw.on_event = events
         hello = gw.connect(strategy="alpha")
         start = hello["heads"]["@account"]
-        router = _DroppingRouter(server.publisher._router, server.sessions.named("alpha").identity)
+        router = DroppingRouter(server.publisher._router, server.sessions.named("alpha").identity)
         server.publisher._router = router  # every event pushed to alpha from here on is lost on the wire
         gw.order_stock("600000.SH", 23, 100, 11, 10.5)
         assert wait_for(lambda: server.journal.heads.get("alpha", 0) >= 3, 5)  # reported, filled, its trade

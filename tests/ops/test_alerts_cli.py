@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import pytest
 
 from webhook_server import WebhookServer
+from stand_ins import wait_until
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -70,15 +72,7 @@ min_level = "info"
     return rpc, pub, cfg
 
 
-def _wait(pred, timeout: float = 30.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
+_wait = functools.partial(wait_until, timeout=30.0)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM/SIGINT to a child")

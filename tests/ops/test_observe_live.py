@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import urllib.error
 import urllib.request
@@ -21,24 +22,9 @@ from hub.observe.run import start_observers
 from rpc_client import RpcGateway
 from rpc_client.protocol import Role
 from webhook_server import WebhookServer, free_port
+from stand_ins import DroppingRouter, wait_until
 
 BUY, SELL, FIX = 23, 24, 11
-
-
-class _DropEventsFor:
-    """Stands in for the publisher's ROUTER: every account event pushed to `victim` is refused (as a full
-    queue refuses it: zmq.Again at the identity frame), the rest go through."""
-
-    def __init__(self, router, victim: bytes):
-        self._router, self.victim, self.dropping, self.dropped = router, victim, True, 0
-
-    def send(self, data, flags=0):
-        import zmq
-
-        if flags & zmq.SNDMORE and data == self.victim and self.dropping:
-            self.dropped += 1
-            raise zmq.Again()
-        return self._router.send(data, flags)
 
 
 def _hub(tmp_path: Path) -> HubServer:
@@ -63,13 +49,7 @@ def _samples(text: str) -> dict[tuple[str, tuple], float]:
     return out
 
 
-def _wait(pred, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
+_wait = functools.partial(wait_until, timeout=10.0)
 
 
 @pytest.fixture
@@ -102,7 +82,7 @@ def test_metrics_equal_the_hubs_counters_and_health(hub_and_observers):
         with RpcGateway(server.config.rpc, server.config.pub, timeout=5) as gw:
             gw.connect(strategy="alpha")
             # alpha's pushed account events are lost on the wire while it orders (it replays them)
-            router = _DropEventsFor(server.publisher._router, server.sessions.named("alpha").identity)
+            router = DroppingRouter(server.publisher._router, server.sessions.named("alpha").identity)
             server.publisher._router = router
             ids = [gw.order_stock("600000.SH", BUY, 100, FIX, 10.0 + i * 0.01) for i in range(3)]
             assert all(i > 0 for i in ids)

@@ -4,6 +4,7 @@ relay refuses what it must not do."""
 
 from __future__ import annotations
 
+import functools
 import collections
 import os
 import signal
@@ -22,6 +23,7 @@ from hub.relay import Relay, RelayError
 from rpc_client import RpcGateway
 from rpc_client.security import CurveKeys
 from webhook_server import free_port
+from stand_ins import wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
 from security_helpers import make_keys  # noqa: E402  (the keys as `hub keys` makes them)
@@ -43,13 +45,7 @@ class Seen:
                 self.events.append((topic, payload["stream"], payload["sseq"]))
 
 
-def _wait(pred, timeout=15.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
+_wait = functools.partial(wait_until, timeout=15.0)
 
 
 def test_strategies_behind_a_relay_get_ticks_and_every_account_event_once(tmp_path):
