@@ -172,21 +172,25 @@ def test_reconcile_with_the_broker_down_is_refused(make_hub, connect):
     admin = connect(hub, "ops", role="admin", subscribe=True)
     exchange_of(hub).disconnect_all()
     admin.wait_event(lambda t, p: t == "hub.broker" and p["data"]["state"] != "up", timeout=5)
-    assert admin.error("reconcile")["code"] == "BROKER_DOWN"
+    err = admin.error("reconcile")
+    assert err["code"] == "BROKER_DOWN"
+    assert "broker is not connected" in err["message"], err
 
 
 def test_reconcile_waits_for_its_own_snapshot_and_its_confirmation():
     """The stage's bookkeeping for `hub reconcile`, with a stand-in port: a snapshot that was already running
     does not answer the call; the one asked for after it does, once no confirmation is pending."""
+    import itertools
+
     from hub.core.call import DEFERRED
     from hub.risk.engine import RiskEngine
     from hub.risk.stage import Port, RiskStage
     from rpc_client.protocol import HubError
 
-    asked, replies, errors, up = [], [], [], [True]
-    free = iter([False, True, True])  # busy (a periodic snapshot runs), then free
+    asked, replies, errors, messages, up = [], [], [], [], [True]
+    free = itertools.chain([False], itertools.repeat(True))  # busy (a periodic snapshot runs), then free
     port = Port(publish=lambda t, d: None, cancel=lambda i: True, resubmit=lambda *a: None,
-                reply_error=lambda c, e: errors.append((c, e.code)), commit=lambda: None, account_id=lambda: "A",
+                reply_error=lambda c, e: errors.append((c, e.code)) or messages.append(e.message), commit=lambda: None, account_id=lambda: "A",
                 reconcile_timeout=0.0, snapshot=lambda: asked.append(1) or next(free),
                 reply=lambda c, r: replies.append((c, r)),
                 is_up=lambda: up[0])
@@ -202,10 +206,17 @@ def test_reconcile_waits_for_its_own_snapshot_and_its_confirmation():
     stage.reconcile_call("call-2")  # its snapshot never comes back
     stage.timer()
     assert errors == [("call-2", "BROKER_ERROR")] and stage.reconcile_phase is None
+    assert messages == ["the broker's snapshot did not come back in 0s"]
+    port.reconcile_timeout = 30.0
+    stage.reconcile_call("call-4")  # the broker drops while its snapshot is on the way
     up[0] = False
+    stage.timer()
+    assert errors[-1] == ("call-4", "BROKER_DOWN") and "disconnected before its snapshot came back" in messages[-1]
+    assert stage.reconciles == [] and stage.reconcile_phase is None
     try:
         stage.reconcile_call("call-3")
     except HubError as exc:
         assert exc.code == "BROKER_DOWN"
+        assert "broker is not connected" in exc.message
     else:
         raise AssertionError("a reconcile with the broker down must be refused")
