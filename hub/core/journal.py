@@ -37,7 +37,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from rpc_client.protocol import REMARK_TAG_PREFIX, ErrorCode, HubError, pack, stream_of, unpack
 
@@ -74,6 +74,8 @@ CREATE TABLE IF NOT EXISTS orders (
     order_id        INTEGER,
     result          BLOB,               -- msgpack: the reply result or the error
     updated         REAL,
+    rec_id          INTEGER,            -- a record journaled with the request (the risk ledger's
+    rec             BLOB,               --   reservation): its number in that log, and its msgpack
     PRIMARY KEY (day, strategy, client_order_id)
 );
 CREATE INDEX IF NOT EXISTS orders_order_id ON orders (day, order_id);
@@ -139,6 +141,10 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._add_missing_columns()
+        #: `prune` hands the records of the order rows it deletes here first ((rec_id, rec) pairs), so
+        #: the log they belong to keeps them (hub.risk.store); None: they go with their rows
+        self.keep_records: Callable[[list[tuple[int, bytes]]], None] | None = None
         self._checkpointer: _Checkpointer | None = None
         self._day_sec, self._day = -1, ""
         # heads and last seq survive pruning: what was pruned is remembered in meta
@@ -156,6 +162,13 @@ class Journal:
         self._mark: tuple[int, dict[str, int]] = (self.last_seq, dict(self.heads))
         #: seconds per commit: "group" (commit()), "order" (reserve_order's own commit)
         self.commit_times: dict[str, Histogram] = {"group": Histogram(), "order": Histogram()}
+
+    def _add_missing_columns(self) -> None:
+        """A journal written before the orders table had `rec_id` / `rec` gets them (NULL for old rows)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(orders)")}
+        for name, kind in (("rec_id", "INTEGER"), ("rec", "BLOB")):
+            if name not in have:
+                self._db.execute(f"ALTER TABLE orders ADD COLUMN {name} {kind}")
 
     def _recover_tag_counter(self) -> int:
         """The owner-tag counter: the highest tag in the orders table, or what pruning remembered."""
@@ -332,6 +345,11 @@ class Journal:
             self._set_meta("pruned_heads", json.dumps({"heads": self.heads, "last_seq": self.last_seq}))
             self._set_meta("tag_counter", str(self.tag_counter))  # the pruned tags are never given again
             n = self._db.execute("DELETE FROM events WHERE day < ?", (cutoff,)).rowcount
+            if self.keep_records is not None:
+                kept = self._db.execute("SELECT rec_id, rec FROM orders WHERE day < ? AND rec_id IS NOT NULL",
+                                        (cutoff,)).fetchall()
+                if kept:
+                    self.keep_records(kept)
             self._db.execute("DELETE FROM orders WHERE day < ?", (cutoff,))
         return n
 
@@ -340,28 +358,33 @@ class Journal:
                       order_remark: str, ts: float, with_tag: Any = None) -> str:
         """Journal an accepted order request with a fresh owner tag, and commit (before the broker call).
 
-        One INSERT; the tag counter lives in memory (recovered from the orders table at start,
-        guarded by the UNIQUE tag column). An open group transaction is committed with it.
-        `with_tag(tag)` runs between the INSERT and the commit: what it journals (the risk
-        engine's reservation) is committed with the request, in one transaction.
+        One INSERT, its own transaction (an open group transaction is committed with it); the tag
+        counter lives in memory (recovered from the orders table at start, guarded by the UNIQUE
+        tag column). `with_tag(tag)` runs before the INSERT and returns None or `(rec_id, rec)`: a
+        record that rides in the request's own row (the risk engine's reservation), so the two are
+        durable together and cost one row, not a second table's row and page in the same commit.
+        If the INSERT or its commit fails the exception propagates and nothing of it is durable.
         """
         counter = self.tag_counter + 1
         tag = REMARK_TAG_PREFIX + base36(counter)
-        if with_tag is not None and not self.in_tx:
-            self.begin()
+        rec = with_tag(tag) if with_tag is not None else None
+        rec_id, rec_blob = rec if rec is not None else (None, None)
         autocommit = not self.in_tx  # the INSERT below is its own transaction: its time is the commit's
         t0 = time.perf_counter()
         self._db.execute("INSERT INTO orders (day, strategy, client_order_id, tag, params, order_remark, "
-                         "created, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'sent')",
-                         (day, strategy, client_order_id, tag, pack(params), order_remark, ts))
+                         "created, state, rec_id, rec) VALUES (?, ?, ?, ?, ?, ?, ?, 'sent', ?, ?)",
+                         (day, strategy, client_order_id, tag, pack(params), order_remark, ts, rec_id, rec_blob))
         if autocommit:
             self.commit_times["order"].observe(time.perf_counter() - t0)
-        if with_tag is not None:
-            with_tag(tag)
-        if self.in_tx and not self._commit(self.commit_times["order"]):
+        elif not self._commit(self.commit_times["order"]):
             raise sqlite3.OperationalError("the journal could not commit the order request")
         self.tag_counter = counter
         return tag
+
+    def records_after(self, rec_id: int) -> list[tuple[int, bytes]]:
+        """The records journaled with order requests (`reserve_order`'s `with_tag`) numbered above `rec_id`."""
+        return self._db.execute("SELECT rec_id, rec FROM orders WHERE rec_id > ? ORDER BY rec_id",
+                                (rec_id,)).fetchall()
 
     def finish_order(self, tag: str, state: str, order_id: int | None, result: Any) -> None:
         self._write()
@@ -416,6 +439,8 @@ class Journal:
 
         class _Tx:
             def __enter__(self_inner):
+                if journal.group:  # the loop's group transaction holds it (and commits it)
+                    journal._write()
                 self_inner.own = not journal.in_tx
                 if self_inner.own:
                     journal._db.execute("BEGIN IMMEDIATE")

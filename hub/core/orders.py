@@ -194,8 +194,18 @@ class OrderDesk:
         if params.get("strategy_name") is not None:
             wire["strategy_name"] = params["strategy_name"]  # the caller's, journaled with the order
         risk = self.risk
-        tag = self.journal.reserve_order(key[0], strategy, coid, wire, user_remark, time.time(),
-                                         None if risk is None else lambda t: risk.reserved(t, strategy, wire))
+        reserved: list[str] = []
+
+        def reserve(t: str) -> Any:  # the risk stage's reservation, journaled in the request's own row
+            reserved.append(t)
+            return risk.reserved(t, strategy, wire)
+        try:
+            tag = self.journal.reserve_order(key[0], strategy, coid, wire, user_remark, time.time(),
+                                             None if risk is None else reserve)
+        except Exception:
+            if reserved:  # the request is not durable: neither is its reservation
+                risk.unjournaled(reserved[0])
+            raise
         self.book.register_tag(tag, strategy, coid, user_remark, _caller_name(wire))
         p = Placement(key, tag, wire, waiters=[(call, False)])
         self.by_key[key] = p

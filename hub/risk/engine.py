@@ -168,10 +168,13 @@ class RiskEngine:
         data.update(r.extra)
         return data
 
-    def reserve(self, tag: str, o: Order) -> None:
-        """The order passed and is about to go to the broker: hold its cash or shares, count it."""
-        self.sink(self.ledger.reserve(tag, o.strategy, o.code, o.side, o.volume, o.ref_price, o.market, o.cash,
-                                      o.notional, o.pool_shares))
+    def reserve(self, tag: str, o: Order, sink: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """The order passed and is about to go to the broker: hold its cash or shares, count it.
+
+        Its record goes to `sink` when given (the stage hands it to the order request's journal row),
+        else to the engine's sink."""
+        (sink or self.sink)(self.ledger.reserve(tag, o.strategy, o.code, o.side, o.volume, o.ref_price, o.market,
+                                                o.cash, o.notional, o.pool_shares))
         self.resting.add(Resting(tag, o.strategy, o.code, o.side, o.ref_price, o.market))
         warnings = self.rate.record(o.strategy, self.now or self.clock())
         if warnings:
@@ -180,6 +183,12 @@ class RiskEngine:
     def placement_failed(self, tag: str) -> None:
         """The broker refused the placement (or it never left the hub): release everything."""
         self._emit(self.ledger.close(tag, 0))
+        self.resting.remove(tag)
+
+    def unreserve(self, tag: str) -> None:
+        """A reservation whose record never became durable (the order request's journal write failed):
+        undone in memory only, as if never made (no record: there is none to close)."""
+        self.ledger.close(tag, 0)
         self.resting.remove(tag)
 
     def forget(self, tag: str) -> None:

@@ -145,12 +145,26 @@ class RiskStage:
             self.port.publish(TOPIC, {"event": "refused", "code": r.code, "message": r.message, **data})
         return HubError(r.code, r.message, data)
 
-    def reserved(self, tag: str, strategy: str, params: dict[str, Any]) -> None:
-        """The desk journaled the order under `tag` and is about to call the broker: reserve, commit."""
+    def reserved(self, tag: str, strategy: str, params: dict[str, Any]) -> tuple[int, bytes] | None:
+        """The desk is journaling the order under `tag`, then calls the broker: reserve now.
+
+        Returns the reservation's record, numbered and encoded, for the order request's own
+        journal row (`Journal.reserve_order`): durable with the request, in its one commit.
+        None when this stage did not pass the order (no reservation) or keeps no journal.
+        """
         o, self._passed = self._passed, None
         if o is None or o.strategy != strategy or o.code != params.get("stock_code"):
-            return  # not an order this stage passed (no reservation)
-        self.engine.reserve(tag, o)  # its record joins the order request's transaction
+            return None  # not an order this stage passed (no reservation)
+        if self.store is None:
+            self.engine.reserve(tag, o)
+            return None
+        recs: list[dict[str, Any]] = []
+        self.engine.reserve(tag, o, recs.append)
+        return self.store.numbered(recs[0])
+
+    def unjournaled(self, tag: str) -> None:
+        """The order request's journal write failed after `reserved`: nothing of it is durable, undo it."""
+        self.engine.unreserve(tag)
 
     def released(self, tag: str) -> None:
         """The placement failed (the broker refused it, or it never left the hub)."""

@@ -171,6 +171,24 @@ def test_the_tag_counter_continues_after_a_restart_and_a_prune(tmp_path):
     j.close()
 
 
+def test_a_prune_at_the_day_roll_joins_the_group_transaction(tmp_path):
+    """The loop prunes at the day roll with group commit on and, often, no transaction open yet:
+    the prune must open the group's transaction (not BEGIN one of its own and then a second),
+    and the journal must go on committing afterwards."""
+    j = Journal(tmp_path / "journal.sqlite")
+    j.append("order.alpha", {"n": 1}, time.time() - 5 * 86400, "h1")
+    j.append("order.alpha", {"n": 2}, time.time(), "h1")
+    j.use_group_commit(True)
+    assert not j.in_tx
+    assert j.prune(1) == 1
+    assert j.in_tx  # the group's: the loop commits it with the rest of the iteration
+    assert j.commit() and not j.in_tx
+    j.append("order.alpha", {"n": 3}, time.time(), "h1")
+    assert j.commit()
+    assert [e["data"]["n"] for e in j.replay("alpha", 1, 10)[0]] == [2, 3]
+    j.close()
+
+
 def test_an_old_journal_counter_in_meta_is_respected(tmp_path):
     path = tmp_path / "journal.sqlite"
     j = Journal(path)
