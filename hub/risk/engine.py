@@ -168,17 +168,20 @@ class RiskEngine:
         data.update(r.extra)
         return data
 
-    def reserve(self, tag: str, o: Order, sink: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def reserve(self, tag: str, o: Order, emit: bool = True) -> dict[str, Any]:
         """The order passed and is about to go to the broker: hold its cash or shares, count it.
 
-        Its record goes to `sink` when given (the stage hands it to the order request's journal row),
-        else to the engine's sink."""
-        (sink or self.sink)(self.ledger.reserve(tag, o.strategy, o.code, o.side, o.volume, o.ref_price, o.market,
-                                                o.cash, o.notional, o.pool_shares))
+        Returns its record; `emit=False` leaves journaling it to the caller (the stage puts it in the
+        order request's own journal row) instead of the engine's sink."""
+        rec = self.ledger.reserve(tag, o.strategy, o.code, o.side, o.volume, o.ref_price, o.market, o.cash,
+                                  o.notional, o.pool_shares)
+        if emit:
+            self.sink(rec)
         self.resting.add(Resting(tag, o.strategy, o.code, o.side, o.ref_price, o.market))
         warnings = self.rate.record(o.strategy, self.now or self.clock())
         if warnings:
             self._warn(warnings)
+        return rec
 
     def placement_failed(self, tag: str) -> None:
         """The broker refused the placement (or it never left the hub): release everything."""

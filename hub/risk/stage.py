@@ -158,9 +158,7 @@ class RiskStage:
         if self.store is None:
             self.engine.reserve(tag, o)
             return None
-        recs: list[dict[str, Any]] = []
-        self.engine.reserve(tag, o, recs.append)
-        return self.store.numbered(recs[0])
+        return self.store.numbered(self.engine.reserve(tag, o, emit=False))
 
     def unjournaled(self, tag: str) -> None:
         """The order request's journal write failed after `reserved`: nothing of it is durable, undo it."""

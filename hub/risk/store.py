@@ -48,9 +48,7 @@ class RiskStore:
 
     def write(self, rec: dict[str, Any]) -> None:
         """Journal one record (joins the loop's open transaction; committed with it)."""
-        self.last_id += 1
-        self.journal.side_write("INSERT INTO risk_log (id, data) VALUES (?, ?)", (self.last_id, self._pack(rec)))
-        self.since_snapshot += 1
+        self.journal.side_write("INSERT INTO risk_log (id, data) VALUES (?, ?)", self.numbered(rec))
 
     def numbered(self, rec: dict[str, Any]) -> tuple[int, bytes]:
         """Number and encode a record that the caller journals itself (an order's reservation, in the
