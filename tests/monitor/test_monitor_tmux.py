@@ -85,7 +85,7 @@ def test_monitor_in_tmux_shows_header_strategies_and_survives_restart(tmp_path, 
         strategies = [connect_strategy(rpc, pub, n) for n in ("alpha", "beta", "gamma")]
         cmd = (f"cd {shlex.quote(str(REPO))} && {shlex.quote(sys.executable)} -m hub monitor "
                f"--rpc {rpc} --pub {pub} --timeout 1 --lang en; sleep 60")
-        tmux.start(cmd, 100, 30)
+        tmux.start(cmd, 100, 45)  # tall enough that a reconnect flap under load leaves "hub restarted" in the log pane
 
         def shows(*needles: str):
             def check():

@@ -22,7 +22,7 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 def _cfg(*targets: dict, **kw) -> AlertsConfig:
-    return AlertsConfig.parse({"targets": list(targets), "retries": 0, "timeout": 2, **kw})
+    return AlertsConfig.parse({"targets": list(targets), "retries": 0, "timeout": 2, "daily_summary_at": "", **kw})
 
 
 def _at(day: str, hhmm: str) -> float:

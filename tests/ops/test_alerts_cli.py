@@ -23,6 +23,7 @@ def test_alerts_test_sends_to_every_target_and_reports_failures(tmp_path):
         cfg = tmp_path / "hub.toml"
         cfg.write_text(f'''
 [alerts]
+daily_summary_at = ""  # the default (15:10 Shanghai) would add a summary when run in its hour
 retries = 0
 [[alerts.targets]]
 kind = "wecom"
@@ -61,6 +62,7 @@ pub = "{pub}"
 data_dir = "{(tmp_path / "d").as_posix()}"
 log_level = "WARNING"
 [alerts]
+daily_summary_at = ""  # the default (15:10 Shanghai) would add a summary when run in its hour
 retries = 0
 timeout = 2
 [[alerts.targets]]
@@ -120,7 +122,7 @@ def test_hub_status_shows_the_failed_alert_sends(tmp_path):
         try:
             obs = start_observers(cfg.rpc, cfg.pub, AlertsConfig.parse({"targets": [
                 {"kind": "webhook", "url": refusing.url, "name": "phone", "min_level": "info"}], "retries": 0,
-                "timeout": 2}), MetricsConfig.parse({}), account=server.account_id, status_every=0.3)
+                "timeout": 2, "daily_summary_at": ""}), MetricsConfig.parse({}), account=server.account_id, status_every=0.3)
             server.status_sources["observe"] = obs.counters
             assert _wait(lambda: obs.sender.counters()["failed"] == 1)
             assert obs.sender.wait_idle(10)

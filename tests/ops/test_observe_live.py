@@ -61,7 +61,7 @@ def hub_and_observers(tmp_path):
         obs = start_observers(server.config.rpc, server.config.pub,
                               AlertsConfig.parse({"targets": [{"kind": "webhook", "url": webhook_url,
                                                                "min_level": "info"}], "retries": 0,
-                                                  "timeout": 1, **alerts}),
+                                                  "timeout": 1, "daily_summary_at": "", **alerts}),
                               MetricsConfig.parse({"listen": f"127.0.0.1:{free_port()}"}),
                               account=server.account_id, status_every=0.3)
         server.status_sources["observe"] = obs.counters
