@@ -189,6 +189,10 @@ def declare(r: Report, s: Settings) -> None:
     r.declare("risk.on_p50", c[11], "order→ack p50, risk checks on (raw protocol client)", "µs")
     r.declare("risk.off_p50", c[11], "order→ack p50, risk stage off (risk.enabled = false), same run", "µs")
     r.declare("risk.added_p50", c[11], "p50 added by the risk stage (median of paired rounds)", "µs", goal="<= 20")
+    r.declare("risk.null_added_p50", c[11], "control: p50 added by a stage installed but doing nothing "
+                                            "(benchlib.null_risk_hub; info)", "µs", info=True)
+    r.declare("risk.warm_stage", c[11], "the stage's own work per order, warm, in one process (check, reserve, "
+                                        "record, its broker push; info)", "µs", info=True)
     r.declare("risk.cpu_on", c[11], "hub CPU per order, risk checks on (the in-process sim included; info)", "µs",
               info=True)
     r.declare("risk.cpu_off", c[11], "hub CPU per order, risk stage off (info)", "µs", info=True)
@@ -418,8 +422,9 @@ class Bench:
         sim.update(over)
         return sim
 
-    def launch_hub(self, tag: str, sim: dict[str, Any], risk: dict[str, Any] | None = None) -> HubProcess:
-        h = HubProcess(self.hub_config(risk), sim, keep=self.keep)
+    def launch_hub(self, tag: str, sim: dict[str, Any], risk: dict[str, Any] | None = None,
+                   module: str = "hub") -> HubProcess:
+        h = HubProcess(self.hub_config(risk), sim, keep=self.keep, module=module)
         self.hubs.append(h)
         h.start()
         if self.keep:
@@ -928,52 +933,77 @@ class Bench:
         """order→ack with the risk stage on (a hub with default risk settings) against off
         ([risk] enabled = false), both fresh hubs of this run. Within a round the calls alternate
         between the two hubs (on, off, off, on, ...), so whatever else the machine does hits both
-        alike; each round also reads both hubs' CPU time per order (thread run times, ns)."""
+        alike; each round also reads both hubs' CPU time per order (thread run times, ns).
+
+        Then the control, the same way with a fresh pair (a third hub at once would load the machine
+        more and change what is measured; one started later than its partner is not its equal): a
+        hub whose stage is installed but does nothing (`benchlib.null_risk_hub`) against one with
+        the stage off: what the bench reads when the stage's own work costs nothing. Last, the
+        stage's own work per order in this process, warm (`extra.risk_stage_warm`): what the code
+        costs when it stays cached."""
         s, r = self.s, self.report
-        hubs = {"on": self.launch_hub("risk_on", self.sim_config()),
-                "off": self.launch_hub("risk_off", self.sim_config(), {"enabled": False})}
-        order = hubjobs.order_kwargs(REST_CODE, REST_PRICE)
-        cols: dict[str, list[float]] = {"on": [], "off": []}
-        cpu: dict[str, list[float]] = {"on": [], "off": []}
-        clock = time.perf_counter_ns
+        cols, cpu = self._pair_of_hubs("risk", {})
+        control, _ = self._pair_of_hubs("risk control", {"module": "benchlib.null_risk_hub"})
+        r.set("risk.on_p50", median(cols[0]), cols[0])
+        r.set("risk.off_p50", median(cols[1]), cols[1])
+        added = [a - b for a, b in zip(*cols)]
+        r.set("risk.added_p50", median(added), added, note="median of paired rounds (on − off), calls alternated")
+        null = [a - b for a, b in zip(*control)]
+        r.set("risk.null_added_p50", median(null), null, note="median of paired rounds (null − off)")
+        r.set("risk.cpu_on", median(cpu[0]), cpu[0])
+        r.set("risk.cpu_off", median(cpu[1]), cpu[1])
+        cadded = [a - b for a, b in zip(*cpu)]
+        r.set("risk.cpu_added", median(cadded), cadded, note="median of rounds (on − off)")
+        warm = [extra.risk_stage_warm(s.lat_n * 4) for _ in range(3)]
+        r.set("risk.warm_stage", median(warm), warm, note="p50 per order, median of 3 runs, in the bench's process")
+
+    def _pair_of_hubs(self, what: str, first: dict[str, Any]) -> tuple[list[list[float]], list[list[float]]]:
+        """Two fresh hubs started together, the first with the risk stage (`first`: launch_hub's
+        options), the second with it off; `_paired` over them, then both stopped."""
+        a = self.launch_hub(what.replace(" ", "_") + "_on", self.sim_config(), **first)
+        b = self.launch_hub(what.replace(" ", "_") + "_off", self.sim_config(), {"enabled": False})
         try:
-            for _ in self.rounds(s.rounds, "risk"):
-                clients = {k: rawhub.RawHubClient(hubs[k].rpc, self.zctx) for k in hubs}
-                try:
-                    calls = {}
-                    for key, rc in clients.items():
-                        rc.hello(f"bench_risk_{key}")
-                        calls[key] = (lambda rc: lambda: rc.call("order_stock", order))(rc)
-                    for _ in range(s.lat_warm):
-                        calls["on"]()
-                        calls["off"]()
-                    took: dict[str, list[int]] = {"on": [], "off": []}
-                    cpu0 = {k: _cpu_ns(h) for k, h in hubs.items()}
-                    pairs = (("on", "off"), ("off", "on"))
-                    for i in range(s.lat_n):
-                        for key in pairs[i & 1]:
-                            t0 = clock()
-                            calls[key]()
-                            took[key].append(clock() - t0)
-                    for key, h in hubs.items():
-                        cols[key].append(p50_p99(took[key])[0])
-                        cpu[key].append(_cpu_used_ns(cpu0[key], _cpu_ns(h)) / 1000.0 / s.lat_n)
-                finally:
-                    for rc in clients.values():
-                        rc.close()
+            return self._paired(a, b, what)
         finally:
-            for h in hubs.values():
+            for h in (a, b):
                 self.stop_hub(h)
                 if h in self.hubs:
                     self.hubs.remove(h)
-        r.set("risk.on_p50", median(cols["on"]), cols["on"])
-        r.set("risk.off_p50", median(cols["off"]), cols["off"])
-        added = [a - b for a, b in zip(cols["on"], cols["off"])]
-        r.set("risk.added_p50", median(added), added, note="median of paired rounds (on − off), calls alternated")
-        r.set("risk.cpu_on", median(cpu["on"]), cpu["on"])
-        r.set("risk.cpu_off", median(cpu["off"]), cpu["off"])
-        cadded = [a - b for a, b in zip(cpu["on"], cpu["off"])]
-        r.set("risk.cpu_added", median(cadded), cadded, note="median of rounds (on − off)")
+
+    def _paired(self, a: HubProcess, b: HubProcess, what: str) -> tuple[list[list[float]], list[list[float]]]:
+        """Rounds of order→ack calls alternating between hubs a and b (a, b, b, a, ...): per round each
+        hub's p50 (µs) and its CPU time per order (µs): ([a's, b's], [a's, b's])."""
+        s = self.s
+        order = hubjobs.order_kwargs(REST_CODE, REST_PRICE)
+        hubs = (a, b)
+        cols: list[list[float]] = [[], []]
+        cpu: list[list[float]] = [[], []]
+        clock = time.perf_counter_ns
+        for _ in self.rounds(s.rounds, what):
+            clients = [rawhub.RawHubClient(h.rpc, self.zctx) for h in hubs]
+            try:
+                calls = []
+                for i, rc in enumerate(clients):
+                    rc.hello(f"bench_risk_{i}")
+                    calls.append((lambda rc: lambda: rc.call("order_stock", order))(rc))
+                for _ in range(s.lat_warm):
+                    calls[0]()
+                    calls[1]()
+                took: list[list[int]] = [[], []]
+                cpu0 = [_cpu_ns(h) for h in hubs]
+                turns = ((0, 1), (1, 0))
+                for n in range(s.lat_n):
+                    for k in turns[n & 1]:
+                        t0 = clock()
+                        calls[k]()
+                        took[k].append(clock() - t0)
+                for k, h in enumerate(hubs):
+                    cols[k].append(p50_p99(took[k])[0])
+                    cpu[k].append(_cpu_used_ns(cpu0[k], _cpu_ns(h)) / 1000.0 / s.lat_n)
+            finally:
+                for rc in clients:
+                    rc.close()
+        return cols, cpu
 
     # ------------------------------------------------------------------ case 7
     def case_memory(self) -> None:

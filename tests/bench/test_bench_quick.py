@@ -1,4 +1,4 @@
-"""`python scripts/bench.py --quick` runs and produces every figure of issues #6 and #14.
+"""`python scripts/bench.py --quick` runs and produces every figure of issues #6, #11 and #14.
 
 No timing assertions: a figure is "produced" when it is a number, or explicitly
 n/a with a reason (e.g. a piece of the hub that is not there).
@@ -44,6 +44,8 @@ REQUIRED = [
     "simproc.inproc_p50", "simproc.inproc_ratio", "simproc.tput", "simproc.tput_ratio",
     # 10 the relay's added latency
     "relay.direct_p50", "relay.p50", "relay.p99", "relay.added_p50",
+    # 11 the risk stage: on against off, the null-stage control, the stage's own work warm (issue 11)
+    "risk.on_p50", "risk.off_p50", "risk.added_p50", "risk.null_added_p50", "risk.warm_stage", "risk.cpu_added",
 ]
 
 
