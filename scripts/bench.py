@@ -21,7 +21,9 @@ Cases (issue #6):
  6. order->ack p50 with 128 idle clients vs 1; hub CPU while idle with 128 clients;
  7. hub RSS idle, with 128 clients, after N orders;
  11. order->ack p50 with the risk checks on against off ([risk] enabled = false), same run, calls
-     alternated between the two hubs; and the hub CPU per order each (info).
+     alternated between the two hubs; and the hub CPU per order each (info); a control (a hub whose
+     stage is installed but does nothing, against off) and the stage's own work warm (info).
+     `scripts/risk_instructions.py` counts the same in instructions (valgrind).
 """
 
 from __future__ import annotations
