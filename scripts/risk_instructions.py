@@ -1,13 +1,15 @@
 #!/usr/bin/env python
-"""Instructions per order the risk stage adds, counted by valgrind's callgrind: a figure no noise moves.
+"""Instructions per order the risk stage adds, counted by valgrind's callgrind: steadier than µs.
 
     python scripts/risk_instructions.py             # 1,000 orders per hub (about 2 minutes)
     python scripts/risk_instructions.py --orders 3000
 
 Why: on a small shared machine case 11 of `scripts/bench.py` (order→ack with the risk stage on
 against off) moves by tens of µs from run to run, and the stage's µs in the hub are several times
-its µs in a quiet process. Instructions answer the question time cannot: how much more work a
-hub with the stage does per order, and how that compares with the stage's own code alone.
+its µs in a quiet process. Instructions (about ±1 % per hub between runs: the loop's batching
+and when the GC runs depend on timing; the stage alone within 0.5 %) answer what time cannot:
+how much more work a hub with the stage does per order, and how that compares with the stage's
+own code alone.
 
 It runs, each under `valgrind --tool=callgrind` with counting off until the orders start:
  1. a hub with `[risk] enabled = false` and one with the stage on (the bench's settings: the
@@ -22,7 +24,6 @@ It prints instructions per order of each and the differences. Needs valgrind (De
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -39,7 +40,7 @@ import zmq  # noqa: E402
 
 from benchlib import hubjobs, rawhub  # noqa: E402
 from benchlib.cases import REST_CODE, REST_PRICE, RISK_WIDE  # noqa: E402
-from benchlib.hubproc import REPO, HubProcess, write_toml  # noqa: E402
+from benchlib.hubproc import REPO, HubProcess  # noqa: E402
 
 WARM = 100  # orders before counting starts (the hub's first orders build its caches and plans)
 
@@ -55,52 +56,42 @@ def callgrind_total(out: Path) -> int:
     return total
 
 
-def valgrind(out: Path, args: list[str], counting: bool) -> list[str]:
+def valgrind(out: Path, counting: bool) -> list[str]:
+    """The command prefix that runs a Python program under callgrind, writing its counts to `out`."""
     return ["valgrind", "--tool=callgrind", f"--instr-atstart={'yes' if counting else 'no'}",
-            f"--callgrind-out-file={out}", sys.executable, *args]
+            f"--callgrind-out-file={out}"]
 
 
 def hub_instructions(risk_on: bool, orders: int) -> float:
     """Instructions per order of a whole hub process (every thread) over `orders` resting buys."""
     risk = dict(RISK_WIDE) if risk_on else dict(RISK_WIDE, enabled=False)
-    h = HubProcess({"risk": risk}, {"default_cash": 1e13, "volatility": 0.0, "enforce_trading_hours": False})
-    top = {"broker": "sim", "rpc": h.rpc, "pub": h.pub, "data_dir": str(h.data_dir), "log_level": "WARNING",
-           **h.config}
-    write_toml(h.config_path, top, {"sim": h.sim})
-    out = h.dir / "callgrind.out"
-    cmd = valgrind(out, ["-m", "hub", "start", "--config", str(h.config_path), "--rpc", h.rpc, "--pub", h.pub,
-                         "--data-dir", str(h.data_dir)], counting=False)
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    with open(h.dir / "hub.log", "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+    folder = Path(tempfile.mkdtemp(prefix="qmt-hub-instructions-"))
+    out = folder / "callgrind.out"
+    h = HubProcess({"risk": risk}, {"default_cash": 1e13, "volatility": 0.0, "enforce_trading_hours": False},
+                   wrapper=valgrind(out, counting=False))
     client = None
     try:
-        rawhub.wait_ready(h.rpc, 300)
+        h.start(timeout=300)  # start-up under valgrind is slow
         client = rawhub.RawHubClient(h.rpc, zmq.Context.instance(), timeout=60.0)
         client.hello("instructions")
         order = hubjobs.order_kwargs(REST_CODE, REST_PRICE)
         for _ in range(WARM):
             client.call("order_stock", order)
         time.sleep(1.0)  # the warm orders' pushes are handled before counting starts
-        subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True, capture_output=True)
+        subprocess.run(["callgrind_control", "-i", "on", str(h.pid)], check=True, capture_output=True)
         for _ in range(orders):
             client.call("order_stock", order)
         time.sleep(0.5)  # and the counted orders' pushes before it stops
-        subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True, capture_output=True)
-        subprocess.run(["callgrind_control", "-d", str(proc.pid)], check=True, capture_output=True)
+        subprocess.run(["callgrind_control", "-i", "off", str(h.pid)], check=True, capture_output=True)
+        subprocess.run(["callgrind_control", "-d", str(h.pid)], check=True, capture_output=True)
         time.sleep(1.0)
         return callgrind_total(out) / orders
     finally:
         if client is not None:
             client.close()
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(h.dir, ignore_errors=True)
+        h.stop(timeout=60)
+        h.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 STAGE_ALONE = """
@@ -120,7 +111,8 @@ def stage_instructions(orders: int) -> float:
         totals = []
         for n in (orders, 3 * orders):
             out = folder / f"callgrind.{n}"
-            subprocess.run(valgrind(out, [str(script), str(n)], counting=True), check=True, capture_output=True)
+            subprocess.run([*valgrind(out, counting=True), sys.executable, str(script), str(n)], check=True,
+                           capture_output=True)
             totals.append(callgrind_total(out))
         # risk_stage_warm places n + n // 4 orders (a quarter to warm up): 2.5 * orders more in the second run
         return (totals[1] - totals[0]) / (2.5 * orders)

@@ -377,8 +377,6 @@ def relay_latency(n: int, rate: float = 2000.0) -> tuple[list[int], list[int]]:
     return lat[0], lat[1]
 
 
-
-
 def risk_stage_warm(n: int, code: str = "600000.SH", price: float = 9.50) -> float:
     """p50 µs per order of the risk stage's own work, in this process, warm: `check`, `reserved`
     (the reservation and its numbered, encoded record, as the desk asks for it) and the order's

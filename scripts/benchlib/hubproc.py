@@ -47,8 +47,10 @@ def write_toml(path: Path, top: dict[str, Any], tables: dict[str, dict[str, Any]
 class HubProcess:
     """`python -m hub start` in its own process, as in real use (no shared GIL with clients)."""
 
-    def __init__(self, config: dict[str, Any], sim: dict[str, Any], keep: bool = False, module: str = "hub"):
+    def __init__(self, config: dict[str, Any], sim: dict[str, Any], keep: bool = False, module: str = "hub",
+                 wrapper: list[str] | None = None):
         self.module = module  # what `python -m` runs: the hub, or a bench control built on it (null_risk_hub)
+        self.wrapper = list(wrapper or [])  # a command the hub runs under (valgrind: risk_instructions.py)
         self.rpc = free_endpoint()
         self.pub = free_endpoint()
         while self.pub == self.rpc:
@@ -68,7 +70,7 @@ class HubProcess:
                "log_level": "WARNING"}
         top.update(self.config)
         write_toml(self.config_path, top, {"sim": self.sim} if self.sim else {})
-        cmd = [sys.executable, "-m", self.module, "start", "--config", str(self.config_path),
+        cmd = [*self.wrapper, sys.executable, "-m", self.module, "start", "--config", str(self.config_path),
                 "--rpc", self.rpc, "--pub", self.pub, "--data-dir", str(self.data_dir)]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join((str(REPO), str(REPO / "scripts"), env.get("PYTHONPATH", "")))
@@ -146,7 +148,7 @@ class SimProcess:
         cmd = [sys.executable, "-m", "hub", "sim", "--path", str(self.dir / "terminal"), "--endpoint", self.endpoint,
                "--config", str(cfg)]
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join((str(REPO), str(REPO / "scripts"), env.get("PYTHONPATH", "")))
+        env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
         kwargs: dict[str, Any] = {}
         if sys.platform == "win32":
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
